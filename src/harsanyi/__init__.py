@@ -1,0 +1,39 @@
+"""harsanyi — exact, certified interaction explanations of any model.
+
+The one way through: model + input → :class:`Game` → :class:`ValueTable` (2ⁿ values, index = bitmask) →
+fast transforms → :class:`Interactions` (indices, dividends, concepts) with a :class:`Certificate`.
+"""
+
+from ._certificate import Certificate, Check
+from ._game import Game
+from ._indices import INDICES
+from ._interactions import Interactions
+from ._values import MultiOrder, ValueTable
+from .exceptions import (
+    CacheError,
+    CertificateError,
+    ExponentialCostWarning,
+    HarsanyiError,
+    HarsanyiValueError,
+    MemoryBudgetError,
+    ModelOutputError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Game",
+    "ValueTable",
+    "Interactions",
+    "MultiOrder",
+    "Certificate",
+    "Check",
+    "INDICES",
+    "HarsanyiError",
+    "HarsanyiValueError",
+    "CertificateError",
+    "MemoryBudgetError",
+    "ModelOutputError",
+    "CacheError",
+    "ExponentialCostWarning",
+]

@@ -1,0 +1,53 @@
+"""The few array operations that differ between NumPy and torch. torch is never imported here."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .exceptions import HarsanyiValueError
+
+
+def is_torch(a) -> bool:
+    return type(a).__module__.startswith("torch")
+
+
+def copy_float64(a):
+    """A contiguous float64 copy of a NumPy array or torch tensor (on the tensor's device)."""
+    if is_torch(a):
+        import torch
+
+        return a.detach().to(dtype=torch.float64, copy=True).contiguous()
+    return np.array(a, dtype=np.float64, copy=True, order="C")
+
+
+def to_numpy(a) -> np.ndarray:
+    if is_torch(a):
+        return a.detach().cpu().numpy()
+    return np.asarray(a)
+
+
+def like(values: np.ndarray, a):
+    """``values`` (NumPy) moved to the backend and device of ``a``."""
+    if is_torch(a):
+        import torch
+
+        return torch.as_tensor(values, device=a.device)
+    return values
+
+
+def n_players_of(table) -> int:
+    """n such that the last axis of ``table`` has length 2ⁿ; a clear error otherwise."""
+    if table.ndim < 1:
+        raise HarsanyiValueError(
+            "Expected a value table: an array whose last axis has length 2**n (index = coalition bitmask); "
+            "received a scalar. Pass one value per coalition."
+        )
+    length = int(table.shape[-1])
+    n = length.bit_length() - 1
+    if length < 1 or (1 << n) != length:
+        raise HarsanyiValueError(
+            f"Expected a value table whose last axis has length 2**n (one value per coalition); received length "
+            f"{length}, which is not a power of two. Evaluate every coalition of the n players, e.g. with "
+            f"Game.evaluate()."
+        )
+    return n

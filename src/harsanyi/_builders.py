@@ -1,0 +1,468 @@
+"""Games from a model and one input: tabular rows, images, texts (SPEC §1).
+
+Every modality reduces to the same masking: an input x, a baseline b of the same shape, and an ``owner`` map that
+says which player each element belongs to (−1: not a player, always kept). For a batch of coalitions the masked
+inputs are ``where(keep, x, b)`` with ``keep = masks[:, owner]``, built with array operations on the model's device.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ._array import to_numpy
+from ._game import Game
+from ._models import Model, make_output, predicted_class
+from .exceptions import HarsanyiValueError
+
+__all__ = ["tabular_game", "image_game", "text_game"]
+
+
+# --- the shared masking and model plumbing ------------------------------------------------------------------------
+class _Masker:
+    """Builds the masked inputs of a batch of coalitions: x where the owner is present, b elsewhere."""
+
+    def __init__(self, x, baseline, owner: np.ndarray, n_players: int, model: Model, input_dtype=None):
+        self.shape = tuple(x.shape)
+        self.owner_shape = owner.shape  # broadcastable to x.shape
+        self.n = n_players
+        owner = np.where(owner.reshape(-1) < 0, n_players, owner.reshape(-1))  # non-players: the extra True column
+        if model.is_torch:
+            import torch
+
+            dtype = input_dtype if input_dtype is not None else model.dtype
+            self.x = torch.as_tensor(np.asarray(to_numpy(x)), device=model.device).to(dtype)
+            self.b = torch.as_tensor(np.asarray(to_numpy(baseline)), device=model.device).to(dtype)
+            self.owner = torch.as_tensor(owner, device=model.device, dtype=torch.int64)
+        else:
+            dtype = input_dtype if input_dtype is not None else np.float64
+            self.x = np.asarray(to_numpy(x)).astype(dtype)
+            self.b = np.asarray(to_numpy(baseline)).astype(dtype)
+            self.owner = owner
+        self.torch = model.is_torch
+
+    def __call__(self, masks):
+        m = masks.shape[0]
+        if self.torch:
+            import torch
+
+            ext = torch.cat([masks, torch.ones((m, 1), dtype=torch.bool, device=masks.device)], dim=1)  # (m, n+1)
+            keep = ext[:, self.owner].reshape(m, *self.owner_shape)  # (m, *owner_shape), broadcasts over x
+            return torch.where(keep, self.x, self.b)  # (m, *x.shape)
+        ext = np.concatenate([masks, np.ones((m, 1), dtype=bool)], axis=1)  # (m, n+1)
+        keep = ext[:, self.owner].reshape(m, *self.owner_shape)
+        return np.where(keep, self.x, self.b)  # (m, *x.shape)
+
+    @property
+    def bytes_per_coalition(self) -> int:
+        return int(np.prod(self.shape)) * 8
+
+
+def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: str, is_classifier: bool,
+                rebuild, info: dict) -> Game:
+    n = masker.n
+    full = masker(_full_mask(n, model))
+    scores = model(full)
+    name, rule = make_output(output, scores.shape[1], model.kind, is_classifier)
+    needs_target = name in ("logit", "prob", "log-odds") or (name == "raw" and scores.shape[1] > 1 and target is not None)
+    predicted = predicted_class(scores, model.kind)
+    if target is None and needs_target:
+        target = predicted
+    if target is not None:
+        if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
+            raise HarsanyiValueError(f"Expected target to be a class index (int); received {target!r}.")
+        target = int(target)
+    full_value = float(to_numpy(rule(scores, model.kind, target))[0])
+
+    def values(masks):
+        return rule(model(masker(masks)), model.kind, target)
+
+    info = {**info, "kind": kind, "output": name, "target": target, "predicted_class": predicted,
+            "prediction": full_value, "scores": to_numpy(scores)[0].tolist(), "model_output": model.kind}
+    return Game(values, n, player_names=names, backend=model.backend, device=model.device,
+                bytes_per_coalition=masker.bytes_per_coalition, info=info, rebuild=rebuild)
+
+
+def _full_mask(n: int, model: Model):
+    if model.is_torch:
+        import torch
+
+        return torch.ones((1, n), dtype=torch.bool, device=model.device)
+    return np.ones((1, n), dtype=bool)
+
+
+def _as_array(a, what: str) -> np.ndarray:
+    try:
+        return np.asarray(to_numpy(a))
+    except Exception as err:  # noqa: BLE001 - re-raised with context
+        raise HarsanyiValueError(f"Expected {what} as an array; received {type(a).__name__} ({err}).") from err
+
+
+def _unique_names(names: Sequence[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}#{count + 1}")
+    return out
+
+
+# --- tabular ----------------------------------------------------------------------------------------------------------
+def _feature_index(feature, names: list[str] | None, d: int) -> int:
+    if isinstance(feature, str):
+        if names is None or feature not in names:
+            raise HarsanyiValueError(f"Unknown feature {feature!r}; features are {names or list(range(d))}.")
+        return names.index(feature)
+    if isinstance(feature, (int, np.integer)) and not isinstance(feature, bool) and 0 <= int(feature) < d:
+        return int(feature)
+    raise HarsanyiValueError(f"Unknown feature {feature!r}: expected a name or an index in 0 … {d - 1}.")
+
+
+def tabular_game(
+    model,
+    x,
+    *,
+    players: Mapping[str, Sequence] | Sequence[Sequence] | None = None,
+    feature_names: Sequence[str] | None = None,
+    baseline="zero",
+    background=None,
+    output="auto",
+    target: int | None = None,
+    model_output: str | None = None,
+    device=None,
+) -> Game:
+    """A game over the features of one row ``x`` (d features).
+
+    ``players``: None (each feature is a player), a dict ``{player name: [features]}`` or a list of feature lists
+    (features by index or name; a group acts as one player; features in no group keep their input value).
+    ``baseline``: "zero", "mean" (of ``background``, shape (b, d)), a number, or an array with one value per feature
+    (d,) or per player (n,). ``output``: "auto" (log-odds for classifiers, raw for a single output), "raw", "logit",
+    "prob", "log-odds", or a callable on the (m, k) scores. ``target``: the class; default the prediction on x.
+    """
+    if hasattr(x, "index") and hasattr(x, "values") and feature_names is None and not isinstance(x, np.ndarray):
+        feature_names = [str(c) for c in x.index]  # a pandas Series
+    row = _as_array(x, "the input row").astype(np.float64)
+    if row.ndim == 2 and row.shape[0] == 1:
+        row = row[0]
+    if row.ndim != 1:
+        raise HarsanyiValueError(
+            f"Expected one input row of shape (d,) or (1, d); received shape {row.shape}. Explain one row at a time."
+        )
+    d = row.shape[0]
+    names = None if feature_names is None else [str(f) for f in feature_names]
+    if names is not None and len(names) != d:
+        raise HarsanyiValueError(f"Expected {d} feature names; received {len(names)}.")
+
+    if players is None:
+        groups = [[j] for j in range(d)]
+        player_names = names or [f"x{j}" for j in range(d)]
+    else:
+        items = list(players.items()) if isinstance(players, Mapping) else [(None, g) for g in players]
+        groups, player_names = [], []
+        for label, group in items:
+            if isinstance(group, (str, int, np.integer)):
+                group = [group]
+            idx = [_feature_index(f, names, d) for f in group]
+            if not idx:
+                raise HarsanyiValueError(f"Player {label!r} has no features; every player needs at least one.")
+            groups.append(idx)
+            player_names.append(str(label) if label is not None else "+".join((names[j] if names else f"x{j}") for j in idx))
+    owner = np.full(d, -1, dtype=np.int64)
+    for p, idx in enumerate(groups):
+        taken = [j for j in idx if owner[j] >= 0]
+        if taken:
+            raise HarsanyiValueError(f"Feature(s) {taken} belong to two players; each feature may belong to one.")
+        owner[idx] = p
+    n = len(groups)
+
+    if isinstance(baseline, str):
+        if baseline == "zero":
+            base = np.zeros(d)
+        elif baseline == "mean":
+            if background is None:
+                raise HarsanyiValueError("baseline='mean' needs background data: pass background=X_train (shape (b, d)).")
+            bg = _as_array(background, "background data").astype(np.float64)
+            if bg.ndim != 2 or bg.shape[1] != d:
+                raise HarsanyiValueError(f"Expected background of shape (b, {d}); received {bg.shape}.")
+            base = bg.mean(axis=0)
+        else:
+            raise HarsanyiValueError(f"Unknown baseline {baseline!r}: expected 'zero', 'mean', a number or an array.")
+    else:
+        base = _as_array(baseline, "the baseline").astype(np.float64)
+        if base.ndim == 0:
+            base = np.full(d, float(base))
+        elif base.shape == (n,) and n != d:
+            per_player = base
+            base = row.copy()
+            for p, idx in enumerate(groups):
+                base[idx] = per_player[p]
+        elif base.shape != (d,):
+            raise HarsanyiValueError(
+                f"Expected a baseline with one value per feature ({d},) or per player ({n},); received {base.shape}."
+            )
+    if not np.isfinite(base).all() or not np.isfinite(row).all():
+        raise HarsanyiValueError("The input row and the baseline must be finite; impute missing values first.")
+
+    adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
+    masker = _Masker(row, base, owner, n, adapter)
+    rebuild = functools.partial(tabular_game, model, x, players=players, feature_names=feature_names,
+                                baseline=baseline, background=background, output=output, target=target,
+                                model_output=model_output)
+    is_classifier = adapter.kind == "probabilities" or getattr(model, "_estimator_type", None) == "classifier"
+    info = {"x": row.tolist(), "baseline": base.tolist(), "feature_names": names, "groups": groups}
+    return _model_game(adapter, masker, names=player_names, output=output, target=target, kind="tabular",
+                       is_classifier=is_classifier, rebuild=rebuild, info=info)
+
+
+# --- images -----------------------------------------------------------------------------------------------------------
+def _spatial(shape: tuple, channel_axis) -> tuple[int, int]:
+    if channel_axis is None:
+        if len(shape) != 2:
+            raise HarsanyiValueError(f"Expected a (H, W) image with channel_axis=None; received shape {shape}.")
+        return shape[0], shape[1]
+    if len(shape) != 3 or channel_axis not in (0, -1, 2):
+        raise HarsanyiValueError(
+            f"Expected one image of shape (C, H, W) (channel_axis=0), (H, W, C) (channel_axis=-1) or (H, W) "
+            f"(channel_axis=None); received shape {shape} with channel_axis={channel_axis!r}."
+        )
+    return (shape[1], shape[2]) if channel_axis == 0 else (shape[0], shape[1])
+
+
+def _expand(plane: np.ndarray, channel_axis) -> np.ndarray:
+    """A (H, W) map shaped to broadcast against the image: (1, H, W), (H, W, 1) or (H, W)."""
+    if channel_axis is None:
+        return plane
+    return plane[None] if channel_axis == 0 else plane[..., None]
+
+
+def image_game(
+    model,
+    image,
+    *,
+    grid: int | tuple[int, int] | None = None,
+    segments=None,
+    cells: Sequence | None = None,
+    baseline="zero",
+    blur_sigma: float | None = None,
+    channel_axis: int | None = 0,
+    output="auto",
+    target: int | None = None,
+    model_output: str | None = None,
+    device=None,
+) -> Game:
+    """A game over the cells of one image: a ``grid`` of (rows, cols) patches, or the labels of a ``segments`` map.
+
+    ``cells``: the cells that are players (grid cells as index r·cols + c or as (r, c); segment labels), in the
+    order given; the other cells keep their input values. ``baseline``: "zero", "mean" (the image's mean colour),
+    "blur" (a Gaussian blur with ``blur_sigma``, default a quarter of a cell), a number, or an array of the image's
+    shape. The model is called on batches of shape (m, *image.shape).
+    """
+    img = _as_array(image, "the image").astype(np.float64)
+    h, w = _spatial(img.shape, channel_axis)
+    if (grid is None) == (segments is None):
+        raise HarsanyiValueError("Pass exactly one of grid=(rows, cols) or segments=LABEL_MAP to define the cells.")
+    if grid is not None:
+        rows, cols = (grid, grid) if isinstance(grid, (int, np.integer)) else tuple(grid)
+        if not (1 <= rows <= h and 1 <= cols <= w):
+            raise HarsanyiValueError(f"Expected a grid of at most {h}x{w} cells; received {rows}x{cols}.")
+        cell_map = (np.arange(h)[:, None] * rows // h) * cols + (np.arange(w)[None, :] * cols // w)  # (H, W)
+        labels = list(range(rows * cols))
+        label_name = {r * cols + c: f"r{r}c{c}" for r in range(rows) for c in range(cols)}
+        cell_size = min(h / rows, w / cols)
+    else:
+        cell_map = _as_array(segments, "the segment map")
+        if cell_map.shape != (h, w):
+            raise HarsanyiValueError(f"Expected a segment map of shape ({h}, {w}); received {cell_map.shape}.")
+        cell_map = cell_map.astype(np.int64)
+        labels = np.unique(cell_map).tolist()
+        label_name = {lab: f"segment {lab}" for lab in labels}
+        cell_size = np.sqrt(h * w / len(labels))
+        rows = cols = None
+    if cells is None:
+        chosen = labels
+    else:
+        chosen = []
+        for cell in cells:
+            if grid is not None and isinstance(cell, (tuple, list)) and len(cell) == 2:
+                cell = int(cell[0]) * cols + int(cell[1])
+            if cell not in label_name:
+                raise HarsanyiValueError(f"Unknown cell {cell!r}; cells are {labels[:8]}{' …' if len(labels) > 8 else ''}.")
+            chosen.append(int(cell))
+        if len(set(chosen)) != len(chosen):
+            raise HarsanyiValueError(f"Cells repeat in {list(cells)}; each cell may be one player once.")
+    lookup = np.full(max(labels) + 1, -1, dtype=np.int64)
+    lookup[chosen] = np.arange(len(chosen))
+    player_map = lookup[cell_map]  # (H, W): player of each pixel, −1 for pixels that always keep their value
+
+    if isinstance(baseline, str):
+        if baseline == "zero":
+            base = np.zeros_like(img)
+        elif baseline == "mean":
+            axes = (0, 1) if channel_axis is None else ((1, 2) if channel_axis == 0 else (0, 1))
+            base = np.broadcast_to(img.mean(axis=axes, keepdims=True), img.shape).copy()
+        elif baseline == "blur":
+            try:
+                from scipy.ndimage import gaussian_filter
+            except ImportError:  # pragma: no cover - depends on the environment
+                raise ImportError("baseline='blur' needs scipy: pip install 'harsanyi[image]'.") from None
+            sigma = blur_sigma if blur_sigma is not None else cell_size / 4
+            spatial_sigma = [sigma, sigma] if channel_axis is None else (
+                [0, sigma, sigma] if channel_axis == 0 else [sigma, sigma, 0])
+            base = gaussian_filter(img, sigma=spatial_sigma, mode="nearest")
+        else:
+            raise HarsanyiValueError(f"Unknown baseline {baseline!r}: expected 'zero', 'mean', 'blur', a number or an array.")
+    else:
+        base = _as_array(baseline, "the baseline").astype(np.float64)
+        try:
+            base = np.broadcast_to(base, img.shape).copy()
+        except ValueError:
+            raise HarsanyiValueError(
+                f"Expected a baseline broadcastable to the image shape {img.shape}; received {base.shape}."
+            ) from None
+
+    adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
+    masker = _Masker(img, base, _expand(player_map, channel_axis), len(chosen), adapter)
+    rebuild = functools.partial(image_game, model, image, grid=grid, segments=segments, cells=cells,
+                                baseline=baseline, blur_sigma=blur_sigma, channel_axis=channel_axis, output=output,
+                                target=target, model_output=model_output)
+    info = {"player_map": player_map, "cells": chosen, "grid": None if grid is None else [rows, cols],
+            "channel_axis": channel_axis, "image_shape": list(img.shape)}
+    return _model_game(adapter, masker, names=[label_name[c] for c in chosen], output=output, target=target,
+                       kind="image", is_classifier=False, rebuild=rebuild, info=info)
+
+
+# --- text ---------------------------------------------------------------------------------------------------------------
+def text_game(
+    model,
+    input_ids=None,
+    *,
+    text: str | None = None,
+    tokenizer=None,
+    players: str = "words",
+    word_ids: Sequence[int | None] | None = None,
+    special_mask: Sequence[bool] | None = None,
+    tokens: Sequence[str] | None = None,
+    mask_id: int | None = None,
+    embedding=None,
+    baseline_embedding=None,
+    output="auto",
+    target: int | None = None,
+    model_output: str | None = None,
+    device=None,
+) -> Game:
+    """A game over the words (or tokens) of one text.
+
+    Give ``input_ids`` (L,) — with ``word_ids`` (one word index per token, None for special tokens) and
+    ``special_mask`` — or ``text`` with a Hugging Face ``tokenizer``, which supplies all three. Special tokens
+    ([CLS], [SEP], padding) are never players; a word is all of its sub-tokens together.
+    Masking: absent tokens are replaced by ``mask_id`` (default the tokenizer's [MASK], else [PAD]) and the model is
+    called on (m, L) token ids; or, with ``embedding`` (ids → (L, D)), absent tokens take ``baseline_embedding``
+    (default the embedding of ``mask_id``, else zeros) and the model is called on (m, L, D) embeddings.
+    """
+    text_str = text
+    if text is not None:
+        if tokenizer is None:
+            raise HarsanyiValueError("text= needs a tokenizer=; or pass input_ids= (with word_ids= for words).")
+        enc = tokenizer(text)
+        input_ids = enc["input_ids"]
+        if word_ids is None and hasattr(enc, "word_ids"):
+            word_ids = enc.word_ids()
+    if input_ids is None:
+        raise HarsanyiValueError("Pass input_ids= (a 1-D array of token ids) or text= with a tokenizer=.")
+    ids = _as_array(input_ids, "input_ids")
+    if ids.ndim == 2 and ids.shape[0] == 1:
+        ids = ids[0]
+    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+        raise HarsanyiValueError(f"Expected input_ids as a 1-D integer array; received {ids.dtype} shape {ids.shape}.")
+    length = ids.shape[0]
+    if tokenizer is not None:
+        tokens = tokens or tokenizer.convert_ids_to_tokens(ids.tolist())
+        if special_mask is None:
+            special_mask = np.isin(ids, list(tokenizer.all_special_ids))
+        if mask_id is None:
+            mask_id = getattr(tokenizer, "mask_token_id", None)
+            if mask_id is None:
+                mask_id = getattr(tokenizer, "pad_token_id", None)
+    special = np.zeros(length, bool) if special_mask is None else np.asarray(special_mask, dtype=bool)
+    if special.shape != (length,):
+        raise HarsanyiValueError(f"Expected special_mask of length {length}; received shape {special.shape}.")
+    tokens = [str(t) for t in tokens] if tokens is not None else [str(i) for i in ids.tolist()]
+    if len(tokens) != length:
+        raise HarsanyiValueError(f"Expected {length} token strings; received {len(tokens)}.")
+
+    owner = np.full(length, -1, dtype=np.int64)
+    names: list[str] = []
+    if players == "tokens":
+        for pos in np.flatnonzero(~special):
+            owner[pos] = len(names)
+            names.append(tokens[pos])
+    elif players == "words":
+        if word_ids is None:
+            raise HarsanyiValueError(
+                "players='words' needs word_ids= (one word index per token, None for special tokens; a fast Hugging "
+                "Face tokenizer gives them), or use players='tokens'."
+            )
+        if len(word_ids) != length:
+            raise HarsanyiValueError(f"Expected {length} word_ids; received {len(word_ids)}.")
+        word_player: dict[int, int] = {}
+        for pos, word in enumerate(word_ids):
+            if word is None or special[pos]:
+                continue
+            if word not in word_player:
+                word_player[word] = len(names)
+                names.append("")
+            p = word_player[word]
+            owner[pos] = p
+            piece = tokens[pos]
+            names[p] += piece[2:] if piece.startswith("##") else piece.lstrip("Ġ▁")
+    else:
+        raise HarsanyiValueError(f"Expected players='words' or 'tokens'; received {players!r}.")
+    if not names:
+        raise HarsanyiValueError("The text has no players: every token is special. Check special_mask / the tokenizer.")
+
+    adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
+    if embedding is None:
+        if mask_id is None:
+            raise HarsanyiValueError("Token masking needs mask_id= (the id that replaces absent tokens), or pass embedding=.")
+        masker = _Masker(ids, np.full(length, int(mask_id)), owner, len(names), adapter,
+                         input_dtype=_int_dtype(adapter))
+    else:
+        emb = _embed(embedding, ids, adapter)
+        if baseline_embedding is None:
+            baseline_embedding = _embed(embedding, np.array([mask_id]), adapter)[0] if mask_id is not None \
+                else np.zeros(emb.shape[1])
+        base = _as_array(baseline_embedding, "baseline_embedding").astype(np.float64)
+        if base.shape != (emb.shape[1],):
+            raise HarsanyiValueError(f"Expected baseline_embedding of shape ({emb.shape[1]},); received {base.shape}.")
+        masker = _Masker(emb, np.broadcast_to(base, emb.shape), owner[:, None], len(names), adapter)
+    rebuild = functools.partial(text_game, model, ids, players=players, word_ids=word_ids,
+                                special_mask=special, tokens=tokens, mask_id=mask_id, embedding=embedding,
+                                baseline_embedding=baseline_embedding, output=output, target=target,
+                                model_output=model_output)
+    info = {"tokens": tokens, "owner": owner.tolist(), "input_ids": ids.tolist(), "text": text_str}
+    return _model_game(adapter, masker, names=_unique_names(names), output=output, target=target, kind="text",
+                       is_classifier=False, rebuild=rebuild, info=info)
+
+
+def _int_dtype(model: Model):
+    if model.is_torch:
+        import torch
+
+        return torch.int64
+    return np.int64
+
+
+def _embed(embedding, ids: np.ndarray, model: Model) -> np.ndarray:
+    if model.is_torch:
+        import torch
+
+        with torch.no_grad():
+            out = embedding(torch.as_tensor(ids, device=model.device, dtype=torch.int64))
+        return to_numpy(out).astype(np.float64)
+    out = np.asarray(embedding(ids), dtype=np.float64)
+    if out.ndim != 2 or out.shape[0] != ids.shape[0]:
+        raise HarsanyiValueError(f"Expected embedding(ids) of shape ({ids.shape[0]}, D); received {out.shape}.")
+    return out

@@ -1,0 +1,385 @@
+"""``Game``: n players, and the value v(S) of any batch of coalitions; ``evaluate`` builds the 2ⁿ value table."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ._array import is_torch, to_numpy
+from ._interactions import check_player_names
+from ._values import MAX_PLAYERS, ValueTable
+from .exceptions import (
+    CacheError,
+    ExponentialCostWarning,
+    HarsanyiValueError,
+    MemoryBudgetError,
+    ModelOutputError,
+)
+
+__all__ = ["Game"]
+
+WARN_PLAYERS = 24  # from here on an exact run warns about its 2ⁿ cost before it starts
+_AUTO_BATCH_BYTES = 64 << 20  # the automatic batch holds about 64 MiB of model input
+_MAX_AUTO_BATCH = 1 << 16
+_CACHE_FORMAT = "harsanyi.cache/1"
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def available_memory() -> int:
+    """Bytes of physical memory available now (Linux), else the total physical memory."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - non-Linux
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")  # pragma: no cover
+
+
+class Game:
+    """A cooperative game: ``n_players`` players and a value for every coalition.
+
+    Build one with :meth:`from_function` (any callable on boolean masks) or from a model and one input with
+    :meth:`tabular`, :meth:`image` or :meth:`text`; then :meth:`evaluate` computes all 2ⁿ values.
+
+    >>> import numpy as np
+    >>> game = Game.from_function(lambda masks: masks.sum(axis=1) ** 2, n_players=3)
+    >>> game(np.array([[True, True, False]]))
+    array([4.])
+    >>> game.evaluate().shapley()
+    array([3., 3., 3.])
+    """
+
+    def __init__(
+        self,
+        values: Callable,
+        n_players: int,
+        *,
+        player_names: Sequence[str] | None = None,
+        backend: str = "numpy",
+        device=None,
+        bytes_per_coalition: int = 0,
+        info: dict | None = None,
+        rebuild: Callable | None = None,
+    ):
+        if isinstance(n_players, bool) or not isinstance(n_players, (int, np.integer)) or n_players < 1:
+            raise HarsanyiValueError(f"Expected n_players to be a positive integer; received {n_players!r}.")
+        if n_players > MAX_PLAYERS:
+            raise HarsanyiValueError(
+                f"Expected at most {MAX_PLAYERS} players for an exact game; received {n_players}. Group variables "
+                f"into fewer players."
+            )
+        self._values = values  # backend bool masks (m, n) -> backend float64 values (m,)
+        self._n = int(n_players)
+        self._names = check_player_names(player_names, self._n)
+        self._backend = backend
+        self._device = device
+        self._bytes_per_coalition = int(bytes_per_coalition)
+        self.info = dict(info or {})
+        self._rebuild = rebuild
+
+    # --- construction ---------------------------------------------------------------------------------------------
+    @classmethod
+    def from_function(cls, fn: Callable, n_players: int, *, player_names: Sequence[str] | None = None) -> "Game":
+        """A game from any callable mapping a boolean array of masks (m, n_players) to m values."""
+        if not callable(fn):
+            raise HarsanyiValueError(f"Expected a callable on (m, n_players) boolean masks; received {type(fn).__name__}.")
+        return cls(lambda masks: np.asarray(fn(masks)), n_players, player_names=player_names,
+                   info={"kind": "function"})
+
+    @classmethod
+    def tabular(cls, model, x, **kwargs) -> "Game":
+        """A game over the features of one tabular input; see :func:`harsanyi._builders.tabular_game`."""
+        from ._builders import tabular_game
+
+        return tabular_game(model, x, **kwargs)
+
+    @classmethod
+    def image(cls, model, image, **kwargs) -> "Game":
+        """A game over patches or segments of one image; see :func:`harsanyi._builders.image_game`."""
+        from ._builders import image_game
+
+        return image_game(model, image, **kwargs)
+
+    @classmethod
+    def text(cls, model, input_ids=None, **kwargs) -> "Game":
+        """A game over the words or tokens of one text; see :func:`harsanyi._builders.text_game`."""
+        from ._builders import text_game
+
+        return text_game(model, input_ids, **kwargs)
+
+    # --- what it is -----------------------------------------------------------------------------------------------
+    @property
+    def n_players(self) -> int:
+        return self._n
+
+    @property
+    def player_names(self) -> tuple[str, ...] | None:
+        return self._names
+
+    @property
+    def device(self):
+        return self._device
+
+    def __repr__(self) -> str:
+        kind = self.info.get("kind", "function")
+        return f"Game({kind}, n_players={self._n}, backend={self._backend}{'' if self._device is None else f', device={self._device}'})"
+
+    def to(self, device) -> "Game":
+        """The same game evaluated on ``device`` (torch games only; the model is moved there)."""
+        if self._rebuild is None:
+            raise HarsanyiValueError(
+                f"device={device!r} applies to games built from a torch model; this game calls a plain function. "
+                f"Drop device, or build the game with Game.tabular/image/text from a torch model."
+            )
+        return self._rebuild(device=device)
+
+    # --- evaluation -------------------------------------------------------------------------------------------------
+    def _masks(self, start: int, stop: int):
+        """Boolean masks (stop − start, n) of the coalitions with bitmasks start … stop − 1, by bit operations."""
+        if self._backend == "torch":
+            import torch
+
+            idx = torch.arange(start, stop, device=self._device, dtype=torch.int64)
+            bits = torch.arange(self._n, device=self._device, dtype=torch.int64)
+            return ((idx[:, None] >> bits) & 1).bool()  # (m, n)
+        idx = np.arange(start, stop, dtype=np.int64)
+        return ((idx[:, None] >> np.arange(self._n)) & 1).astype(bool)  # (m, n)
+
+    def _checked_values(self, masks):
+        """The game's values on backend masks, checked to be m finite numbers, as float64 NumPy (m,)."""
+        m = masks.shape[0]
+        out = self._values(masks)
+        out = to_numpy(out) if is_torch(out) else np.asarray(out)
+        if out.ndim == 2 and out.shape[1] == 1:
+            out = out[:, 0]
+        if out.shape != (m,):
+            raise ModelOutputError(
+                f"Expected one scalar value per coalition, shape ({m},); the game returned shape {out.shape}. "
+                f"Choose a scalar output (e.g. output='log-odds' with a target class) or reduce the model output."
+            )
+        try:
+            out = out.astype(np.float64)
+        except (TypeError, ValueError) as err:
+            raise ModelOutputError(f"Expected numeric values; the game returned dtype {out.dtype}.") from err
+        bad = ~np.isfinite(out)
+        if bad.any():
+            rows = np.flatnonzero(bad)[:5]
+            examples = [tuple(np.flatnonzero(to_numpy(masks[r])).tolist()) for r in rows]
+            raise ModelOutputError(
+                f"The game returned NaN or inf for {int(bad.sum())} of {m} coalitions, e.g. coalitions {examples}. "
+                f"Check the model on those masked inputs; for probabilities near 0 or 1 use output='log-odds', "
+                f"which is computed stably from logits or clamps probabilities to [1e-7, 1 − 1e-7]."
+            )
+        return out
+
+    def __call__(self, masks) -> np.ndarray:
+        """v(S) for a batch of coalitions given as a boolean array of shape (m, n_players)."""
+        arr = np.asarray(to_numpy(masks))
+        if arr.ndim == 1 and arr.shape[0] == self._n:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != self._n:
+            raise HarsanyiValueError(
+                f"Expected masks of shape (m, {self._n}): one row per coalition, one column per player; received "
+                f"shape {arr.shape}."
+            )
+        if arr.dtype != bool:
+            if not np.isin(arr, (0, 1)).all():
+                raise HarsanyiValueError("Expected boolean masks (or 0/1); received other values.")
+            arr = arr.astype(bool)
+        if self._backend == "torch":
+            import torch
+
+            arr = torch.as_tensor(arr, device=self._device)
+        return self._checked_values(arr)
+
+    def _auto_batch_size(self) -> int:
+        per = max(self._bytes_per_coalition, 8 * self._n, 1)
+        size = 1 << max(int(np.log2(max(_AUTO_BATCH_BYTES // per, 1))), 0)
+        return int(min(size, _MAX_AUTO_BATCH, 1 << self._n))
+
+    def memory_estimate(self, batch_size: int) -> dict[str, int]:
+        """Bytes an exact run needs: the table and its transforms (four float64 arrays of 2ⁿ) and one batch."""
+        table = 4 * 8 * (1 << self._n)
+        batch = batch_size * (3 * max(self._bytes_per_coalition, 8) + 24 * self._n)
+        return {"table": table, "batch": batch, "total": table + batch}
+
+    def evaluate(
+        self,
+        *,
+        batch_size: int | None = None,
+        device=None,
+        progress: bool | None = None,
+        cache: str | os.PathLike | None = None,
+        max_memory: int | None = None,
+    ) -> ValueTable:
+        """Evaluate all 2ⁿ coalitions once, in bitmask order, in batches; returns the :class:`ValueTable`.
+
+        ``batch_size``: coalitions per model call (default: about 64 MiB of model input).
+        ``device``: run a torch game there (the model is moved). ``progress``: show a progress bar (default: when
+        there are more than 2¹⁴ coalitions). ``cache``: a directory; an interrupted run started with the same cache
+        resumes where it stopped (finished batches are never recomputed). ``max_memory``: the budget in bytes
+        (default: the memory available now); a run that would exceed it is refused before it starts.
+        """
+        if device is not None:
+            return self.to(device).evaluate(batch_size=batch_size, progress=progress, cache=cache, max_memory=max_memory)
+        n, total = self._n, 1 << self._n
+        if batch_size is None:
+            batch_size = self._auto_batch_size()
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise HarsanyiValueError(f"Expected batch_size to be a positive integer; received {batch_size!r}.")
+        batch_size = int(min(batch_size, total))
+        need = self.memory_estimate(batch_size)
+        budget = int(max_memory) if max_memory is not None else available_memory()
+        if need["total"] > budget:
+            raise MemoryBudgetError(
+                f"Evaluating all 2^{n} = {total:,} coalitions needs about {_gib(need['total'])} (value table and "
+                f"transforms {_gib(need['table'])}, one batch of {batch_size:,} inputs {_gib(need['batch'])}), but the "
+                f"budget is {_gib(budget)}. Fix: use fewer players (group variables into players, or choose fewer "
+                f"patches/words), a smaller batch_size, or an approximate (sampling) method for this many players; "
+                f"pass max_memory= if you know more memory is free."
+            )
+        if n >= WARN_PLAYERS:
+            warnings.warn(
+                f"Exact evaluation of {n} players costs 2^{n} = {total:,} model calls and {_gib(need['table'])} of "
+                f"memory; it can take a long time. Group players to cut the cost in half per player removed.",
+                ExponentialCostWarning,
+                stacklevel=2,
+            )
+        store = _Store(n, batch_size) if cache is None else _CacheStore.open(Path(cache), self, batch_size)
+        pending = store.pending()
+        if progress is None:
+            progress = total > (1 << 14)
+        from tqdm.auto import tqdm
+
+        with tqdm(total=total, initial=total - store.remaining(), unit="coalition", unit_scale=True,
+                  disable=not progress, desc=f"evaluating 2^{n} coalitions") as bar:
+            for chunk in pending:
+                start, stop = store.bounds(chunk)
+                store.write(chunk, self._checked_values(self._masks(start, stop)))
+                bar.update(stop - start)
+        return ValueTable(store.values(), player_names=self._names)
+
+
+class _Store:
+    """The value table in memory, filled chunk by chunk."""
+
+    def __init__(self, n: int, chunk: int):
+        self.n, self.chunk = n, chunk
+        self.n_chunks = -(-(1 << n) // chunk)
+        self._values = np.empty(1 << n, dtype=np.float64)
+
+    def bounds(self, chunk: int) -> tuple[int, int]:
+        return chunk * self.chunk, min((chunk + 1) * self.chunk, 1 << self.n)
+
+    def pending(self) -> list[int]:
+        return list(range(self.n_chunks))
+
+    def remaining(self) -> int:
+        return 1 << self.n
+
+    def write(self, chunk: int, values: np.ndarray) -> None:
+        start, stop = self.bounds(chunk)
+        self._values[start:stop] = values
+
+    def values(self) -> np.ndarray:
+        return self._values
+
+
+class _CacheStore(_Store):
+    """The value table in a cache directory: values.npy (memory-mapped), done.npy (finished chunks), meta.json.
+
+    A chunk is marked done only after its values are flushed to disk, and done.npy is replaced atomically, so an
+    interrupted run loses at most the chunk it was computing. A cache is tied to its game by n, the chunk size and
+    the values of ∅ and N, which are re-evaluated and compared when a run resumes.
+    """
+
+    def __init__(self, directory: Path, n: int, chunk: int, done: np.ndarray, values: np.memmap):
+        super().__init__(n, chunk)
+        self.directory = directory
+        self._done = done
+        self._values = values
+
+    @staticmethod
+    def _probe(game: Game) -> list[float]:
+        full = np.zeros((2, game.n_players), dtype=bool)
+        full[1] = True
+        if game._backend == "torch":
+            import torch
+
+            full = torch.as_tensor(full, device=game.device)
+        return game._checked_values(full).tolist()
+
+    @classmethod
+    def open(cls, directory: Path, game: Game, batch_size: int) -> "_CacheStore":
+        n = game.n_players
+        meta_path = directory / "meta.json"
+        probe = cls._probe(game)
+        if meta_path.exists():
+            try:
+                meta = json.loads(meta_path.read_text())
+                done = np.load(directory / "done.npy")
+                values = np.load(directory / "values.npy", mmap_mode="r+")
+            except (OSError, ValueError, json.JSONDecodeError) as err:
+                raise CacheError(
+                    f"Cannot read the cache in {str(directory)!r} ({err}). Delete that directory to start afresh, or "
+                    f"pass another cache path."
+                ) from err
+            if meta.get("format") != _CACHE_FORMAT or meta.get("n_players") != n or values.shape != (1 << n,):
+                raise CacheError(
+                    f"The cache in {str(directory)!r} is not a harsanyi cache for a {n}-player game (it records "
+                    f"{meta.get('n_players')!r} players, format {meta.get('format')!r}). Use another cache path."
+                )
+            scale = max(1.0, *map(abs, probe))
+            if not np.allclose(meta["probe"], probe, rtol=1e-6, atol=1e-6 * scale):
+                raise CacheError(
+                    f"The cache in {str(directory)!r} belongs to a different game: it records v(∅), v(N) = "
+                    f"{meta['probe']}, this game gives {probe}. Use another cache path, or delete it to start afresh."
+                )
+            chunk = int(meta["chunk"])
+            if done.shape != (-(-(1 << n) // chunk),):
+                raise CacheError(f"The cache in {str(directory)!r} is damaged (done.npy has the wrong shape); delete it.")
+            return cls(directory, n, chunk, done, values)
+        directory.mkdir(parents=True, exist_ok=True)
+        n_chunks = -(-(1 << n) // batch_size)
+        values = np.lib.format.open_memmap(directory / "values.npy", mode="w+", dtype=np.float64, shape=(1 << n,))
+        store = cls(directory, n, batch_size, np.zeros(n_chunks, dtype=bool), values)
+        store._save_done()
+        meta = {"format": _CACHE_FORMAT, "n_players": n, "chunk": batch_size, "probe": probe}
+        _atomic_write_text(meta_path, json.dumps(meta))
+        return store
+
+    def _save_done(self) -> None:
+        tmp = self.directory / "done.tmp.npy"
+        np.save(tmp, self._done)
+        os.replace(tmp, self.directory / "done.npy")
+
+    def pending(self) -> list[int]:
+        return np.flatnonzero(~self._done).tolist()
+
+    def remaining(self) -> int:
+        return sum(stop - start for start, stop in map(self.bounds, self.pending()))
+
+    def write(self, chunk: int, values: np.ndarray) -> None:
+        super().write(chunk, values)
+        self._values.flush()
+        self._done[chunk] = True
+        self._save_done()
+
+    def values(self) -> np.ndarray:
+        return np.array(self._values)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,226 @@
+"""Models as functions from a batch of inputs to a 2-D array of scores, and the scalar outputs v(S) (SPEC §1).
+
+A model is a torch ``nn.Module`` (run under no-grad on its device), a scikit-learn estimator (``predict_proba``,
+``decision_function`` or ``predict``), or a plain callable on NumPy arrays. Whatever it is, :class:`Model` returns
+scores of shape (m, k) and knows whether they are logits (or raw values) or probabilities; an :data:`OUTPUTS` entry
+then turns the scores into one float per input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ._array import is_torch
+from .exceptions import HarsanyiValueError, ModelOutputError
+
+__all__ = ["Model", "Output", "OUTPUTS", "make_output", "LOG_ODDS_EPS"]
+
+LOG_ODDS_EPS = 1e-7  # probabilities are clamped to [ε, 1 − ε] before log(p / (1 − p)) (REFERENCE §1.3 uses 1e-7)
+SCORE_KINDS = ("logits", "probabilities")
+
+
+def _is_torch_module(model) -> bool:
+    return any(cls.__module__.startswith("torch.nn") and cls.__name__ == "Module" for cls in type(model).__mro__)
+
+
+def _is_sklearn_estimator(model) -> bool:
+    return hasattr(model, "fit") and any(hasattr(model, m) for m in ("predict_proba", "decision_function", "predict"))
+
+
+class Model:
+    """A model of any supported kind, seen as inputs (m, …) → scores (m, k), float64, on the model's backend."""
+
+    def __init__(self, model, *, output: str, model_output: str | None = None, device=None):
+        self.raw = model
+        self.is_torch = _is_torch_module(model)
+        self.method = None
+        if self.is_torch:
+            import torch
+
+            params = list(model.parameters()) + list(model.buffers())
+            self.device = torch.device(device) if device is not None else (params[0].device if params else torch.device("cpu"))
+            self.dtype = next((p.dtype for p in params if p.is_floating_point()), torch.float32)
+            if device is not None:
+                model.to(self.device)
+            self.kind = model_output or "logits"
+        elif _is_sklearn_estimator(model):
+            if device not in (None, "cpu"):
+                raise HarsanyiValueError(
+                    f"device={device!r} applies to torch models; a scikit-learn estimator runs on the CPU. Drop device."
+                )
+            self.device = None
+            self.dtype = np.float64
+            wants_prob = output in ("prob", "log-odds", "auto") and hasattr(model, "predict_proba")
+            if wants_prob:
+                self.method, self.kind = "predict_proba", "probabilities"
+            elif output == "logit" and hasattr(model, "decision_function"):
+                self.method, self.kind = "decision_function", "logits"
+            else:
+                self.method, self.kind = "predict", "logits"
+        elif callable(model):
+            if device not in (None, "cpu"):
+                raise HarsanyiValueError(
+                    f"device={device!r} applies to torch models; a plain function runs on NumPy arrays. Drop device."
+                )
+            self.device = None
+            self.dtype = np.float64
+            self.kind = model_output or "logits"
+        else:
+            raise HarsanyiValueError(
+                f"Expected a model: a torch nn.Module, a scikit-learn estimator, or a callable on arrays; received "
+                f"{type(model).__name__}."
+            )
+        if self.kind not in SCORE_KINDS:
+            raise HarsanyiValueError(f"Expected model_output in {SCORE_KINDS}; received {self.kind!r}.")
+
+    @property
+    def backend(self) -> str:
+        return "torch" if self.is_torch else "numpy"
+
+    def __call__(self, batch):
+        """Scores of shape (m, k), float64."""
+        m = batch.shape[0]
+        if self.is_torch:
+            import torch
+
+            with torch.no_grad():
+                out = self.raw(batch)
+            if hasattr(out, "logits"):  # Hugging Face model outputs
+                out = out.logits
+            elif isinstance(out, (tuple, list)):
+                out = out[0]
+            if not is_torch(out):
+                raise ModelOutputError(f"Expected the torch model to return a tensor; it returned {type(out).__name__}.")
+            out = out.to(torch.float64)
+        else:
+            fn = getattr(self.raw, self.method) if self.method else self.raw
+            out = np.asarray(fn(batch), dtype=np.float64)
+        if out.ndim == 1:
+            out = out.reshape(m, 1)
+        if out.ndim != 2 or out.shape[0] != m:
+            raise ModelOutputError(
+                f"Expected the model to return one score vector per input, shape ({m},) or ({m}, k); it returned "
+                f"shape {tuple(out.shape)}. Wrap the model so that it returns (batch, classes) scores."
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class Output:
+    """A rule scores (m, k) → v (m,): its name and whether it needs a target class."""
+
+    name: str
+    needs_target: bool
+    fn: Callable  # (scores, kind, target) -> (m,)
+
+
+def _lib(a):
+    if is_torch(a):
+        import torch
+
+        return torch
+    return np
+
+
+def _binary_sign(target: int):
+    if target not in (0, 1):
+        raise HarsanyiValueError(f"A single-score binary model has classes 0 and 1; received target={target}.")
+    return 1.0 if target == 1 else -1.0
+
+
+def _column(scores, target: int):
+    if not 0 <= target < scores.shape[1]:
+        raise HarsanyiValueError(
+            f"target={target} is out of range: the model returns {scores.shape[1]} scores per input."
+        )
+    return scores[:, target]
+
+
+def _raw(scores, kind, target):
+    if scores.shape[1] == 1:
+        return scores[:, 0]
+    if target is None:
+        raise HarsanyiValueError(
+            f"output='raw' needs one score per input, but the model returns {scores.shape[1]}. Pass target=CLASS, "
+            f"or output='logit' / 'log-odds' / a callable."
+        )
+    return _column(scores, target)
+
+
+def _logit(scores, kind, target):
+    if kind == "probabilities":
+        raise HarsanyiValueError(
+            "output='logit' needs logits, but the model returns probabilities (predict_proba). Use output='log-odds' "
+            "(the logit of the probability) or output='prob'."
+        )
+    if scores.shape[1] == 1:
+        return _binary_sign(target) * scores[:, 0]
+    return _column(scores, target)
+
+
+def _prob(scores, kind, target):
+    xp = _lib(scores)
+    if kind == "probabilities":
+        if scores.shape[1] == 1:
+            return scores[:, 0] if _binary_sign(target) > 0 else 1.0 - scores[:, 0]
+        return _column(scores, target)
+    if scores.shape[1] == 1:
+        z = _binary_sign(target) * scores[:, 0]
+        return 1.0 / (1.0 + xp.exp(-z))
+    z = scores - scores.max(axis=1, keepdims=True) if xp is np else scores - scores.max(dim=1, keepdim=True).values
+    e = xp.exp(z)
+    return _column(e, target) / e.sum(axis=1) if xp is np else _column(e, target) / e.sum(dim=1)
+
+
+def _log_odds(scores, kind, target):
+    xp = _lib(scores)
+    if kind == "probabilities":
+        p = _prob(scores, kind, target)
+        p = xp.clip(p, LOG_ODDS_EPS, 1.0 - LOG_ODDS_EPS)
+        return xp.log(p) - xp.log1p(-p)
+    if scores.shape[1] == 1:
+        return _binary_sign(target) * scores[:, 0]
+    z_c = _column(scores, target)
+    others = xp.concatenate([scores[:, :target], scores[:, target + 1 :]], axis=1) if xp is np else \
+        xp.cat([scores[:, :target], scores[:, target + 1 :]], dim=1)
+    if xp is np:
+        top = others.max(axis=1)
+        lse = top + np.log(np.exp(others - top[:, None]).sum(axis=1))
+    else:
+        lse = xp.logsumexp(others, dim=1)
+    return z_c - lse  # log p_c / (1 − p_c), exact, no clamping needed
+
+
+OUTPUTS: dict[str, Output] = {
+    o.name: o
+    for o in [
+        Output("raw", False, _raw),
+        Output("logit", True, _logit),
+        Output("prob", True, _prob),
+        Output("log-odds", True, _log_odds),
+    ]
+}
+
+
+def make_output(output, n_scores: int, kind: str, is_classifier: bool) -> tuple[str, Callable]:
+    """Resolve ``output`` ("auto", a registered name, or a callable) to (name, rule)."""
+    if callable(output):
+        return getattr(output, "__name__", "custom"), lambda scores, kind, target: output(scores)
+    if output == "auto":
+        output = "log-odds" if (kind == "probabilities" or n_scores > 1 or is_classifier) else "raw"
+    if output not in OUTPUTS:
+        raise HarsanyiValueError(
+            f"Unknown output {output!r}. Valid: 'auto', {', '.join(map(repr, OUTPUTS))}, or a callable scores → (m,)."
+        )
+    return output, OUTPUTS[output].fn
+
+
+def predicted_class(scores, kind: str) -> int:
+    """The class predicted from the scores of one input (shape (1, k))."""
+    row = np.asarray(scores.cpu() if is_torch(scores) else scores, dtype=np.float64)[0]
+    if row.size == 1:
+        return int(row[0] > (0.5 if kind == "probabilities" else 0.0))
+    return int(np.argmax(row))

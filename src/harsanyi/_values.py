@@ -1,0 +1,290 @@
+"""``ValueTable``: the 2ⁿ values of a game, and every exact quantity computed from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb
+from typing import Sequence
+
+import numpy as np
+
+from ._array import copy_float64, is_torch, like, n_players_of, to_numpy
+from ._certificate import Certificate, Check, rounding_tolerance
+from ._indices import INDICES, IndexSpec, check_order, compute_index, get_index
+from ._interactions import Interactions, check_player_names, resolve_coalition
+from ._transforms import or_reconstruct, or_transform, popcounts, subset_moebius, subset_zeta
+from .exceptions import HarsanyiValueError
+
+__all__ = ["ValueTable", "MultiOrder"]
+
+MAX_PLAYERS = 40  # 2^40 float64 values are 8 TiB; anything larger is surely a mistake
+
+
+@dataclass(frozen=True)
+class MultiOrder:
+    """Multi-order interactions I⁽ᵐ⁾(i, j) of every pair and their strength per order (SPEC §5).
+
+    ``interactions[m, i, j]`` = E_{S⊆N∖{i,j}, |S|=m} Δ_{ij} v(S) for m = 0 … n−2 (symmetric in i, j; 0 on the
+    diagonal). ``strength[m]`` = E_{i<j} |I⁽ᵐ⁾(i,j)| / Σ_{m'} E_{i<j} |I⁽ᵐ'⁾(i,j)|; ``ratios`` = m / n, the x-axis
+    of the papers' plots. ``certificate`` checks that the mean over m of I⁽ᵐ⁾(i, j) equals the Shapley interaction
+    index of the pair computed independently from the dividends.
+    """
+
+    interactions: np.ndarray  # (n-1, n, n)
+    strength: np.ndarray  # (n-1,)
+    mean_abs: np.ndarray  # (n-1,) E_{i<j} |I^(m)(i,j)| before normalisation
+    orders: np.ndarray  # (n-1,)
+    ratios: np.ndarray  # (n-1,)
+    player_names: tuple[str, ...] | None
+    certificate: Certificate
+
+    def pair(self, i, j) -> np.ndarray:
+        n = self.interactions.shape[1]
+        a = resolve_coalition(i, n, self.player_names).bit_length() - 1
+        b = resolve_coalition(j, n, self.player_names).bit_length() - 1
+        if a == b:
+            raise KeyError(f"Multi-order interactions are defined for two different players; received {i!r} twice.")
+        return self.interactions[:, a, b].copy()
+
+
+class ValueTable:
+    """The values v(S) of all 2ⁿ coalitions of an n-player game: float64, index = bitmask (bit i ↔ player i).
+
+    Accepts a NumPy array or a torch tensor (kept on its device; transforms run there). Read-only.
+
+    >>> import numpy as np
+    >>> table = ValueTable(np.array([0.0, 1.0, 2.0, 6.0]))  # v(∅)=0, v({0})=1, v({1})=2, v({0,1})=6
+    >>> table.harsanyi()[(0, 1)]
+    3.0
+    >>> table.shapley()
+    array([2.5, 3.5])
+    """
+
+    def __init__(self, values, *, player_names: Sequence[str] | None = None):
+        if not (is_torch(values) or isinstance(values, np.ndarray)):
+            values = np.asarray(values)
+        if values.ndim != 1:
+            raise HarsanyiValueError(
+                f"Expected a 1-D value table of length 2**n (index = coalition bitmask); received shape "
+                f"{tuple(values.shape)}. For several games, make one ValueTable each."
+            )
+        n = n_players_of(values)
+        if n > MAX_PLAYERS:
+            raise HarsanyiValueError(f"Expected at most {MAX_PLAYERS} players; received a table for {n}.")
+        table = copy_float64(values)
+        finite = bool(table.isfinite().all()) if is_torch(table) else bool(np.isfinite(table).all())
+        if not finite:
+            bad = np.flatnonzero(~np.isfinite(to_numpy(table)))[:5].tolist()
+            raise HarsanyiValueError(
+                f"Expected finite values; the table holds NaN or inf at coalition masks {bad}. Check the model "
+                f"output on those masked inputs (e.g. use log-odds with clamping instead of log-probabilities)."
+            )
+        if not is_torch(table):
+            table.flags.writeable = False
+        self._table = table
+        self._n = n
+        self._names = check_player_names(player_names, n)
+        self._dividends = None
+        self._dividend_certificate: Certificate | None = None
+
+    # --- the table itself ---------------------------------------------------------------------------------------
+    @property
+    def n_players(self) -> int:
+        return self._n
+
+    @property
+    def player_names(self) -> tuple[str, ...] | None:
+        return self._names
+
+    @property
+    def values(self) -> np.ndarray:
+        """The table as a read-only NumPy float64 array of length 2ⁿ."""
+        out = to_numpy(self._table)
+        if out.flags.writeable:
+            out = out.copy()
+            out.flags.writeable = False
+        return out
+
+    @property
+    def data(self):
+        """The table in its own backend (NumPy array or torch tensor on its device)."""
+        return self._table
+
+    @property
+    def v_empty(self) -> float:
+        return float(self._table[0])
+
+    @property
+    def v_full(self) -> float:
+        return float(self._table[-1])
+
+    @property
+    def scale(self) -> float:
+        """|v(N) − v(∅)|, the unit in which residuals are reported."""
+        return abs(self.v_full - self.v_empty)
+
+    def __len__(self) -> int:
+        return 1 << self._n
+
+    def __getitem__(self, coalition) -> float:
+        """v(S) for a coalition given as player positions / names (``table[()]`` is v(∅))."""
+        return float(self._table[resolve_coalition(coalition, self._n, self._names)])
+
+    def __repr__(self) -> str:
+        device = f", device={self._table.device}" if is_torch(self._table) else ""
+        return f"ValueTable(n_players={self._n}, v(∅)={self.v_empty:.6g}, v(N)={self.v_full:.6g}{device})"
+
+    def _result(self, values, **kwargs) -> Interactions:
+        return Interactions(to_numpy(values), player_names=self._names, baseline_value=self.v_empty, **kwargs)
+
+    # --- dividends and their certificate ------------------------------------------------------------------------
+    def _matching_check(self, dividends) -> Check:
+        residual = float(abs(self._table - subset_zeta(dividends)).max())
+        magnitude = max(float(abs(dividends).sum()), float(abs(self._table).max()))
+        return Check("universal matching (AND)", residual, rounding_tolerance(self._n, magnitude), 1 << self._n)
+
+    def _certificate(self, *checks: Check) -> Certificate:
+        return Certificate(tuple(checks), self.scale, self._n).raise_if_failed()
+
+    def _certified_dividends(self):
+        if self._dividends is None:
+            dividends = subset_moebius(self._table)
+            self._dividend_certificate = self._certificate(self._matching_check(dividends))
+            self._dividends = dividends
+        return self._dividends
+
+    def harsanyi(self) -> Interactions:
+        """Harsanyi dividends (AND interactions) I(S) = Σ_{T⊆S} (−1)^{|S|−|T|} v(T) of every coalition.
+
+        Certified by universal matching: v(S) = Σ_{T⊆S} I(T) for all 2ⁿ coalitions.
+        """
+        dividends = self._certified_dividends()
+        return self._result(dividends, index="Moebius", max_order=self._n, certificate=self._dividend_certificate)
+
+    def or_interactions(self) -> Interactions:
+        """OR interactions (SPEC §2): I(∅) = v(∅), I(S) = −Σ_{T⊆S} (−1)^{|S|−|T|} v(N∖T) for S ≠ ∅.
+
+        Certified by universal matching: v(S) = I(∅) + Σ_{T∩S≠∅} I(T) for all 2ⁿ coalitions.
+        """
+        i_or = or_transform(self._table)
+        return self._result(i_or, index="OR", max_order=self._n, certificate=self._certificate(self._or_check(i_or)))
+
+    def _or_check(self, i_or) -> Check:
+        residual = float(abs(self._table - or_reconstruct(i_or)).max())
+        magnitude = max(float(abs(i_or).sum()), float(abs(self._table).max()))
+        return Check("universal matching (OR)", residual, rounding_tolerance(self._n, magnitude), 1 << self._n)
+
+    # --- indices --------------------------------------------------------------------------------------------------
+    def _efficiency_check(self, values, spec: IndexSpec) -> Check:
+        nonempty = values[1:]
+        gap = abs(float(nonempty.sum()) - (self.v_full - self.v_empty))
+        magnitude = max(float(abs(nonempty).sum()), float(abs(self._certified_dividends()).sum()))
+        return Check(f"efficiency ({spec.name})", gap, rounding_tolerance(self._n, magnitude), 1, "equation")
+
+    def index(self, name: str, order: int | None = None) -> Interactions:
+        """Interaction index ``name`` of every coalition of size ≤ ``order``.
+
+        ``name`` is one of ``harsanyi.INDICES``: "SII", "BII", "STII", "FSII", "FBII", "k-SII", "CHII", "SV", "BV",
+        "Moebius". Conventions (the empty coalition's entry) match shapiq's ``ExactComputer``. Cost O(order·n·2ⁿ).
+        """
+        spec = get_index(name)
+        order = check_order(spec, order, self._n)
+        dividends = self._certified_dividends()
+        values = compute_index(dividends, spec, order)
+        checks = list(self._dividend_certificate.checks)
+        if spec.efficient:
+            checks.append(self._efficiency_check(values, spec))
+        return self._result(values, index=spec.name, max_order=order, certificate=self._certificate(*checks))
+
+    def shapley(self) -> np.ndarray:
+        """Shapley values φ_i = Σ_{S∋i} I(S)/|S|, shape (n,). Raises CertificateError if efficiency fails."""
+        return self.index("SV").values[1 << np.arange(self._n)].copy()
+
+    def banzhaf(self) -> np.ndarray:
+        """Banzhaf values β_i = Σ_{S∋i} I(S)/2^{|S|−1}, shape (n,)."""
+        return self.index("BV").values[1 << np.arange(self._n)].copy()
+
+    # --- multi-order and coalition interactions ---------------------------------------------------------------------
+    def multi_order(self) -> MultiOrder:
+        """I⁽ᵐ⁾(i, j) for every pair and m = 0 … n−2, and the normalised strength per order (SPEC §5). O(n²·2ⁿ)."""
+        n = self._n
+        if n < 2:
+            raise HarsanyiValueError(f"Multi-order interactions need at least 2 players; this table has {n}.")
+        table = self._table.reshape((2,) * n)  # axis a is bit n-1-a
+        rest_pop = like(popcounts(n - 2).astype(np.int64), self._table)  # |S| of the other players' coalitions
+        counts = np.array([comb(n - 2, m) for m in range(n - 1)], dtype=np.float64)
+        inter = np.zeros((n - 1, n, n))
+        for i in range(n):
+            for j in range(i + 1, n):
+                def at(bit_i, bit_j):
+                    idx = [slice(None)] * n
+                    idx[n - 1 - i], idx[n - 1 - j] = bit_i, bit_j
+                    return table[tuple(idx)].reshape(-1)  # (2^{n-2},) over S ⊆ N∖{i,j}
+                delta = at(1, 1) - at(1, 0) - at(0, 1) + at(0, 0)  # Δ_ij v(S)
+                sums = _bincount(rest_pop, delta, n - 1)  # Σ over |S| = m
+                inter[:, i, j] = inter[:, j, i] = sums / counts
+        iu = np.triu_indices(n, 1)
+        mean_abs = np.abs(inter[:, iu[0], iu[1]]).mean(axis=1)
+        total = mean_abs.sum()
+        strength = mean_abs / total if total > 0 else np.zeros_like(mean_abs)
+        sii = self.index("SII", 2).values
+        pair_masks = (1 << iu[0]) | (1 << iu[1])
+        residual = float(np.abs(inter[:, iu[0], iu[1]].mean(axis=0) - sii[pair_masks]).max())
+        magnitude = max(float(np.abs(inter).max()), float(abs(self._certified_dividends()).sum()))
+        check = Check("mean over orders = SII of the pair", residual, rounding_tolerance(n, magnitude), iu[0].size,
+                      "pairs")
+        orders = np.arange(n - 1)
+        return MultiOrder(inter, strength, mean_abs, orders, orders / n, self._names, self._certificate(check))
+
+    def coalition_interaction(self, coalition) -> float:
+        """Multivariate interaction B(A) = φ([A] | N_A) − Σ_{a∈A} φ(a | N_a) of a coalition A (SPEC §6).
+
+        In dividends: B(A) = Σ_{T: |T∩A| ≥ 2} I(T) / (|T∖A| + 1); for |A| = 2 it is the SII of the pair.
+        """
+        a_mask = resolve_coalition(coalition, self._n, self._names)
+        if a_mask.bit_count() < 2:
+            raise HarsanyiValueError(
+                f"A coalition interaction needs at least 2 players; received {coalition!r}."
+            )
+        dividends = to_numpy(self._certified_dividends())
+        masks = np.arange(1 << self._n, dtype=np.uint64)
+        inside = np.bitwise_count(masks & np.uint64(a_mask))
+        outside = np.bitwise_count(masks & ~np.uint64(a_mask) & np.uint64((1 << self._n) - 1))
+        weights = np.where(inside >= 2, 1.0 / (outside.astype(np.float64) + 1.0), 0.0)
+        return float(dividends @ weights)
+
+    # --- re-checking a result ---------------------------------------------------------------------------------------
+    def certify(self, result: Interactions) -> Certificate:
+        """Re-check ``result`` against this table; returns its certificate or raises ``CertificateError``."""
+        if result.n_players != self._n:
+            raise HarsanyiValueError(
+                f"The result is for {result.n_players} players; this table has {self._n}. Certify against the "
+                f"table it was computed from."
+            )
+        values = result.values
+        if result.index == "OR":
+            return self._certificate(self._or_check(values))
+        if result.index == "Moebius" and result.max_order == self._n:
+            return self._certificate(self._matching_check(values))
+        spec = get_index(result.index)
+        expected = to_numpy(compute_index(self._certified_dividends(), spec, result.max_order))
+        held = result.held()
+        residual = float(np.abs(values[held] - expected[held]).max())
+        magnitude = max(float(np.abs(expected).sum()), float(abs(self._certified_dividends()).sum()))
+        checks = [Check(f"agreement with the table ({spec.name})", residual,
+                        rounding_tolerance(self._n, magnitude), int(held.sum()), "held coalitions")]
+        if spec.efficient and result.min_order == 0:
+            checks.append(self._efficiency_check(values, spec))
+        return self._certificate(*checks)
+
+
+def _bincount(groups, weights, length: int):
+    """Σ of ``weights`` per group id, as a NumPy array of ``length`` (NumPy or torch inputs)."""
+    if is_torch(weights):
+        import torch
+
+        return torch.bincount(groups, weights=weights, minlength=length).cpu().numpy()
+    return np.bincount(groups, weights=weights, minlength=length)
+
+
+__all__ += ["INDICES"]

@@ -1,0 +1,41 @@
+"""Exception and warning classes users can catch."""
+
+from __future__ import annotations
+
+__all__ = [
+    "HarsanyiError",
+    "HarsanyiValueError",
+    "CertificateError",
+    "MemoryBudgetError",
+    "ModelOutputError",
+    "CacheError",
+    "ExponentialCostWarning",
+]
+
+
+class HarsanyiError(Exception):
+    """Base class of every error raised by harsanyi."""
+
+
+class HarsanyiValueError(HarsanyiError, ValueError):
+    """An argument has the wrong type, shape or value; the message says what was expected and how to fix it."""
+
+
+class CertificateError(HarsanyiError, ArithmeticError):
+    """A result failed its own check (reconstruction residual or efficiency gap above tolerance)."""
+
+
+class MemoryBudgetError(HarsanyiError, MemoryError):
+    """An exact computation would not fit in the memory budget; raised before any work starts."""
+
+
+class ModelOutputError(HarsanyiError, ValueError):
+    """The model (or game function) returned something that is not one finite number per coalition."""
+
+
+class CacheError(HarsanyiError, OSError):
+    """A resume cache cannot be read, or belongs to a different game."""
+
+
+class ExponentialCostWarning(UserWarning):
+    """An exact run costs 2ⁿ model calls for a large n; the warning says how many and how long it may take."""
