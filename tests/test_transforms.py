@@ -1,0 +1,93 @@
+"""Fast transforms against their definitions, their inverses, their adjoints, and the torch backend."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from harsanyi import HarsanyiValueError
+from harsanyi._transforms import (
+    or_reconstruct,
+    or_transform,
+    subset_moebius,
+    subset_zeta,
+    superset_moebius,
+    superset_zeta,
+)
+
+from conftest import ATOL, brute_moebius, mask_of, random_table, subsets
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
+def test_moebius_matches_definition(n, seed):
+    v = random_table(n, seed)
+    np.testing.assert_allclose(subset_moebius(v), brute_moebius(v, n), atol=ATOL)
+
+
+@pytest.mark.parametrize("n", [1, 4, 7])
+def test_zeta_and_superset_match_definition(n, seed):
+    f = random_table(n, seed)
+    zeta = np.array([sum(f[mask_of(t)] for t in subsets([i for i in range(n) if s >> i & 1])) for s in range(1 << n)])
+    sup = np.array([sum(f[t] for t in range(1 << n) if t & s == s) for s in range(1 << n)])
+    np.testing.assert_allclose(subset_zeta(f), zeta, atol=ATOL)
+    np.testing.assert_allclose(superset_zeta(f), sup, atol=ATOL)
+
+
+def test_inverses_and_input_untouched():
+    v = random_table(10, 0)
+    before = v.copy()
+    np.testing.assert_allclose(subset_zeta(subset_moebius(v)), v, atol=1e-9)
+    np.testing.assert_allclose(superset_moebius(superset_zeta(v)), v, atol=1e-9)
+    np.testing.assert_array_equal(v, before)
+
+
+@pytest.mark.parametrize("pair", [(subset_zeta, superset_zeta), (subset_moebius, superset_moebius)])
+def test_adjoints(pair, seed):
+    """<A x, y> = <x, Aᵀ y>: the superset transforms are the transposes used for gradients."""
+    forward, adjoint = pair
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(2, 1 << 9))
+    assert np.dot(forward(x), y) == pytest.approx(np.dot(x, adjoint(y)), rel=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.float64, st.sampled_from([2, 8, 32]), elements=st.floats(-1e3, 1e3)))
+def test_or_reconstruction_property(v):
+    """v(S) = I_or(∅) + Σ_{T∩S≠∅} I_or(T) for every S (SPEC §2)."""
+    np.testing.assert_allclose(or_reconstruct(or_transform(v)), v, atol=1e-7 * max(1.0, np.abs(v).max()))
+
+
+def test_or_matches_definition():
+    n = 5
+    v = random_table(n, 3)
+    full = (1 << n) - 1
+    expected = np.zeros(1 << n)
+    expected[0] = v[0]
+    for s in subsets(range(n)):
+        if s:
+            expected[mask_of(s)] = -sum((-1) ** (len(s) - len(t)) * v[full ^ mask_of(t)] for t in subsets(s))
+    np.testing.assert_allclose(or_transform(v), expected, atol=ATOL)
+
+
+def test_batched_leading_axes():
+    tables = np.stack([random_table(6, s) for s in range(3)])
+    out = subset_moebius(tables)
+    for k in range(3):
+        np.testing.assert_allclose(out[k], subset_moebius(tables[k]), atol=ATOL)
+
+
+def test_torch_backend_equals_numpy():
+    v = random_table(12, 1)
+    t = torch.tensor(v)
+    for fn in (subset_zeta, subset_moebius, superset_zeta, superset_moebius, or_transform, or_reconstruct):
+        out = fn(t)
+        assert isinstance(out, torch.Tensor) and out.dtype == torch.float64
+        np.testing.assert_allclose(out.numpy(), fn(v), atol=1e-9)
+
+
+def test_bad_length_raises():
+    with pytest.raises(HarsanyiValueError, match="not a power of two"):
+        subset_moebius(np.zeros(6))
