@@ -33,8 +33,8 @@ class _Masker:
             import torch
 
             dtype = input_dtype if input_dtype is not None else model.dtype
-            self.x = torch.as_tensor(np.asarray(to_numpy(x)), device=model.device).to(dtype)
-            self.b = torch.as_tensor(np.asarray(to_numpy(baseline)), device=model.device).to(dtype)
+            self.x = torch.as_tensor(np.array(to_numpy(x)), device=model.device).to(dtype)
+            self.b = torch.as_tensor(np.array(to_numpy(baseline)), device=model.device).to(dtype)
             self.owner = torch.as_tensor(owner, device=model.device, dtype=torch.int64)
         else:
             dtype = input_dtype if input_dtype is not None else np.float64

@@ -1,0 +1,213 @@
+"""Games from models: tabular, image and text builders; torch, scikit-learn and plain callables; outputs."""
+
+import numpy as np
+import pytest
+
+from harsanyi import Game, HarsanyiValueError, ModelOutputError
+
+torch = pytest.importorskip("torch")
+
+
+def mlp(d, k, seed=0, dtype=torch.float64):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(d, 16), torch.nn.Tanh(), torch.nn.Linear(16, k)).to(dtype)
+
+
+def numpy_twin(model):
+    """The same MLP as a NumPy function: an independent path through the library (no torch masking)."""
+    w1, b1, w2, b2 = (p.detach().double().numpy() for p in model.parameters())
+    return lambda X: np.tanh(np.asarray(X) @ w1.T + b1) @ w2.T + b2
+
+
+def brute_values(f, x, base, owner, n):
+    """v(S) for every mask by building each masked input in a Python loop (reference only)."""
+    out = []
+    for mask in range(1 << n):
+        present = np.array([o < 0 or (mask >> o & 1) for o in owner])
+        out.append(f(np.where(present, x, base)[None])[0])
+    return np.array(out)
+
+
+def test_tabular_torch_matches_brute_force_and_numpy_twin():
+    model = mlp(5, 1)
+    rng = np.random.default_rng(0)
+    x, base = rng.normal(size=(2, 5))
+    table = Game.tabular(model, x, baseline=base).evaluate()
+    expected = brute_values(lambda X: numpy_twin(model)(X)[:, 0], x, base, range(5), 5)
+    np.testing.assert_allclose(table.values, expected, atol=1e-12)
+    twin = Game.tabular(numpy_twin(model), x, baseline=base).evaluate()
+    np.testing.assert_allclose(twin.values, table.values, atol=1e-12)
+
+
+def test_groups_background_and_mean_baseline():
+    model = mlp(6, 3)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 6))
+    names = list("abcdef")
+    game = Game.tabular(model, X[0], players={"ab": ["a", "b"], "d": [3], "ef": [4, 5]}, feature_names=names,
+                        baseline="mean", background=X, output="logit", target=2)
+    assert game.n_players == 3 and game.player_names == ("ab", "d", "ef")
+    owner = [0, 0, -1, 1, 2, 2]  # feature c is in no player: it keeps its value
+    expected = brute_values(lambda Z: numpy_twin(model)(Z)[:, 2], X[0], X.mean(0), owner, 3)
+    np.testing.assert_allclose(game.evaluate().values, expected, atol=1e-12)
+
+
+def test_outputs_from_logits():
+    model = mlp(4, 3, seed=2)
+    x = np.ones(4)
+    z = numpy_twin(model)(x[None])[0]
+    p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    c = int(np.argmax(z))
+    game = Game.tabular(model, x)  # auto: log-odds of the predicted class
+    assert game.info["output"] == "log-odds" and game.info["target"] == c
+    full = game(np.ones((1, 4), bool))[0]
+    assert full == pytest.approx(np.log(p[c] / (1 - p[c])), rel=1e-10)
+    assert Game.tabular(model, x, output="prob", target=0)(np.ones(4, bool))[0] == pytest.approx(p[0])
+    assert Game.tabular(model, x, output="logit", target=1)(np.ones(4, bool))[0] == pytest.approx(z[1])
+    custom = Game.tabular(model, x, output=lambda s: s.sum(1))(np.ones(4, bool))[0]
+    assert custom == pytest.approx(z.sum())
+
+
+def test_single_logit_binary_model_signs():
+    model = mlp(3, 1, seed=3)
+    x = np.array([0.5, -1.0, 2.0])
+    z = numpy_twin(model)(x[None])[0, 0]
+    one = Game.tabular(model, x, output="log-odds", target=1)(np.ones(3, bool))[0]
+    zero = Game.tabular(model, x, output="log-odds", target=0)(np.ones(3, bool))[0]
+    assert one == pytest.approx(z) and zero == pytest.approx(-z)
+    assert Game.tabular(model, x)(np.ones(3, bool))[0] == pytest.approx(z)  # auto, one output: raw
+
+
+def test_sklearn_classifier_and_regressor():
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    game = Game.tabular(clf, X[0], players=[list(range(i, 30, 6)) for i in range(6)], baseline="zero")
+    assert game.info["output"] == "log-odds" and game.info["target"] == clf.predict(X[:1])[0]
+    table = game.evaluate()
+    p = np.clip(clf.predict_proba(X[:1])[0, game.info["target"]], 1e-7, 1 - 1e-7)
+    assert table.v_full == pytest.approx(np.log(p / (1 - p)))
+    assert table.shapley().sum() == pytest.approx(table.v_full - table.v_empty)
+    logit = Game.tabular(clf, X[0], output="logit", target=1)  # a classifier's logit is its decision_function
+    assert logit(np.ones(30, bool))[0] == pytest.approx(clf.decision_function(X[:1])[0])
+    with pytest.raises(HarsanyiValueError, match="output='logit' needs logits"):
+        Game.tabular(lambda Z: clf.predict_proba(Z), X[0], output="logit", model_output="probabilities")
+    Xd, yd = load_diabetes(return_X_y=True)
+    reg = LinearRegression().fit(Xd, yd)
+    table = Game.tabular(reg, Xd[3], baseline="mean", background=Xd).evaluate()
+    # a linear model has no interactions: every dividend of order ≥ 2 vanishes, SV = w·(x − mean)
+    np.testing.assert_allclose(table.shapley(), reg.coef_ * (Xd[3] - Xd.mean(0)), atol=1e-9)
+    assert max(abs(v) for c, v in table.harsanyi().items() if len(c) >= 2) < 1e-9
+
+
+def test_tabular_errors():
+    model = mlp(3, 2)
+    with pytest.raises(HarsanyiValueError, match=r"one input row of shape \(d,\)"):
+        Game.tabular(model, np.zeros((2, 3)))
+    with pytest.raises(HarsanyiValueError, match="belong to two players"):
+        Game.tabular(model, np.zeros(3), players=[[0, 1], [1, 2]])
+    with pytest.raises(HarsanyiValueError, match="baseline='mean' needs background data"):
+        Game.tabular(model, np.zeros(3), baseline="mean")
+    with pytest.raises(HarsanyiValueError, match=r"one value per feature \(3,\)"):
+        Game.tabular(model, np.zeros(3), baseline=np.zeros(5))
+    with pytest.raises(HarsanyiValueError, match="Unknown output 'probability'"):
+        Game.tabular(model, np.zeros(3), output="probability")
+    with pytest.raises(HarsanyiValueError, match="target=5 is out of range"):
+        Game.tabular(model, np.zeros(3), output="logit", target=5)
+    with pytest.raises(HarsanyiValueError, match="Expected a model"):
+        Game.tabular(42, np.zeros(3))
+    with pytest.raises(ModelOutputError, match="one score vector per input"):
+        Game.tabular(lambda X: np.zeros((len(X), 2, 2)), np.zeros(3))
+
+
+def test_image_grid_cells_and_baselines():
+    rng = np.random.default_rng(0)
+    img = rng.normal(size=(3, 8, 8))
+    weights = rng.normal(size=(3, 8, 8))
+
+    def f(batch):
+        return (np.asarray(batch) * weights).sum(axis=(1, 2, 3))[:, None] ** 2
+
+    game = Game.image(f, img, grid=(2, 4), cells=[(0, 0), 5, (1, 3)], baseline="mean", output="raw")
+    assert game.player_names == ("r0c0", "r1c1", "r1c3")
+    pmap = game.info["player_map"]
+    assert (pmap[:4, :2] == 0).all() and (pmap[4:, 2:4] == 1).all() and (pmap[4:, 6:] == 2).all()
+    assert (pmap[:4, 2:] == -1).all()
+    base = np.broadcast_to(img.mean(axis=(1, 2), keepdims=True), img.shape)
+    owner = np.broadcast_to(pmap, img.shape).reshape(-1)
+    expected = brute_values(lambda Z: f(Z.reshape(-1, 3, 8, 8))[:, 0], img.reshape(-1), base.reshape(-1), owner, 3)
+    np.testing.assert_allclose(game.evaluate().values, expected, atol=1e-9)
+    blur = Game.image(f, img, grid=2, baseline="blur", output="raw")
+    assert blur.n_players == 4 and np.isfinite(blur.evaluate().values).all()
+
+
+def test_image_segments_channels_last_and_errors():
+    img = np.arange(2 * 4 * 4, dtype=float).reshape(4, 4, 2)
+    seg = np.array([[0, 0, 1, 1]] * 2 + [[2, 2, 2, 7]] * 2)
+    game = Game.image(lambda b: np.asarray(b).sum(axis=(1, 2, 3)), img, segments=seg, channel_axis=-1, output="raw")
+    assert game.player_names == ("segment 0", "segment 1", "segment 2", "segment 7")
+    table = game.evaluate()
+    assert table[("segment 7",)] == pytest.approx(img[2:, 3].sum())  # zero baseline: only that segment remains
+    with pytest.raises(HarsanyiValueError, match="exactly one of grid"):
+        Game.image(lambda b: b, img, channel_axis=-1)
+    with pytest.raises(HarsanyiValueError, match="Unknown cell 9"):
+        Game.image(lambda b: b, img, segments=seg, cells=[9], channel_axis=-1)
+    with pytest.raises(HarsanyiValueError, match=r"\(C, H, W\)"):
+        Game.image(lambda b: b, np.zeros((2, 3, 4, 5)), grid=2)
+
+
+class BagOfWords(torch.nn.Module):
+    def __init__(self, vocab=30, dim=4):
+        super().__init__()
+        torch.manual_seed(0)
+        self.emb = torch.nn.Embedding(vocab, dim).double()
+        self.head = torch.nn.Linear(dim, 2).double()
+
+    def forward(self, ids_or_embeddings):
+        e = self.emb(ids_or_embeddings) if not ids_or_embeddings.is_floating_point() else ids_or_embeddings
+        return self.head(torch.tanh(e).mean(dim=1))
+
+
+def test_text_words_tokens_and_embedding_masking():
+    model = BagOfWords()
+    ids = np.array([1, 5, 6, 7, 9, 2])  # [CLS] un ##like ##ly dog [SEP]
+    tokens = ["[CLS]", "un", "##like", "##ly", "dog", "[SEP]"]
+    special = [True, False, False, False, False, True]
+    words = Game.text(model, ids, word_ids=[None, 0, 0, 0, 1, None], special_mask=special, tokens=tokens, mask_id=3)
+    assert words.player_names == ("unlikely", "dog") and words.n_players == 2
+    table = words.evaluate()
+    masked = torch.tensor([[1, 3, 3, 3, 9, 2]])  # only "dog" present
+    z = model(masked)[0].detach().numpy()
+    c = words.info["target"]
+    assert table[("dog",)] == pytest.approx(z[c] - z[1 - c])
+    toks = Game.text(model, ids, players="tokens", special_mask=special, tokens=tokens, mask_id=3)
+    assert toks.n_players == 4
+    emb = Game.text(model, ids, word_ids=[None, 0, 0, 0, 1, None], special_mask=special, embedding=model.emb,
+                    baseline_embedding=np.zeros(4))
+    e = model.emb(torch.tensor(ids)).detach().clone()
+    e[1:4] = 0.0
+    z = model(e[None])[0].detach().numpy()
+    c = emb.info["target"]
+    assert emb.evaluate()[(1,)] == pytest.approx(z[c] - z[1 - c])
+    with pytest.raises(HarsanyiValueError, match="players='words' needs word_ids"):
+        Game.text(model, ids, mask_id=3)
+    with pytest.raises(HarsanyiValueError, match="every token is special"):
+        Game.text(model, ids, players="tokens", special_mask=[True] * 6, mask_id=3)
+    with pytest.raises(HarsanyiValueError, match="needs mask_id"):
+        Game.text(model, ids, players="tokens")
+
+
+def test_torch_float32_batch_size_and_device_invariance():
+    """float32 models: batch composition changes BLAS blocking, so values agree to float32 rounding (1e-5 rel)."""
+    model = mlp(10, 2, dtype=torch.float32)
+    x = np.linspace(-1, 1, 10)
+    game = Game.tabular(model, x)
+    ref = game.evaluate(batch_size=1024).values
+    for bs in (1, 3, 100):
+        np.testing.assert_allclose(game.evaluate(batch_size=bs).values, ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(game.evaluate(device="cpu").values, ref, rtol=1e-5, atol=1e-5)
+    if torch.cuda.is_available():  # exercised on the GPU machine; CI has none
+        np.testing.assert_allclose(game.evaluate(device="cuda").values, ref, rtol=1e-4, atol=1e-4)

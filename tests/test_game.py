@@ -1,0 +1,151 @@
+"""Game.evaluate: bitmask order, batching, progress, errors, memory budget and resumable cache."""
+
+import json
+
+import numpy as np
+import pytest
+
+from harsanyi import (
+    CacheError,
+    ExponentialCostWarning,
+    Game,
+    HarsanyiValueError,
+    MemoryBudgetError,
+    ModelOutputError,
+)
+
+from conftest import random_table
+
+
+def table_game(v, calls=None):
+    n = int(np.log2(v.size))
+
+    def fn(masks):
+        if calls is not None:
+            calls.append(masks.shape[0])
+        return v[(masks.astype(np.int64) << np.arange(n)).sum(axis=1)]
+
+    return Game.from_function(fn, n)
+
+
+def test_evaluate_is_bitmask_ordered_and_calls_each_coalition_once():
+    v = random_table(9, 0)
+    calls = []
+    table = table_game(v, calls).evaluate(batch_size=100)
+    np.testing.assert_array_equal(table.values, v)
+    assert sum(calls) == 512 and max(calls) == 100
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 7, 64, 10_000])
+def test_batch_size_invariance(batch_size):
+    v = random_table(6, 1)
+    np.testing.assert_array_equal(table_game(v).evaluate(batch_size=batch_size).values, v)
+
+
+def test_masks_passed_to_the_function():
+    seen = []
+    Game.from_function(lambda m: seen.append(m.copy()) or np.zeros(len(m)), 3).evaluate()
+    masks = np.concatenate(seen)
+    assert masks.dtype == bool and masks.shape == (8, 3)
+    np.testing.assert_array_equal(masks[5], [True, False, True])  # mask 0b101
+
+
+def test_call_validates_masks():
+    game = table_game(random_table(3, 0))
+    assert game(np.array([1, 0, 1])).shape == (1,)
+    with pytest.raises(HarsanyiValueError, match=r"masks of shape \(m, 3\).*received shape \(2, 4\)"):
+        game(np.zeros((2, 4), bool))
+    with pytest.raises(HarsanyiValueError, match="boolean masks"):
+        game(np.full((1, 3), 2))
+
+
+@pytest.mark.parametrize(
+    "fn, match",
+    [
+        (lambda m: np.where(m[:, 0], np.nan, 0.0), r"NaN or inf for 4 of 8 coalitions, e.g. coalitions \[\(0,\)"),
+        (lambda m: np.full(len(m), np.inf), "NaN or inf"),
+        (lambda m: np.zeros((len(m), 3)), r"one scalar value per coalition, shape \(8,\); the game returned shape \(8, 3\)"),
+        (lambda m: np.array(["a"] * len(m)), "numeric values"),
+    ],
+)
+def test_bad_model_output(fn, match):
+    with pytest.raises(ModelOutputError, match=match):
+        Game.from_function(fn, 3).evaluate()
+
+
+def test_bad_arguments():
+    with pytest.raises(HarsanyiValueError, match="positive integer"):
+        Game.from_function(lambda m: m.sum(1), 0)
+    with pytest.raises(HarsanyiValueError, match="Expected a callable"):
+        Game.from_function(42, 3)
+    with pytest.raises(HarsanyiValueError, match="batch_size to be a positive integer"):
+        table_game(random_table(3, 0)).evaluate(batch_size=0)
+    with pytest.raises(HarsanyiValueError, match="applies to games built from a torch model"):
+        table_game(random_table(3, 0)).evaluate(device="cpu")
+
+
+def test_memory_budget_refused_before_any_call():
+    calls = []
+    game = Game.from_function(lambda m: calls.append(1) or np.zeros(len(m)), 34)
+    with pytest.raises(MemoryBudgetError, match=r"2\^34 = 17,179,869,184 coalitions needs about .*Fix: use fewer players"):
+        game.evaluate()
+    with pytest.raises(MemoryBudgetError, match="budget is"):
+        table_game(random_table(10, 0)).evaluate(max_memory=1000)
+    assert not calls
+
+
+def test_large_n_warns(monkeypatch):
+    import harsanyi._game as game_module
+
+    monkeypatch.setattr(game_module, "WARN_PLAYERS", 8)
+    with pytest.warns(ExponentialCostWarning, match="2\\^8 = 256 model calls"):
+        table_game(random_table(8, 0)).evaluate()
+
+
+def test_progress_bar_counts_coalitions(capsys):
+    table_game(random_table(8, 0)).evaluate(progress=True, batch_size=64)
+    err = capsys.readouterr().err
+    assert "256/256" in err and "evaluating 2^8 coalitions" in err
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resume_after_interrupt_loses_nothing(tmp_path):
+    v = random_table(10, 3)
+    cache = tmp_path / "cache"
+    calls = []
+
+    def flaky(masks):
+        calls.append(masks.shape[0])
+        if len(calls) == 2 + 5:  # 2 probe rows (∅, N), then 5 full chunks, then Ctrl-C
+            raise KeyboardInterrupt
+        return v[(masks.astype(np.int64) << np.arange(10)).sum(axis=1)]
+
+    with pytest.raises(KeyboardInterrupt):
+        Game.from_function(flaky, 10).evaluate(batch_size=100, cache=cache)
+    assert np.load(cache / "done.npy").sum() == 5
+    resumed = []
+    table = table_game(v, resumed).evaluate(batch_size=37, cache=cache)  # the cache keeps its chunk size
+    np.testing.assert_array_equal(table.values, v)
+    assert sum(resumed) == 2 + (1024 - 500)  # only the chunks not yet done, after the probe
+    again = []
+    table_game(v, again).evaluate(cache=cache)
+    assert sum(again) == 2  # a finished cache costs only the probe
+
+
+def test_cache_of_another_game_or_unreadable(tmp_path):
+    cache = tmp_path / "c"
+    table_game(random_table(6, 0)).evaluate(cache=cache)
+    with pytest.raises(CacheError, match="belongs to a different game"):
+        table_game(random_table(6, 1)).evaluate(cache=cache)
+    with pytest.raises(CacheError, match="for a 5-player game"):
+        table_game(random_table(5, 0)).evaluate(cache=cache)
+    (cache / "meta.json").write_text("{broken")
+    with pytest.raises(CacheError, match="Cannot read the cache.*Delete that directory"):
+        table_game(random_table(6, 0)).evaluate(cache=cache)
+    meta = tmp_path / "d"
+    table_game(random_table(6, 0)).evaluate(cache=meta)
+    data = json.loads((meta / "meta.json").read_text())
+    assert data["n_players"] == 6 and data["format"] == "harsanyi.cache/1"
