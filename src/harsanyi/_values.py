@@ -10,7 +10,7 @@ import numpy as np
 
 from ._array import copy_float64, is_torch, like, n_players_of, to_numpy
 from ._certificate import Certificate, Check, rounding_tolerance
-from ._indices import INDICES, IndexSpec, check_order, compute_index, get_index
+from ._indices import IndexSpec, check_order, compute_index, get_index
 from ._interactions import Interactions, check_player_names, resolve_coalition
 from ._transforms import or_reconstruct, or_transform, popcounts, subset_moebius, subset_zeta
 from .exceptions import HarsanyiValueError
@@ -286,5 +286,3 @@ def _bincount(groups, weights, length: int):
         return torch.bincount(groups, weights=weights, minlength=length).cpu().numpy()
     return np.bincount(groups, weights=weights, minlength=length)
 
-
-__all__ += ["INDICES"]
