@@ -34,6 +34,8 @@ def test_evaluate_is_bitmask_ordered_and_calls_each_coalition_once():
     table = table_game(v, calls).evaluate(batch_size=100)
     np.testing.assert_array_equal(table.values, v)
     assert sum(calls) == 512 and max(calls) == 100
+    with pytest.raises(ValueError):  # the adopted table is as read-only as a copied one
+        table.values[0] = 0.0
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 7, 64, 10_000])

@@ -267,7 +267,7 @@ class Game:
                 start, stop = store.bounds(chunk)
                 store.write(chunk, self._checked_values(self._masks(start, stop)))
                 bar.update(stop - start)
-        return ValueTable(store.values(), player_names=self._names)
+        return ValueTable(store.values(), player_names=self._names, _owned=True)  # no second 2^n copy
 
 
 class _Store:

@@ -60,7 +60,7 @@ class ValueTable:
     array([2.5, 3.5])
     """
 
-    def __init__(self, values, *, player_names: Sequence[str] | None = None):
+    def __init__(self, values, *, player_names: Sequence[str] | None = None, _owned: bool = False):
         if not (is_torch(values) or isinstance(values, np.ndarray)):
             values = np.asarray(values)
         if values.ndim != 1:
@@ -71,7 +71,9 @@ class ValueTable:
         n = n_players_of(values)
         if n > MAX_PLAYERS:
             raise HarsanyiValueError(f"Expected at most {MAX_PLAYERS} players; received a table for {n}.")
-        table = copy_float64(values)
+        # a table the library has just filled (``_owned``: float64, contiguous, referenced nowhere else) is adopted
+        # as is; anything a caller passes is copied, so the table can never change under its results
+        table = values if _owned else copy_float64(values)
         finite = bool(table.isfinite().all()) if is_torch(table) else bool(np.isfinite(table).all())
         if not finite:
             bad = np.flatnonzero(~np.isfinite(to_numpy(table)))[:5].tolist()
