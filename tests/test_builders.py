@@ -211,3 +211,50 @@ def test_torch_float32_batch_size_and_device_invariance():
     np.testing.assert_allclose(game.evaluate(device="cpu").values, ref, rtol=1e-5, atol=1e-5)
     if torch.cuda.is_available():  # exercised on the GPU machine; CI has none
         np.testing.assert_allclose(game.evaluate(device="cuda").values, ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 4, 8, 64, 5])
+def test_block_path_matches_brute_force_for_every_batch_layout(batch_size):
+    """Aligned power-of-two batches reuse a template and rewrite only the fixed players' elements (as slices, or by
+    index when they are scattered, as for image cells); batch 5 takes the mask path. All must give the same table."""
+    rng = np.random.default_rng(3)
+    img = rng.normal(size=(3, 16, 16))
+    weights = rng.normal(size=(3, 16, 16))
+
+    def f(batch):
+        return np.tanh((np.asarray(batch) * weights).sum(axis=(1, 2, 3)))[:, None]
+
+    game = Game.image(f, img, grid=(4, 4), cells=[0, 3, 5, 6, 10, 15], baseline="mean", output="raw")
+    owner = np.broadcast_to(game.info["player_map"], img.shape).reshape(-1)
+    base = np.broadcast_to(img.mean(axis=(1, 2), keepdims=True), img.shape).reshape(-1)
+    expected = brute_values(lambda Z: f(Z.reshape(-1, 3, 16, 16))[:, 0], img.reshape(-1), base, owner, 6)
+    np.testing.assert_allclose(game.evaluate(batch_size=batch_size).values, expected, atol=1e-12)
+
+    model = mlp(6, 1)
+    x = rng.normal(size=6)
+    tab = Game.tabular(model, x, players=[[0, 5], [1], [3, 4]])  # feature 2 keeps its value
+    expected = brute_values(lambda Z: numpy_twin(model)(Z)[:, 0], x, np.zeros(6), [0, 1, -1, 2, 2, 0], 3)
+    np.testing.assert_allclose(tab.evaluate(batch_size=batch_size).values, expected, atol=1e-12)
+
+
+class WritesIntoInput(torch.nn.Module):
+    """A model that modifies its input in place (as a first ReLU(inplace=True) would)."""
+
+    def __init__(self, d):
+        super().__init__()
+        torch.manual_seed(0)
+        self.lin = torch.nn.Linear(d, 1).double()
+
+    def forward(self, z):
+        z.mul_(2.0).add_(1.0)
+        return self.lin(z)
+
+
+def test_model_writing_into_its_input_still_gets_correct_batches():
+    model = WritesIntoInput(8)
+    x = np.linspace(-1.0, 1.0, 8)
+    w, b = (p.detach().numpy() for p in model.lin.parameters())
+    expected = brute_values(lambda Z: ((2 * Z + 1) @ w.T + b)[:, 0], x, np.zeros(8), range(8), 8)
+    for batch_size in (4, 32):  # many batches through the same buffer
+        np.testing.assert_allclose(Game.tabular(model, x).evaluate(batch_size=batch_size).values, expected,
+                                   atol=1e-12)

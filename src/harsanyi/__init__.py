@@ -4,6 +4,7 @@ The one way through: model + input → :class:`Game` → :class:`ValueTable` (2�
 fast transforms → :class:`Interactions` (indices, dividends, concepts) with a :class:`Certificate`.
 """
 
+from ._andor import Concepts, SolverReport
 from ._certificate import Certificate, Check
 from ._game import Game
 from ._indices import INDICES
@@ -26,6 +27,8 @@ __all__ = [
     "ValueTable",
     "Interactions",
     "MultiOrder",
+    "Concepts",
+    "SolverReport",
     "Certificate",
     "Check",
     "INDICES",

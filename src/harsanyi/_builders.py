@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ._array import to_numpy
+from ._array import like, to_numpy
 from ._game import Game
 from ._models import Model, make_output, predicted_class
 from .exceptions import HarsanyiValueError
@@ -42,6 +42,9 @@ class _Masker:
             self.b = np.asarray(to_numpy(baseline)).astype(dtype)
             self.owner = owner
         self.torch = model.is_torch
+        # (low bits k, masked inputs of coalitions 0 … 2^k − 1, elements of players ≥ k, the reused batch buffer)
+        self._template: tuple | None = None
+        self._reuse = True  # hand the same buffer to the model each batch, until it is seen writing into its input
 
     def __call__(self, masks):
         m = masks.shape[0]
@@ -54,6 +57,74 @@ class _Masker:
         ext = np.concatenate([masks, np.ones((m, 1), dtype=bool)], axis=1)  # (m, n+1)
         keep = ext[:, self.owner].reshape(m, *self.owner_shape)
         return np.where(keep, self.x, self.b)  # (m, *x.shape)
+
+    def range(self, start: int, stop: int):
+        """The masked inputs of the coalitions with bitmasks start … stop − 1.
+
+        An aligned block of 2^k coalitions (start a multiple of 2^k) differs from coalitions 0 … 2^k − 1 only in
+        the elements of players ≥ k, which are the same on every row of the block. So the block is the template of
+        those coalitions, made once, with those elements overwritten from one row: no per-coalition masks, no
+        gather, and (see :meth:`check_untouched`) no copy of the batch either.
+        """
+        m = stop - start
+        low = m.bit_length() - 1
+        if m != 1 << low or start % m:  # not an aligned power-of-two block
+            return self(self._index_masks(start, stop))
+        if self._template is None or self._template[0] != low:
+            template = self._doubling_template(low)
+            high = _Selection(to_numpy(self._elements((self.owner >= low) & (self.owner < self.n))).reshape(-1),
+                              self.x)
+            self._template = (low, template, high, template.clone() if self.torch else template.copy())
+        _, template, high, buffer = self._template
+        if not self._reuse:
+            buffer = template.clone() if self.torch else template.copy()
+        if high:
+            row = self(self._index_masks(start, start + 1)).reshape(-1)  # the block's common values
+            _overwrite(buffer.reshape(m, -1), high, row)
+        return buffer
+
+    def check_untouched(self, block) -> None:
+        """Call after the model has seen ``block`` from :meth:`range`: stop reusing the buffer if the model wrote
+        into its input.
+
+        The buffer is handed to the model batch after batch and only the fixed elements are rewritten, which saves
+        a copy of every batch. A model that modifies its input in place would corrupt the next batches, so the
+        first and last rows are compared with the template outside the rewritten elements. Every such element is
+        the input's value in the last row and the baseline's in the first, so any in-place map of values is seen.
+        The values of the batch just computed are unaffected; later batches are built from fresh copies.
+        """
+        if self._template is None or not self._reuse or block is not self._template[3]:
+            return
+        _, template, high, buffer = self._template
+        ends = [0, template.shape[0] - 1]
+        seen, expected = buffer[ends].reshape(2, -1), template[ends].reshape(2, -1)
+        _overwrite(seen, high, expected)  # the rewritten elements are not compared
+        if not bool((seen == expected).all()):
+            self._reuse = False
+
+    def _doubling_template(self, low: int):
+        """Masked inputs of coalitions 0 … 2^low − 1, by doubling: the second half of the first 2^{k+1} coalitions
+        is the first half with player k's elements switched to the input's values."""
+        block = self(self._index_masks(0, 1))  # (1, *x.shape): every player absent
+        for k in range(low):
+            upper = block.clone() if self.torch else block.copy()
+            mine = self._elements(self.owner == k)
+            upper[:, mine] = self.x.expand(self.shape)[mine] if self.torch else np.broadcast_to(self.x, self.shape)[mine]
+            block = _concat([block, upper], self.torch)
+        return block
+
+    def _elements(self, owner_selection):
+        """A boolean selection over the owner elements, broadcast to the input's shape."""
+        sel = owner_selection.reshape(self.owner_shape)
+        return sel.expand(self.shape) if self.torch else np.broadcast_to(sel, self.shape)
+
+    def _index_masks(self, start: int, stop: int):
+        if self.torch:
+            import torch
+
+            idx = torch.arange(start, stop, device=self.x.device, dtype=torch.int64)
+            return ((idx[:, None] >> torch.arange(self.n, device=self.x.device)) & 1).bool()
+        return ((np.arange(start, stop, dtype=np.int64)[:, None] >> np.arange(self.n)) & 1).astype(bool)
 
     @property
     def bytes_per_coalition(self) -> int:
@@ -79,10 +150,47 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
     def values(masks):
         return rule(model(masker(masks)), model.kind, target)
 
+    def values_range(start, stop):
+        inputs = masker.range(start, stop)
+        scores = model(inputs)
+        masker.check_untouched(inputs)
+        return rule(scores, model.kind, target)
+
     info = {**info, "kind": kind, "output": name, "target": target, "predicted_class": predicted,
             "prediction": full_value, "scores": to_numpy(scores)[0].tolist(), "model_output": model.kind}
     return Game(values, n, player_names=names, backend=model.backend, device=model.device,
-                bytes_per_coalition=masker.bytes_per_coalition, info=info, rebuild=rebuild)
+                bytes_per_coalition=masker.bytes_per_coalition, info=info, rebuild=rebuild, values_range=values_range)
+
+
+class _Selection:
+    """Flat positions of selected elements: a few contiguous runs (copied as slices) or an index array."""
+
+    MAX_RUNS = 16
+
+    def __init__(self, selected: np.ndarray, like_array):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], selected.astype(np.int8), [0]])))
+        self.runs = list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+        self.index = None if len(self.runs) <= self.MAX_RUNS else like(np.flatnonzero(selected), like_array)
+
+    def __bool__(self) -> bool:
+        return bool(self.runs)
+
+
+def _overwrite(flat, selection: _Selection, source) -> None:
+    """flat[..., selected] = source[..., selected] (source broadcasts over the leading rows of ``flat``)."""
+    if selection.index is not None:
+        flat[..., selection.index] = source[..., selection.index]
+        return
+    for lo, hi in selection.runs:
+        flat[..., lo:hi] = source[..., lo:hi]
+
+
+def _concat(parts, is_torch: bool):
+    if is_torch:
+        import torch
+
+        return torch.cat(parts)
+    return np.concatenate(parts)
 
 
 def _full_mask(n: int, model: Model):

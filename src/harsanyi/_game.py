@@ -70,6 +70,7 @@ class Game:
         bytes_per_coalition: int = 0,
         info: dict | None = None,
         rebuild: Callable | None = None,
+        values_range: Callable | None = None,
     ):
         if isinstance(n_players, bool) or not isinstance(n_players, (int, np.integer)) or n_players < 1:
             raise HarsanyiValueError(f"Expected n_players to be a positive integer; received {n_players!r}.")
@@ -86,6 +87,8 @@ class Game:
         self._bytes_per_coalition = int(bytes_per_coalition)
         self.info = dict(info or {})
         self._rebuild = rebuild
+        # optional fast path: (start, stop) -> the values of the coalitions with bitmasks start … stop − 1
+        self._values_range = values_range
 
     # --- construction ---------------------------------------------------------------------------------------------
     @classmethod
@@ -155,10 +158,18 @@ class Game:
         idx = np.arange(start, stop, dtype=np.int64)
         return ((idx[:, None] >> np.arange(self._n)) & 1).astype(bool)  # (m, n)
 
-    def _checked_values(self, masks):
-        """The game's values on backend masks, checked to be m finite numbers, as float64 NumPy (m,)."""
-        m = masks.shape[0]
-        out = self._values(masks)
+    def _range_values(self, start: int, stop: int) -> np.ndarray:
+        """The checked values of the coalitions with bitmasks start … stop − 1."""
+        if self._values_range is None:
+            return self._checked_values(self._masks(start, stop))
+        return self._checked_values(None, out=self._values_range(start, stop), start=start, m=stop - start)
+
+    def _checked_values(self, masks, *, out=None, start: int = 0, m: int | None = None):
+        """The game's values on backend masks (or ``out``, the values of coalitions start …), checked to be m
+        finite numbers, as float64 NumPy (m,)."""
+        if out is None:
+            m = masks.shape[0]
+            out = self._values(masks)
         out = to_numpy(out) if is_torch(out) else np.asarray(out)
         if out.ndim == 2 and out.shape[1] == 1:
             out = out[:, 0]
@@ -174,7 +185,10 @@ class Game:
         bad = ~np.isfinite(out)
         if bad.any():
             rows = np.flatnonzero(bad)[:5]
-            examples = [tuple(np.flatnonzero(to_numpy(masks[r])).tolist()) for r in rows]
+            if masks is None:
+                examples = [tuple(i for i in range(self._n) if (start + int(r)) >> i & 1) for r in rows]
+            else:
+                examples = [tuple(np.flatnonzero(to_numpy(masks[r])).tolist()) for r in rows]
             raise ModelOutputError(
                 f"The game returned NaN or inf for {int(bad.sum())} of {m} coalitions, e.g. coalitions {examples}. "
                 f"Check the model on those masked inputs; for probabilities near 0 or 1 use output='log-odds', "
@@ -265,7 +279,7 @@ class Game:
                   disable=not progress, desc=f"evaluating 2^{n} coalitions") as bar:
             for chunk in pending:
                 start, stop = store.bounds(chunk)
-                store.write(chunk, self._checked_values(self._masks(start, stop)))
+                store.write(chunk, self._range_values(start, stop))
                 bar.update(stop - start)
         return ValueTable(store.values(), player_names=self._names, _owned=True)  # no second 2^n copy
 

@@ -12,6 +12,7 @@ and the facts a certificate can check (efficiency). Conventions (what the empty 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 from math import comb
@@ -19,8 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from ._array import like, n_players_of
-from ._transforms import popcounts, superset_zeta
+from ._array import is_torch, like, n_players_of
+from ._transforms import masks_of_size, popcounts, superset_zeta
 from .exceptions import HarsanyiValueError
 
 __all__ = ["IndexSpec", "INDICES", "get_index", "compute_index"]
@@ -179,36 +180,79 @@ def check_order(spec: IndexSpec, order: int | None, n: int) -> int:
 
 
 def _singleton_sums(f):
-    """Σ_{S∋i} f(S) for every player i, by one pass over each bit: shape (..., n)."""
+    """Σ_{S∋i} f(S) for every player i, shape (..., n), in two reductions.
+
+    Viewed as a (2^{n−L}, 2^L) matrix (low bits along rows), the sums over the low bits need only the column sums
+    and those over the high bits only the row sums; each is then one small product with a 0/1 bit matrix.
+    """
     n = n_players_of(f)
     batch = tuple(f.shape[:-1])
-    sums = [f.reshape(*batch, -1, 2, 1 << i)[..., 1, :].sum(axis=(-2, -1)) for i in range(n)]
+    low = (n + 1) // 2
+    grid = f.reshape(*batch, 1 << (n - low), 1 << low)
+    low_sums = grid.sum(axis=-2) @ like(_bit_matrix(low), f)  # (..., low)
+    high_sums = grid.sum(axis=-1) @ like(_bit_matrix(n - low), f)  # (..., n − low)
     if isinstance(f, np.ndarray):
-        return np.stack(sums, axis=-1)
+        return np.concatenate([low_sums, high_sums], axis=-1)
     import torch
 
-    return torch.stack(sums, dim=-1)
+    return torch.cat([low_sums, high_sums], dim=-1)
+
+
+def _pair_sums(f):
+    """Σ_{S⊇{i,j}} f(S) for every pair i < j, shape (..., n(n−1)/2) in the order of ``masks_of_size(n, 2)``.
+
+    With the table as a (2^{n−L}, 2^L) matrix G (low bits along rows) and B the 0/1 bit matrices: pairs of low
+    bits are B_Lᵀ diag(column sums) B_L, pairs of high bits B_Hᵀ diag(row sums) B_H, and mixed pairs B_Hᵀ G B_L:
+    one pass over the table and an O(2ⁿ·n/2) matrix product instead of a superset butterfly.
+    """
+    n = n_players_of(f)
+    batch = tuple(f.shape[:-1])
+    low = (n + 1) // 2
+    grid = f.reshape(*batch, 1 << (n - low), 1 << low)
+    b_low, b_high = like(_bit_matrix(low), f), like(_bit_matrix(n - low), f)
+    low_low = _t(grid.sum(axis=-2)[..., :, None] * b_low) @ b_low  # (..., L, L)
+    high_high = _t(grid.sum(axis=-1)[..., :, None] * b_high) @ b_high  # (..., H, H)
+    high_low = _t(b_high) @ (grid @ b_low)  # (..., H, L)
+    pairs = masks_of_size(n, 2)
+    i = np.log2(pairs & -pairs).astype(np.int64)  # lower player of each pair
+    j = np.log2(pairs).astype(np.int64)  # higher player
+    out = f.new_empty((*batch, pairs.size)) if is_torch(f) else np.empty((*batch, pairs.size))
+    for block, rows, cols, where in ((low_low, j, i, j < low), (high_high, j - low, i - low, i >= low),
+                                     (high_low, j - low, i, (i < low) & (j >= low))):
+        pos = np.flatnonzero(where)
+        out[..., like(pos, f)] = block[..., like(rows[pos], f), like(cols[pos], f)]
+    return out
+
+
+def _t(a):
+    """Swap the last two axes (NumPy or torch)."""
+    return a.transpose(-1, -2) if is_torch(a) else np.swapaxes(a, -1, -2)
+
+
+@functools.lru_cache(maxsize=8)
+def _bit_matrix(n: int) -> np.ndarray:
+    """B[S, i] = 1 if bit i of S is set: shape (2ⁿ, n), float64 (cached: never write to it)."""
+    return ((np.arange(1 << n)[:, None] >> np.arange(n)) & 1).astype(np.float64)
 
 
 def compute_index(dividends, spec: IndexSpec, order: int):
     """Dense table (length 2ⁿ) of ``spec`` for every coalition of size ≤ ``order``; 0 at larger coalitions."""
     n = n_players_of(dividends)
-    pop_np = popcounts(n)
-    pop = like(pop_np.astype(np.int64), dividends)
-    out = dividends * 0.0
+    pop = like(popcounts(n).astype(np.int64), dividends) if is_torch(dividends) else popcounts(n)
+    out = dividends.new_zeros(dividends.shape) if is_torch(dividends) else np.zeros(dividends.shape)
     for t in range(order + 1):
         w = spec.weights(n, order, t)
+        sel = like(masks_of_size(n, t).copy(), dividends)
         if not np.any(w[t + 1 :]):  # only the coalition's own dividend: nothing to sum
-            sel = like(pop_np == t, dividends)
             out[..., sel] = dividends[..., sel] * float(w[t])
             continue
         weighted = dividends * like(w, dividends)[pop]  # (..., 2^n): m(S)·w(|S|, t)
         if t == 0:
             out[..., 0] = weighted.sum(axis=-1)
         elif t == 1:
-            singles = (1 << np.arange(n)).astype(np.int64)
-            out[..., like(singles, dividends)] = _singleton_sums(weighted)
+            out[..., sel] = _singleton_sums(weighted)
+        elif t == 2:
+            out[..., sel] = _pair_sums(weighted)
         else:
-            sel = like(pop_np == t, dividends)
             out[..., sel] = superset_zeta(weighted)[..., sel]
     return out

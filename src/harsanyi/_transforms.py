@@ -15,9 +15,12 @@ The four transforms and their relations:
 
 from __future__ import annotations
 
+import functools
+import sys
+
 import numpy as np
 
-from ._array import copy_float64, n_players_of
+from ._array import copy_float64, is_torch, n_players_of
 
 __all__ = [
     "subset_zeta",
@@ -26,15 +29,58 @@ __all__ = [
     "superset_moebius",
     "or_transform",
     "or_reconstruct",
+    "or_reconstruct_adjoint",
+    "popcounts",
+    "masks_of_size",
 ]
 
 
-def _butterfly(table, *, subtract: bool, superset: bool, out_of_place: bool = True):
-    """Apply the butterfly for every bit; returns a new float64 array unless ``out_of_place`` is False."""
-    a = copy_float64(table) if out_of_place else table
-    n = n_players_of(a)
-    batch = tuple(a.shape[:-1])
-    for i in range(n):
+_LOW_BITS = 5  # the lowest bits are combined at once by a 32×32 matrix product (see _butterfly)
+
+
+@functools.lru_cache(maxsize=None)
+def _kron_block(bits: int, subtract: bool, superset: bool) -> np.ndarray:
+    """The butterfly of ``bits`` bits as one (2^bits × 2^bits) matrix K, applied to rows as ``block @ K``.
+
+    Per bit the 2×2 map sends (f(S), f(S∪{i})) to (f(S), f(S∪{i}) ± f(S)) (subset) or (f(S) ± f(S∪{i}),
+    f(S∪{i})) (superset); several bits compose as a Kronecker product (bit 0 the rightmost factor).
+    """
+    sign = -1.0 if subtract else 1.0
+    step = np.array([[1.0, sign], [0.0, 1.0]]) if superset else np.array([[1.0, 0.0], [sign, 1.0]])
+    k = np.ones((1, 1))
+    for _ in range(bits):
+        k = np.kron(step, k)
+    return np.ascontiguousarray(k.T)  # row form: new_block = block @ k.T
+
+
+def _butterfly(table, *, subtract: bool, superset: bool):
+    """Apply the butterfly for every bit; returns a new float64 array (or tensor on the input's device).
+
+    A torch tensor gets one in-place add per bit (torch's kernels are multithreaded and handle the short strided
+    slices of the low bits well); so does a NumPy table when torch is already loaded, through a zero-copy view.
+    Without torch, the lowest ``_LOW_BITS`` bits are done together as one small matrix product over contiguous blocks
+    of 32 values: there NumPy's per-bit slices are only 1…16 values long and its strided kernels are 3× slower.
+    """
+    n = n_players_of(table)
+    batch = tuple(table.shape[:-1])
+    torch = sys.modules.get("torch")
+    if is_torch(table) or torch is None:
+        low = 0 if is_torch(table) else min(_LOW_BITS, n)
+        a = copy_float64(table)
+    else:  # NumPy table, torch loaded: run torch's kernels on the same memory
+        low, a = 0, np.array(table, dtype=np.float64, copy=True, order="C")
+        _butterfly_bits(torch.from_numpy(a), batch, 0, n, subtract, superset)
+        return a
+    if low > 0:
+        k = _kron_block(low, subtract, superset)
+        a = (a.reshape(*batch, -1, 1 << low) @ k).reshape(*batch, 1 << n)
+    _butterfly_bits(a, batch, low, n, subtract, superset)
+    return a
+
+
+def _butterfly_bits(a, batch: tuple, low: int, n: int, subtract: bool, superset: bool) -> None:
+    """In place: the butterfly of bits low … n−1 of ``a`` (NumPy array or torch tensor, contiguous float64)."""
+    for i in range(low, n):
         view = a.reshape(*batch, -1, 2, 1 << i)  # (..., 2^{n-i-1}, 2, 2^i); axis -2 is bit i
         without_i = view[..., 0, :]
         with_i = view[..., 1, :]
@@ -46,7 +92,6 @@ def _butterfly(table, *, subtract: bool, superset: bool, out_of_place: bool = Tr
             target -= source
         else:
             target += source
-    return a
 
 
 def subset_zeta(f):
@@ -105,6 +150,29 @@ def or_reconstruct(i_or):
     return i_or[..., :1] + total - within_complement
 
 
+def or_reconstruct_adjoint(w):
+    """The adjoint (transpose) of :func:`or_reconstruct`: (Rᵀw)(∅) = Σ_S w(S), (Rᵀw)(T) = Σ_{S: S∩T≠∅} w(S).
+
+    Σ_{S∩T≠∅} w(S) = Σ_S w(S) − Σ_{S⊆N∖T} w(S), the total minus the subset-zeta read at the complement.
+    """
+    within = subset_zeta(w)  # (..., 2^n): Σ_{S⊆R} w(S) at index R
+    total = within[..., -1:]
+    out = total - (within.flip(-1) if hasattr(within, "flip") else within[..., ::-1])
+    out[..., 0] = total[..., 0]
+    return out
+
+
+@functools.lru_cache(maxsize=4)
 def popcounts(n: int) -> np.ndarray:
-    """|S| for every mask S of n players, as uint8 array of length 2ⁿ."""
-    return np.bitwise_count(np.arange(1 << n, dtype=np.uint64)).astype(np.uint8)
+    """|S| for every mask S of n players, as a read-only uint8 array of length 2ⁿ (cached)."""
+    pop = np.bitwise_count(np.arange(1 << n, dtype=np.uint64)).astype(np.uint8)
+    pop.flags.writeable = False
+    return pop
+
+
+@functools.lru_cache(maxsize=64)
+def masks_of_size(n: int, size: int) -> np.ndarray:
+    """The bitmasks of all coalitions of ``size`` players out of n, ascending, as a read-only int64 array (cached)."""
+    masks = np.flatnonzero(popcounts(n) == size)
+    masks.flags.writeable = False
+    return masks

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import comb
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from ._indices import IndexSpec, check_order, compute_index, get_index
 from ._interactions import Interactions, check_player_names, resolve_coalition
 from ._transforms import or_reconstruct, or_transform, popcounts, subset_moebius, subset_zeta
 from .exceptions import HarsanyiValueError
+
+if TYPE_CHECKING:
+    from ._andor import Concepts
 
 __all__ = ["ValueTable", "MultiOrder"]
 
@@ -88,6 +91,7 @@ class ValueTable:
         self._names = check_player_names(player_names, n)
         self._dividends = None
         self._dividend_certificate: Certificate | None = None
+        self._dividend_l1: float | None = None
 
     # --- the table itself ---------------------------------------------------------------------------------------
     @property
@@ -142,17 +146,29 @@ class ValueTable:
     # --- dividends and their certificate ------------------------------------------------------------------------
     def _matching_check(self, dividends) -> Check:
         residual = float(abs(self._table - subset_zeta(dividends)).max())
-        magnitude = max(float(abs(dividends).sum()), float(abs(self._table).max()))
+        magnitude = max(self._l1(dividends), float(abs(self._table).max()))
         return Check("universal matching (AND)", residual, rounding_tolerance(self._n, magnitude), 1 << self._n)
+
+    def _l1(self, dividends) -> float:
+        """Σ_S |I(S)|, the magnitude that bounds rounding in every sum of dividends (cached for the table's own)."""
+        if dividends is self._dividends and self._dividend_l1 is not None:
+            return self._dividend_l1
+        l1 = float(abs(dividends).sum())
+        if dividends is self._dividends:
+            self._dividend_l1 = l1
+        return l1
 
     def _certificate(self, *checks: Check) -> Certificate:
         return Certificate(tuple(checks), self.scale, self._n).raise_if_failed()
 
     def _certified_dividends(self):
         if self._dividends is None:
-            dividends = subset_moebius(self._table)
-            self._dividend_certificate = self._certificate(self._matching_check(dividends))
-            self._dividends = dividends
+            self._dividends = subset_moebius(self._table)
+            try:
+                self._dividend_certificate = self._certificate(self._matching_check(self._dividends))
+            except Exception:
+                self._dividends = self._dividend_l1 = None
+                raise
         return self._dividends
 
     def harsanyi(self) -> Interactions:
@@ -180,7 +196,7 @@ class ValueTable:
     def _efficiency_check(self, values, spec: IndexSpec) -> Check:
         nonempty = values[1:]
         gap = abs(float(nonempty.sum()) - (self.v_full - self.v_empty))
-        magnitude = max(float(abs(nonempty).sum()), float(abs(self._certified_dividends()).sum()))
+        magnitude = max(float(abs(nonempty).sum()), self._l1(self._certified_dividends()))
         return Check(f"efficiency ({spec.name})", gap, rounding_tolerance(self._n, magnitude), 1, "equation")
 
     def index(self, name: str, order: int | None = None) -> Interactions:
@@ -205,6 +221,23 @@ class ValueTable:
     def banzhaf(self) -> np.ndarray:
         """Banzhaf values β_i = Σ_{S∋i} I(S)/2^{|S|−1}, shape (n,)."""
         return self.index("BV").values[1 << np.arange(self._n)].copy()
+
+    # --- AND-OR concepts ----------------------------------------------------------------------------------------------
+    def and_or(self, qthres: float = 0.02, *, tau: float | None = None, tol: float = 1e-3, max_iter: int = 20_000,
+               time_limit: float | None = None, progress: bool | None = None) -> "Concepts":
+        """Sparse AND and OR concepts that reproduce v on all 2ⁿ coalitions within |ε| ≤ τ (SPEC §3).
+
+        Minimises Σ|I_and| + Σ|I_or| over the AND/OR split and the noise ε, |ε_S| ≤ τ = qthres · |v(N) − v(∅)|
+        (or ``tau`` in the units of v), as the linear program it is, with a restarted primal-dual method whose
+        operators are the fast transforms. It stops when the certified optimality gap is below ``tol`` (relative),
+        after ``max_iter`` iterations or ``time_limit`` seconds; ``result.solver`` says which, and how far from
+        optimal the L1 can be at most. The result's certificate checks universal matching within τ on every
+        coalition; ``l1_before`` is the L1 of the plain Harsanyi dividends.
+        """
+        from ._andor import and_or_decomposition
+
+        return and_or_decomposition(self._table, qthres=qthres, tau=tau, tol=tol, max_iter=max_iter,
+                                    time_limit=time_limit, progress=progress, player_names=self._names)
 
     # --- multi-order and coalition interactions ---------------------------------------------------------------------
     def multi_order(self) -> MultiOrder:
@@ -232,7 +265,7 @@ class ValueTable:
         sii = self.index("SII", 2).values
         pair_masks = (1 << iu[0]) | (1 << iu[1])
         residual = float(np.abs(inter[:, iu[0], iu[1]].mean(axis=0) - sii[pair_masks]).max())
-        magnitude = max(float(np.abs(inter).max()), float(abs(self._certified_dividends()).sum()))
+        magnitude = max(float(np.abs(inter).max()), self._l1(self._certified_dividends()))
         check = Check("mean over orders = SII of the pair", residual, rounding_tolerance(n, magnitude), iu[0].size,
                       "pairs")
         orders = np.arange(n - 1)
@@ -272,7 +305,7 @@ class ValueTable:
         expected = to_numpy(compute_index(self._certified_dividends(), spec, result.max_order))
         held = result.held()
         residual = float(np.abs(values[held] - expected[held]).max())
-        magnitude = max(float(np.abs(expected).sum()), float(abs(self._certified_dividends()).sum()))
+        magnitude = max(float(np.abs(expected).sum()), self._l1(self._certified_dividends()))
         checks = [Check(f"agreement with the table ({spec.name})", residual,
                         rounding_tolerance(self._n, magnitude), int(held.sum()), "held coalitions")]
         if spec.efficient and result.min_order == 0:

@@ -1,0 +1,149 @@
+"""AND-OR concepts (SPEC §3): the operators, the certificate, and the optimiser against an LP solver's optimum."""
+
+import numpy as np
+import pytest
+
+from harsanyi import CertificateError, HarsanyiValueError, ValueTable
+from harsanyi._andor import matching_certificate
+from harsanyi._transforms import (
+    or_reconstruct,
+    or_reconstruct_adjoint,
+    subset_moebius,
+    subset_zeta,
+    superset_moebius,
+    superset_zeta,
+)
+
+scipy_optimize = pytest.importorskip("scipy.optimize")
+
+
+def dense_operators(n):
+    """ζ and R as dense 0/1 matrices (reference only, n ≤ 8): Z[S, T] = [T ⊆ S], R[S, T] = [T = ∅ or T ∩ S ≠ ∅]."""
+    s = np.arange(1 << n)[:, None]
+    t = np.arange(1 << n)[None, :]
+    return ((s & t) == t).astype(float), (((s & t) != 0) | (t == 0)).astype(float)
+
+
+def lp_optimum(v, tau):
+    """min ‖x‖₁ + ‖y‖₁ s.t. |Zx + Ry − v| ≤ τ, y = 0 on ≤ 1 player, solved by HiGHS (x = x⁺ − x⁻ form)."""
+    n = v.size.bit_length() - 1
+    zeta, r = dense_operators(n)
+    free = np.bitwise_count(np.arange(1 << n)) >= 2
+    a = np.hstack([zeta, r[:, free]])
+    a_ub = np.vstack([np.hstack([a, -a]), np.hstack([-a, a])])
+    b_ub = np.concatenate([v + tau, tau - v])
+    res = scipy_optimize.linprog(np.ones(2 * a.shape[1]), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+    assert res.status == 0, res.message
+    return res.fun
+
+
+def planted_game(n, seed):
+    """A few AND and OR concepts (unanimity and 'any of' games) plus small noise: a sparse decomposition exists."""
+    rng = np.random.default_rng(seed)
+    zeta, r = dense_operators(n)
+    x = np.zeros(1 << n)
+    y = np.zeros(1 << n)
+    x[rng.choice(1 << n, 4, replace=False)] = rng.normal(size=4) * 2
+    pairs = np.flatnonzero(np.bitwise_count(np.arange(1 << n)) >= 2)
+    y[rng.choice(pairs, 3, replace=False)] = rng.normal(size=3) * 2
+    return zeta @ x + r @ y + 0.01 * rng.normal(size=1 << n)
+
+
+@pytest.mark.parametrize("op, adjoint", [(subset_zeta, superset_zeta), (subset_moebius, superset_moebius),
+                                         (or_reconstruct, or_reconstruct_adjoint)])
+def test_adjoints(op, adjoint):
+    """⟨Ax, y⟩ = ⟨x, Aᵀy⟩ for every operator used in a gradient; exact up to float64 rounding (1e-12 relative)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(2, 1 << 7))
+    lhs, rhs = op(x) @ y, x @ adjoint(y)
+    assert lhs == pytest.approx(rhs, rel=1e-12)
+
+
+def test_or_operators_match_their_dense_definition():
+    rng = np.random.default_rng(1)
+    _, r = dense_operators(5)
+    y, w = rng.normal(size=(2, 32))
+    np.testing.assert_allclose(or_reconstruct(y), r @ y, atol=1e-12)
+    np.testing.assert_allclose(or_reconstruct_adjoint(w), r.T @ w, atol=1e-12)
+
+
+def brute_reconstruction(and_, or_, n):
+    """v(S) = Σ_{T⊆S} and(T) + or(∅) + Σ_{T∩S≠∅} or(T), one coalition at a time (reference only)."""
+    return np.array([sum(and_[t] for t in range(1 << n) if t & s == t)
+                     + sum(or_[t] for t in range(1 << n) if t == 0 or t & s) for s in range(1 << n)])
+
+
+def test_universal_matching_is_exact_when_tau_is_zero():
+    rng = np.random.default_rng(2)
+    v = rng.normal(size=1 << 6)
+    concepts = ValueTable(v).and_or(qthres=0.0, max_iter=300)
+    assert concepts.tau == 0.0 and not concepts.noise.any()
+    np.testing.assert_allclose(brute_reconstruction(concepts.and_.values, concepts.or_.values, 6), v, atol=1e-11)
+    assert concepts.certificate.passed and concepts.certificate.residual < 1e-11
+    small = np.bitwise_count(np.arange(1 << 6)) <= 1  # OR concepts of ≤ 1 player are AND concepts
+    assert not concepts.or_.values[small].any()
+
+
+@pytest.mark.parametrize("n, seed", [(4, 0), (5, 1), (6, 2)])
+def test_optimum_matches_highs_on_random_games(n, seed):
+    """The returned L1 is feasible (never below the LP optimum) and, converged to relative gap tol, at most
+    optimum / (1 − tol) above it; the reported lower bound never exceeds the optimum. 1e-9: HiGHS's own accuracy."""
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=1 << n)
+    table = ValueTable(v)
+    concepts = table.and_or(tol=1e-3)
+    optimum = lp_optimum(v, concepts.tau)
+    assert concepts.solver.converged
+    assert optimum * (1 - 1e-9) <= concepts.l1_after <= optimum / (1 - 1e-3) + 1e-9
+    assert concepts.solver.lower_bound <= optimum + 1e-9
+    assert np.abs(concepts.noise).max() <= concepts.tau * (1 + 1e-12)
+
+
+def test_planted_sparse_game_is_recovered_within_the_gap():
+    v = planted_game(8, seed=3)
+    concepts = ValueTable(v).and_or(tol=1e-3)
+    optimum = lp_optimum(v, concepts.tau)
+    assert concepts.solver.converged
+    assert optimum * (1 - 1e-9) <= concepts.l1_after <= optimum / (1 - 1e-3) + 1e-9
+    assert concepts.l1_after < 0.5 * concepts.l1_before  # AND-OR is far sparser than the dividends alone here
+
+
+def test_certificate_fails_for_concepts_that_do_not_reproduce_the_table():
+    rng = np.random.default_rng(4)
+    v = rng.normal(size=1 << 5)
+    concepts = ValueTable(v).and_or(qthres=0.0, max_iter=100)
+    broken = concepts.and_.values.copy()
+    broken[7] += 1e-3
+    with pytest.raises(CertificateError, match="universal matching"):
+        matching_certificate(v, broken, concepts.or_.values, concepts.tau)
+
+
+def test_result_reports_l1_gap_and_names():
+    v = planted_game(5, seed=5)
+    concepts = ValueTable(v, player_names=list("abcde")).and_or(max_iter=2000)
+    assert concepts.and_.player_names == ("a", "b", "c", "d", "e")
+    assert concepts.l1_after == pytest.approx(np.abs(concepts.and_.values).sum() + np.abs(concepts.or_.values).sum())
+    assert concepts.l1_before == pytest.approx(np.abs(ValueTable(v).harsanyi().values).sum())
+    assert 0 <= concepts.solver.gap < 1 and "of the optimum" in str(concepts.solver)
+    assert "Concepts(n_players=5" in repr(concepts)
+
+
+def test_torch_table_gives_the_same_concepts():
+    torch = pytest.importorskip("torch")
+    v = planted_game(6, seed=6)
+    a = ValueTable(v).and_or(max_iter=500, tol=1e-6)
+    b = ValueTable(torch.tensor(v)).and_or(max_iter=500, tol=1e-6)
+    np.testing.assert_allclose(a.and_.values, b.and_.values, atol=1e-9)  # same iterations; rounding order differs
+    assert a.solver.iterations == b.solver.iterations
+
+
+def test_bad_arguments():
+    table = ValueTable(np.arange(8.0))
+    with pytest.raises(HarsanyiValueError, match="tau ≥ 0"):
+        table.and_or(tau=-1.0)
+    with pytest.raises(HarsanyiValueError, match="qthres ≥ 0"):
+        table.and_or(qthres=-0.1)
+    with pytest.raises(HarsanyiValueError, match="tol in"):
+        table.and_or(tol=0)
+    with pytest.raises(HarsanyiValueError, match="max_iter"):
+        table.and_or(max_iter=0)
