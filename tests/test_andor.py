@@ -147,3 +147,47 @@ def test_bad_arguments():
         table.and_or(tol=0)
     with pytest.raises(HarsanyiValueError, match="max_iter"):
         table.and_or(max_iter=0)
+
+
+# --- sparsity analytics --------------------------------------------------------------------------------------------
+def test_salient_concepts_and_fidelity_curve_on_a_known_decomposition():
+    """Three AND concepts and one OR concept with known values: ranking, κ-threshold and the curve are exact."""
+    from harsanyi import fidelity_curve, salient_concepts
+
+    n = 4
+    zeta, r = dense_operators(n)
+    and_ = np.zeros(16)
+    or_ = np.zeros(16)
+    and_[0] = 1.0  # the offset: never a concept
+    and_[0b0011], and_[0b0100], and_[0b1111] = 4.0, -2.0, 0.1
+    or_[0b1100] = 3.0
+    v = zeta @ and_ + r @ or_
+    ranked = salient_concepts(and_, or_, kappa=0.0, player_names=list("abcd"))
+    assert [(c.kind, c.players, c.value) for c in ranked] == [
+        ("AND", ("a", "b"), 4.0), ("OR", ("c", "d"), 3.0), ("AND", ("c",), -2.0), ("AND", ("a", "b", "c", "d"), 0.1)]
+    assert len(salient_concepts(and_, or_)) == 3  # 0.1 < 0.05 · 4
+    curve = fidelity_curve(v, and_, or_)
+    assert curve.n_concepts == 4 and curve.k.tolist() == [0, 1, 2, 3, 4]
+    assert curve.rms_error[-1] == pytest.approx(0.0, abs=1e-12)
+    # keeping the top 1 (AND ab = 4): the error is what the other three add, coalition by coalition
+    rest = zeta @ np.where(np.isin(np.arange(16), [0b0100, 0b1111]), and_, 0) + r @ or_ - or_[0]
+    assert curve.rms_error[1] == pytest.approx(np.sqrt(np.mean(rest ** 2)) / abs(v[-1] - v[0]))
+    assert curve.concepts_for(1.0) == 4 and curve.summary()[0.9] <= 4
+    with pytest.raises(HarsanyiValueError, match="fidelity level"):
+        curve.concepts_for(1.5)
+    with pytest.raises(HarsanyiValueError, match="kappa"):
+        salient_concepts(and_, or_, kappa=2)
+
+
+def test_concepts_expose_the_analytics_and_beat_dividends_on_a_planted_game():
+    from harsanyi import fidelity_curve
+
+    v = planted_game(7, seed=7)
+    table = ValueTable(v)
+    concepts = table.and_or()
+    curve = concepts.fidelity_curve()
+    plain = fidelity_curve(v, table.harsanyi().values)
+    assert curve.max_error[-1] <= concepts.tau / abs(v[-1] - v[0]) + 1e-9  # all concepts: within τ everywhere
+    assert plain.rms_error[-1] == pytest.approx(0.0, abs=1e-9)  # dividends reproduce v exactly
+    assert curve.concepts_for(0.95) < plain.concepts_for(0.95)  # AND-OR needs fewer concepts
+    assert concepts.salient()[0] == concepts.ranked()[0]

@@ -9,6 +9,7 @@ from ._certificate import Certificate, Check
 from ._game import Game
 from ._indices import INDICES
 from ._interactions import Interactions
+from ._sparsity import Concept, FidelityCurve, fidelity_curve, salient_concepts
 from ._values import MultiOrder, ValueTable
 from .exceptions import (
     CacheError,
@@ -29,6 +30,10 @@ __all__ = [
     "MultiOrder",
     "Concepts",
     "SolverReport",
+    "Concept",
+    "FidelityCurve",
+    "fidelity_curve",
+    "salient_concepts",
     "Certificate",
     "Check",
     "INDICES",

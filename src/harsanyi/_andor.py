@@ -29,6 +29,7 @@ import numpy as np
 from ._array import is_torch, like, to_numpy
 from ._certificate import Certificate, Check, rounding_tolerance
 from ._interactions import Interactions
+from ._sparsity import KAPPA, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._transforms import (
     or_reconstruct,
     or_reconstruct_adjoint,
@@ -90,11 +91,25 @@ class Concepts:
     l1_before: float
     l1_after: float
     solver: SolverReport
+    values: np.ndarray = field(repr=False, default=None)  # the value table the concepts reproduce
     player_names: tuple[str, ...] | None = None
 
     @property
     def n_players(self) -> int:
         return self.and_.n_players
+
+    def ranked(self) -> list[Concept]:
+        """Every nonzero AND and OR concept of a non-empty coalition, by |value| descending."""
+        return ranked_concepts(self.and_.values, self.or_.values, self.player_names)
+
+    def salient(self, kappa: float = KAPPA, *, reference: float | None = None) -> list[Concept]:
+        """Concepts with |I| ≥ κ · max |I| over this decomposition's AND and OR concepts (SPEC §3)."""
+        return salient_concepts(self.and_.values, self.or_.values, kappa=kappa, player_names=self.player_names,
+                                reference=reference)
+
+    def fidelity_curve(self, max_k: int | None = None) -> FidelityCurve:
+        """Error over all 2ⁿ masked inputs keeping only the top-k concepts, normalised by |v(N) − v(∅)|."""
+        return fidelity_curve(self.values, self.and_.values, self.or_.values, max_k=max_k)
 
     def __repr__(self) -> str:
         return (f"Concepts(n_players={self.n_players}, L1 {self.l1_before:.4g} → {self.l1_after:.4g}, "
@@ -278,8 +293,10 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     l1_before = float(abs(subset_moebius(v)).sum())
     x_np, y_np = to_numpy(x).copy(), to_numpy(y).copy()
     common = dict(player_names=player_names, baseline_value=float(v[0]), certificate=certificate, max_order=n)
+    values = to_numpy(v).copy()
+    values.flags.writeable = False
     return Concepts(Interactions(x_np, index="AND", **common), Interactions(y_np, index="OR", **common),
-                    to_numpy(eps).copy(), tau, certificate, l1_before, l1, report, player_names)
+                    to_numpy(eps).copy(), tau, certificate, l1_before, l1, report, values, player_names)
 
 
 def matching_certificate(v, x, y, tau: float) -> Certificate:
