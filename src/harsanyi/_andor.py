@@ -31,6 +31,7 @@ from ._certificate import Certificate, Check, rounding_tolerance
 from ._interactions import Interactions
 from ._sparsity import KAPPA, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._transforms import (
+    masks_of_size,
     or_reconstruct,
     or_reconstruct_adjoint,
     or_transform,
@@ -43,6 +44,7 @@ from .exceptions import HarsanyiValueError
 
 __all__ = ["Concepts", "SolverReport", "and_or_decomposition", "QTHRES"]
 
+_B_SUFF, _B_NEC, _B_ART = 0.2, 0.8, 0.36
 QTHRES = 0.02  # τ = qthres · |v(N) − v(∅)|, the newer default of the papers' code (SPEC §3)
 
 
@@ -148,19 +150,33 @@ class _Problem:
         return superset_zeta(w), gy
 
     def dual_bound(self, w, gx, gy) -> float:
-        """A certified lower bound on the optimum: the dual objective −vᵀw̃ − τ‖w̃‖₁ at w̃ = w / max(1, ‖Aᵀw‖∞)."""
+        """A certified lower bound on the optimum: the dual objective −vᵀw̃ − τ‖w̃‖₁ at w̃ = w / max(1, ‖Aᵀw‖∞)
+        (the dual is max −vᵀw − τ‖w‖₁ subject to ‖Aᵀw‖∞ ≤ 1; weak duality)."""
         scale = max(1.0, float(abs(gx).max()), float(abs(gy).max()))
         return float(-(self.v * w).sum() - self.tau * abs(w).sum()) / scale
 
     def repair(self, x, y):
-        """A feasible point from any (x, y): ε = clip(Az − v, ±τ), v_or = v + ε − ζx, y = OR transform of v_or,
-        and the OR concepts of ≤ 1 player moved into x. Returns (x, y, ε)."""
-        v_and = subset_zeta(x)
-        eps = _clip(v_and + or_reconstruct(y) - self.v, -self.tau, self.tau)
-        y = or_transform(self.v + eps - v_and)
-        x = x + y * ~self.y_free
-        y = y * self.y_free
-        return x, y, eps
+        """A feasible point near any (x, y): returns (x + δ, y, ε) with |ε| ≤ τ everywhere.
+
+        Coalitions are visited by size, smallest first. Where the residual r(S) = (ζx + Ry − v)(S), including the
+        corrections already made below S, leaves [−τ, τ], the AND concept of S itself takes the excess: δ(S) =
+        −(r(S) − clip(r(S))). δ(S) changes the reconstruction only on supersets of S, which are visited later, so
+        one pass makes every coalition feasible, and the L1 grows by no more than the total excess. One zeta
+        transform per size that needed a correction.
+        """
+        residual = subset_zeta(x) + or_reconstruct(y) - self.v
+        delta = residual * 0.0
+        shift = None  # ζδ over the sizes corrected so far
+        for size in range(self.n + 1):
+            sel = like(masks_of_size(self.n, size).copy(), residual)
+            current = residual[..., sel] if shift is None else residual[..., sel] + shift[..., sel]
+            excess = current - _clip(current, -self.tau, self.tau)
+            if not bool((excess != 0).any()):
+                continue
+            delta[..., sel] = -excess
+            shift = subset_zeta(delta)
+        eps = residual if shift is None else residual + shift
+        return x + delta, y, _clip(eps, -self.tau, self.tau)
 
 
 def _clip(a, lo, hi):
@@ -242,8 +258,8 @@ def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | N
         kkt, cx, cy, cw, cgx, cgy = min(scored, key=lambda s: s[0])
         if anchor_kkt is None:
             anchor_kkt = kkt
-        restart = (kkt <= 0.2 * anchor_kkt or (kkt <= 0.8 * anchor_kkt and kkt > last_candidate_kkt)
-                   or since_restart >= 0.36 * iteration)
+        restart = (kkt <= _B_SUFF * anchor_kkt or (kkt <= _B_NEC * anchor_kkt and kkt > last_candidate_kkt)
+                   or since_restart >= _B_ART * iteration)
         last_candidate_kkt = kkt
         if restart:
             dz = math.sqrt(_norm(cx - anchor[0]) ** 2 + _norm(cy - anchor[1]) ** 2)
