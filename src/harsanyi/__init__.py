@@ -5,6 +5,7 @@ fast transforms → :class:`Interactions` (indices, dividends, concepts) with a 
 """
 
 from ._andor import Concepts, SolverReport
+from ._baselines import BaselineResult
 from ._certificate import Certificate, Check
 from ._game import Game
 from ._indices import INDICES
@@ -30,6 +31,7 @@ __all__ = [
     "MultiOrder",
     "Concepts",
     "SolverReport",
+    "BaselineResult",
     "Concept",
     "FidelityCurve",
     "fidelity_curve",

@@ -158,8 +158,46 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
 
     info = {**info, "kind": kind, "output": name, "target": target, "predicted_class": predicted,
             "prediction": full_value, "scores": to_numpy(scores)[0].tolist(), "model_output": model.kind}
-    return Game(values, n, player_names=names, backend=model.backend, device=model.device,
+    game = Game(values, n, player_names=names, backend=model.backend, device=model.device,
                 bytes_per_coalition=masker.bytes_per_coalition, info=info, rebuild=rebuild, values_range=values_range)
+    game._learnable = _Learnable(model, masker, rule, target, dict(names=names, output=output, target=target,
+                                                                   kind=kind, is_classifier=is_classifier,
+                                                                   rebuild=None, info=info))
+    return game
+
+
+class _Learnable:
+    """What learning a baseline needs from a model game: differentiable values, and the game at a new baseline."""
+
+    def __init__(self, model: Model, masker: _Masker, rule, target, build_args: dict):
+        self.model, self.masker, self.rule, self.target, self.build_args = model, masker, rule, target, build_args
+
+    @property
+    def baseline(self):
+        return self.masker.b
+
+    @property
+    def input(self):
+        return self.masker.x
+
+    def values_with_grad(self, masks, baseline):
+        """v of a batch of coalitions at ``baseline`` (a tensor that may require grad), keeping the graph."""
+        import torch
+
+        m = masks.shape[0]
+        ext = torch.cat([masks, torch.ones((m, 1), dtype=torch.bool, device=masks.device)], dim=1)
+        keep = ext[:, self.masker.owner].reshape(m, *self.masker.owner_shape)
+        return self.rule(self.model(torch.where(keep, self.masker.x, baseline), grad=True), self.model.kind,
+                         self.target)
+
+    def game_at(self, baseline) -> Game:
+        """The same game with the absent players set to ``baseline`` (an array of the input's shape)."""
+        import copy
+
+        masker = copy.copy(self.masker)
+        masker.b = baseline.detach().to(self.masker.b.dtype).clone()
+        masker._template, masker._reuse = None, True
+        return _model_game(self.model, masker, **self.build_args)
 
 
 class _Selection:

@@ -89,6 +89,7 @@ class Game:
         self._rebuild = rebuild
         # optional fast path: (start, stop) -> the values of the coalitions with bitmasks start … stop − 1
         self._values_range = values_range
+        self._learnable = None  # set by the model builders: what learn_baseline needs (torch models)
 
     # --- construction ---------------------------------------------------------------------------------------------
     @classmethod
@@ -145,6 +146,20 @@ class Game:
                 f"Drop device, or build the game with Game.tabular/image/text from a torch model."
             )
         return self._rebuild(device=device)
+
+    def learn_baseline(self, lower, upper, *, steps: int = 50, lr: float = 0.05, batch_size: int | None = None,
+                       progress: bool | None = None):
+        """Learn the baseline values within [lower, upper] that make the AND concepts sparsest (SPEC §3b).
+
+        ``lower``, ``upper``: numbers or arrays broadcastable to the input's shape (e.g. the training mean ± a
+        margin, or the data range; equal bounds keep an element fixed). Each of ``steps`` Adam steps (step size
+        ``lr`` × the box width) re-evaluates all 2ⁿ coalitions with and without gradients, in batches on the
+        model's device. Returns a :class:`~harsanyi._baselines.BaselineResult` with the baseline, the game and
+        value table at it, and Σ|I_and| before, after and at every step. Torch models only.
+        """
+        from ._baselines import learn_baseline
+
+        return learn_baseline(self, lower, upper, steps=steps, lr=lr, batch_size=batch_size, progress=progress)
 
     # --- evaluation -------------------------------------------------------------------------------------------------
     def _masks(self, start: int, stop: int):

@@ -80,13 +80,13 @@ class Model:
     def backend(self) -> str:
         return "torch" if self.is_torch else "numpy"
 
-    def __call__(self, batch):
-        """Scores of shape (m, k), float64."""
+    def __call__(self, batch, *, grad: bool = False):
+        """Scores of shape (m, k), float64. ``grad``: keep the autograd graph (torch models only)."""
         m = batch.shape[0]
         if self.is_torch:
             import torch
 
-            with torch.no_grad():
+            with torch.set_grad_enabled(grad):
                 out = self.raw(batch)
             if hasattr(out, "logits"):  # Hugging Face model outputs
                 out = out.logits
