@@ -4,7 +4,7 @@ The one way through: model + input → :class:`Game` → :class:`ValueTable` (2�
 fast transforms → :class:`Interactions` (indices, dividends, concepts) with a :class:`Certificate`.
 """
 
-from ._andor import Concepts, SolverReport
+from ._andor import Concepts, SharedConcepts, SolverReport, shared_concepts
 from ._baselines import BaselineResult
 from ._certificate import Certificate, Check
 from ._game import Game
@@ -31,6 +31,8 @@ __all__ = [
     "MultiOrder",
     "Concepts",
     "SolverReport",
+    "SharedConcepts",
+    "shared_concepts",
     "BaselineResult",
     "Concept",
     "FidelityCurve",

@@ -71,7 +71,7 @@ class SolverReport:
     def __str__(self) -> str:
         state = "converged" if self.converged else "stopped before the tolerance"
         return (f"{self.method}: {state} after {self.iterations:,} iterations ({self.restarts} restarts, "
-                f"{self.seconds:.2f} s); L1 {self.l1:.6g}, certified lower bound {self.lower_bound:.6g}, "
+                f"{self.seconds:.2f} s); objective {self.l1:.6g}, certified lower bound {self.lower_bound:.6g}, "
                 f"so within {100 * self.gap:.3g} % of the optimum.")
 
 
@@ -115,68 +115,165 @@ class Concepts:
 
     def __repr__(self) -> str:
         return (f"Concepts(n_players={self.n_players}, L1 {self.l1_before:.4g} → {self.l1_after:.4g}, "
-                f"τ={self.tau:.3g}, within {100 * self.solver.gap:.2g} % of optimal, "
+                f"τ={self.tau:.3g}, optimality gap ≤ {100 * self.solver.gap:.2g} %, "
                 f"certificate {'holds' if self.certificate.passed else 'FAILS'})")
 
 
 # --- the linear program ---------------------------------------------------------------------------------------------
 class _Problem:
-    """min ‖x‖₁ + ‖y‖₁ s.t. |ζx + Ry − v| ≤ τ, with y fixed at 0 on coalitions of ≤ 1 player."""
+    """AND-OR concepts of K value tables on the same players, as one linear program (K = 1: SPEC §3; K ≥ 2: §3c).
 
-    def __init__(self, v, tau: float):
-        self.v = v
-        n = int(v.shape[-1]).bit_length() - 1
-        self.n = n
-        self.tau = tau
+    Variables, stacked in one array z of shape (2K + G, 2ⁿ): the AND concepts x_k (rows 0 … K−1), the OR concepts
+    y_k (rows K … 2K−1, fixed at 0 on coalitions of ≤ 1 player) and, for K ≥ 2 (G = 1), the shared split g.
+
+        minimise  Σ_S (1 − α)(max_k |x_k(S)| + max_k |y_k(S)|) + α Σ_k (|x_k(S)| + |y_k(S)|)
+        s.t.      |ζx_k + Ry_k − v_k| ≤ τ_k                      (matching, every model and coalition)
+                  |½(ζx_k − Ry_k) − g| ≤ p                       (K ≥ 2: each model's split near the shared one)
+
+    For K = 1 the objective is ‖x‖₁ + ‖y‖₁ for any α and there is no g. ½(ζx_k − Ry_k) is the papers' γ_k
+    (v_and = ζx, v_or = Ry), g their γ_shared and p = pthres · (mean output).
+    """
+
+    def __init__(self, vs, taus, *, alpha: float = 1.0, p: float = math.inf):
+        self.vs = vs  # (K, 2^n)
+        self.k = int(vs.shape[0])
+        n = int(vs.shape[-1]).bit_length() - 1
+        self.n, self.alpha, self.p = n, float(alpha), float(p)
+        self.shared = self.k >= 2
         pop = popcounts(n).astype(np.float64)
         size = float(1 << n)
-        self.y_free = like(pop >= 2, v)  # y is a variable only on coalitions of ≥ 2 players
+        self.y_free = like(pop >= 2, vs)  # y is a variable only on coalitions of ≥ 2 players
+        weight = 1.5 if self.shared else 1.0  # x and y also enter the split rows, with coefficient ½
         # column sums of |A|: ζ has 2^{n−|T|} ones in column T; R has 2ⁿ − 2^{n−|T|} (coalitions meeting T)
-        col_x = 2.0 ** (n - pop)
-        col_y = np.where(pop >= 2, size - col_x, np.inf)
+        col_x = weight * 2.0 ** (n - pop)
+        col_y = np.where(pop >= 2, weight * (size - 2.0 ** (n - pop)), np.inf)
         # row sums: ζ has 2^{|S|} ones in row S; R has one per free T meeting S: 2ⁿ − 2^{n−|S|} − |S|
         row = 2.0 ** pop + np.maximum(size - 2.0 ** (n - pop) - pop, 0.0)
-        self.step_x, self.step_y, self.step_w = like(1.0 / col_x, v), like(1.0 / col_y, v), like(1.0 / row, v)
-        self.lower, self.upper = v - tau, v + tau
+        cols = [np.broadcast_to(col_x, (self.k, 1 << n)), np.broadcast_to(col_y, (self.k, 1 << n))]
+        rows = [np.broadcast_to(row, (self.k, 1 << n))]
+        taus = np.asarray(taus, dtype=np.float64)[:, None]
+        lower, upper = [-taus], [taus]
+        if self.shared:
+            cols.append(np.full((1, 1 << n), float(self.k)))
+            rows.append(np.broadcast_to(0.5 * row + 1.0, (self.k, 1 << n)))
+            lower.append(np.full((self.k, 1), -self.p))
+            upper.append(np.full((self.k, 1), self.p))
+        self.step_z = like(1.0 / np.concatenate(cols), vs)
+        self.step_w = like(1.0 / np.concatenate(rows), vs)
+        offset = _concat([vs] + ([vs * 0.0] if self.shared else []))
+        self.lower = offset + like(np.concatenate([np.broadcast_to(b, (self.k, 1 << n)) for b in lower]), vs)
+        self.upper = offset + like(np.concatenate([np.broadcast_to(b, (self.k, 1 << n)) for b in upper]), vs)
 
-    def forward(self, x, y):
-        """A z = ζx + Ry."""
-        return subset_zeta(x) + or_reconstruct(y)
+    # the parts of z and w
+    def parts(self, z):
+        return z[: self.k], z[self.k: 2 * self.k], z[2 * self.k:]
+
+    def start(self):
+        """Warm start: the plain dividends (feasible with ε = 0), no OR concepts, g = γ of the models' mean."""
+        x = subset_moebius(self.vs)
+        rows = [x, x * 0.0] + ([0.5 * self.vs.mean(0, keepdims=True) if not is_torch(x)
+                                else 0.5 * self.vs.mean(0, keepdim=True)] if self.shared else [])
+        return _concat(rows)
+
+    def forward(self, z):
+        x, y, g = self.parts(z)
+        zx, ry = subset_zeta(x), or_reconstruct(y)
+        rows = [zx + ry] + ([0.5 * (zx - ry) - g] if self.shared else [])
+        return _concat(rows)
 
     def adjoint(self, w):
-        """Aᵀ w = (ζ⁺w, Rᵀw), the y part 0 where y is fixed."""
-        gy = or_reconstruct_adjoint(w)
+        w1, w2 = w[: self.k], w[self.k:]
+        if self.shared:
+            gx, gy = superset_zeta(w1 + 0.5 * w2), or_reconstruct_adjoint(w1 - 0.5 * w2)
+        else:
+            gx, gy = superset_zeta(w1), or_reconstruct_adjoint(w1)
         gy[..., ~self.y_free] = 0.0
-        return superset_zeta(w), gy
+        return _concat([gx, gy] + ([-w2.sum(0, keepdims=True) if not is_torch(w2) else -w2.sum(0, keepdim=True)]
+                                   if self.shared else []))
 
-    def dual_bound(self, w, gx, gy) -> float:
-        """A certified lower bound on the optimum: the dual objective −vᵀw̃ − τ‖w̃‖₁ at w̃ = w / max(1, ‖Aᵀw‖∞)
-        (the dual is max −vᵀw − τ‖w‖₁ subject to ‖Aᵀw‖∞ ≤ 1; weak duality)."""
-        scale = max(1.0, float(abs(gx).max()), float(abs(gy).max()))
-        return float(-(self.v * w).sum() - self.tau * abs(w).sum()) / scale
+    def prox(self, z, steps):
+        """prox of the objective with per-coalition steps: soft-threshold by α·t, then the ℓ∞ prox by (1−α)·t over
+        the K models (valid as a composition: soft-thresholding keeps the set and signs of the largest entries)."""
+        x, y, g = self.parts(z)
+        tx, ty, _ = self.parts(steps)
+        out = []
+        for part, t in ((x, tx), (y, ty)):
+            part = _soft(part, self.alpha * t)
+            if self.alpha < 1.0:
+                part = part - _project_l1_ball(part, (1.0 - self.alpha) * t[:1])
+            out.append(part)
+        return _concat(out + ([g] if self.shared else []))
 
-    def repair(self, x, y):
-        """A feasible point near any (x, y): returns (x + δ, y, ε) with |ε| ≤ τ everywhere.
+    def objective(self, z) -> float:
+        x, y, _ = self.parts(z)
+        total = 0.0
+        for part in (x, y):
+            a = abs(part)
+            total += (1.0 - self.alpha) * float(a.max(0)[0].sum() if is_torch(a) else a.max(0).sum())
+            total += self.alpha * float(a.sum())
+        return total
 
-        Coalitions are visited by size, smallest first. Where the residual r(S) = (ζx + Ry − v)(S), including the
-        corrections already made below S, leaves [−τ, τ], the AND concept of S itself takes the excess: δ(S) =
-        −(r(S) − clip(r(S))). δ(S) changes the reconstruction only on supersets of S, which are visited later, so
-        one pass makes every coalition feasible, and the L1 grows by no more than the total excess. One zeta
-        transform per size that needed a correction.
+    def dual_value(self, w) -> float:
+        """−h*(w) for the box of the rows: −Σ (upper·w⁺ + lower·w⁻)."""
+        return -float((self.upper * _clip(w, 0.0, math.inf)).sum() + (self.lower * _clip(w, -math.inf, 0.0)).sum())
+
+    def dual_infeasibility(self, grad) -> tuple:
+        """(the largest dual norm of −Aᵀw over the coalitions (≤ 1 when feasible), ‖the g part‖₂)."""
+        x, y, g = self.parts(grad)
+        worst = max(_dual_norm(x, self.alpha), _dual_norm(y, self.alpha))
+        return worst, (_norm(g) if self.shared else 0.0)
+
+    def dual_bound(self, w) -> float:
+        """A certified lower bound on the optimum (weak duality): w made dual feasible, then its dual value.
+
+        The g columns need Σ_k w2_k = 0 exactly (g is free), so that mean is removed first; the rest is scaled by
+        1 / max(1, largest dual norm of Aᵀw).
         """
-        residual = subset_zeta(x) + or_reconstruct(y) - self.v
+        if self.shared:
+            w2 = w[self.k:]
+            w = _concat([w[: self.k], w2 - (w2.mean(0, keepdims=True) if not is_torch(w2) else w2.mean(0, keepdim=True))])
+        worst, _ = self.dual_infeasibility(self.adjoint(w))
+        return self.dual_value(w) / max(1.0, worst)
+
+    def repair(self, z):
+        """A point that satisfies the matching rows exactly, near any z; and the split rows' largest violation.
+
+        Matching: coalitions are visited by size, smallest first. Where the residual r(S) = (ζx + Ry − v)(S),
+        including the corrections already made below S, leaves [−τ, τ], the AND concept of S itself takes the
+        excess: δ(S) = −(r(S) − clip(r(S))). δ(S) changes the reconstruction only on supersets of S, which are
+        visited later, so one pass makes every coalition feasible, and the L1 grows by no more than the total
+        excess. Split (K ≥ 2): g is set to the middle of the models' γ_k(S); what exceeds p is reported.
+        """
+        x, y, _ = self.parts(z)
+        taus = self.upper[: self.k, :1] - self.vs[:, :1]
+        residual = subset_zeta(x) + or_reconstruct(y) - self.vs
         delta = residual * 0.0
         shift = None  # ζδ over the sizes corrected so far
         for size in range(self.n + 1):
             sel = like(masks_of_size(self.n, size).copy(), residual)
             current = residual[..., sel] if shift is None else residual[..., sel] + shift[..., sel]
-            excess = current - _clip(current, -self.tau, self.tau)
+            excess = current - _clip(current, -taus, taus)
             if not bool((excess != 0).any()):
                 continue
             delta[..., sel] = -excess
             shift = subset_zeta(delta)
-        eps = residual if shift is None else residual + shift
-        return x + delta, y, _clip(eps, -self.tau, self.tau)
+        x = x + delta
+        rows = [x, y]
+        violation = 0.0
+        if self.shared:
+            gamma = 0.5 * (subset_zeta(x) - or_reconstruct(y))
+            top, bottom = (gamma.max(0)[0], gamma.min(0)[0]) if is_torch(gamma) else (gamma.max(0), gamma.min(0))
+            rows.append((0.5 * (top + bottom))[None])
+            violation = max(0.0, float((0.5 * (top - bottom)).max()) - self.p)
+        return _concat(rows), violation
+
+
+def _concat(parts):
+    if is_torch(parts[0]):
+        import torch
+
+        return torch.cat(parts)
+    return np.concatenate(parts)
 
 
 def _clip(a, lo, hi):
@@ -198,83 +295,152 @@ def _soft(a, t):
     return a - _clip(a, -t, t)
 
 
+def _sorted_desc(a):
+    """|a| sorted in decreasing order along axis 0."""
+    if is_torch(a):
+        import torch
+
+        return torch.sort(abs(a), dim=0, descending=True).values
+    return -np.sort(-abs(a), axis=0)
+
+
+def _cumsum0(a):
+    return a.cumsum(0) if is_torch(a) else np.cumsum(a, axis=0)
+
+
+def _project_l1_ball(a, radius):
+    """Projection of every column of a (K, N) onto the ℓ1 ball of the column's radius (Duchi et al. 2008)."""
+    s = _sorted_desc(a)
+    cs = _cumsum0(s)
+    j = like(np.arange(1, a.shape[0] + 1, dtype=np.float64)[:, None], a)
+    positive = (s - (cs - radius) / j) > 0
+    rho = positive.sum(0)  # ≥ 1 whenever the column lies outside the ball
+    rho_idx = (rho - 1).clip(min=0) if is_torch(rho) else np.maximum(rho - 1, 0)
+    cs_rho = cs.gather(0, rho_idx[None].long())[0] if is_torch(cs) else np.take_along_axis(cs, rho_idx[None], 0)[0]
+    theta = _clip((cs_rho - radius[0]) / (rho_idx + 1), 0.0, math.inf)  # 0 inside the ball
+    return a - _clip(a, -theta, theta)
+
+
+def _dual_norm(s, alpha: float) -> float:
+    """max over coalitions of the dual norm of h = (1−α)‖·‖∞ + α‖·‖₁ over the K models:
+    h°(s) = max_m (sum of the m largest |s_k|) / ((1 − α) + α·m)."""
+    cs = _cumsum0(_sorted_desc(s))
+    m = like(np.arange(1, s.shape[0] + 1, dtype=np.float64)[:, None], s)
+    ratio = cs / ((1.0 - alpha) + alpha * m)
+    return float(ratio.max())
+
+
 def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | None, check_every: int, bar):
-    """Restarted, preconditioned PDHG. Returns the best feasible (x, y, ε), its L1, the best lower bound, stats."""
-    v = problem.v
+    """Restarted, preconditioned PDHG. Returns the best repaired z, its objective, the best lower bound, stats."""
     start = time.perf_counter()
-    x = subset_moebius(v)  # warm start: the plain dividends are feasible (ε = 0)
-    y = v * 0.0
-    w = v * 0.0
-    best = (x, y, v * 0.0)
-    best_l1 = float(abs(x).sum())
+    z = problem.start()
+    best, _ = problem.repair(z)
+    best_obj, best_violation = problem.objective(best), 0.0
+    w = problem.lower * 0.0
     best_lower = 0.0
     omega = 1.0
-    sum_x, sum_y, sum_w, count = x * 0.0, y * 0.0, w * 0.0, 0
-    anchor = (x, y, w)
-    anchor_kkt = None
-    last_candidate_kkt = math.inf
-    restarts, iteration = 0, 0
-    since_restart = 0
+    sum_z, sum_w, count = z * 0.0, w * 0.0, 0
+    anchor, anchor_kkt, last_candidate_kkt = (z, w), None, math.inf
+    restarts, iteration, since_restart = 0, 0, 0
     history = []
-    gx, gy = problem.adjoint(w)
+    grad = problem.adjoint(w)
     while iteration < max_iter:
         iteration += 1
         since_restart += 1
-        tx, ty, tw = problem.step_x / omega, problem.step_y / omega, problem.step_w * omega
-        x_new = _soft(x - tx * gx, tx)
-        y_new = _soft(y - ty * gy, ty)
-        az_bar = problem.forward(2.0 * x_new - x, 2.0 * y_new - y)
-        p = w + tw * az_bar
+        tz, tw = problem.step_z / omega, problem.step_w * omega
+        z_new = problem.prox(z - tz * grad, tz)
+        p = w + tw * problem.forward(2.0 * z_new - z)
         w = p - tw * _clip(p / tw, problem.lower, problem.upper)
-        x, y = x_new, y_new
-        gx, gy = problem.adjoint(w)
-        sum_x, sum_y, sum_w, count = sum_x + x, sum_y + y, sum_w + w, count + 1
+        z = z_new
+        grad = problem.adjoint(w)
+        sum_z, sum_w, count = sum_z + z, sum_w + w, count + 1
         if iteration % check_every and iteration != max_iter:
             continue
         # --- bounds, restart, stop --------------------------------------------------------------------------------
-        candidates = [(x, y, w, gx, gy), (sum_x / count, sum_y / count, sum_w / count)]
-        candidates[1] = (*candidates[1], *problem.adjoint(candidates[1][2]))
+        average = (sum_z / count, sum_w / count)
         scored = []
-        for cx, cy, cw, cgx, cgy in candidates:
-            az = problem.forward(cx, cy)
-            primal_inf = _norm(_clip(abs(az - v) - problem.tau, 0.0, math.inf))
-            dual_inf = math.sqrt(_norm(_clip(abs(cgx) - 1.0, 0.0, math.inf)) ** 2
-                                 + _norm(_clip(abs(cgy) - 1.0, 0.0, math.inf)) ** 2)
-            p_obj = float(abs(cx).sum() + abs(cy).sum())
-            d_obj = float(-(v * cw).sum() - problem.tau * abs(cw).sum())
-            kkt = math.sqrt(primal_inf ** 2 + dual_inf ** 2 + (p_obj - d_obj) ** 2)
-            scored.append((kkt, cx, cy, cw, cgx, cgy))
-            fx, fy, feps = problem.repair(cx, cy)
-            l1 = float(abs(fx).sum() + abs(fy).sum())
-            if l1 < best_l1:
-                best, best_l1 = (fx, fy, feps), l1
-            best_lower = max(best_lower, problem.dual_bound(cw, cgx, cgy))
-        history.append((iteration, best_l1, best_lower))
-        gap = (best_l1 - best_lower) / best_l1 if best_l1 > 0 else 0.0
-        bar.set_postfix_str(f"L1 {best_l1:.6g}, gap {100 * gap:.3g} %", refresh=False)
+        for cz, cw, cgrad in ((z, w, grad), (*average, problem.adjoint(average[1]))):
+            az = problem.forward(cz)
+            primal_inf = _norm(az - _clip(az, problem.lower, problem.upper))
+            worst, g_inf = problem.dual_infeasibility(cgrad)
+            p_obj, d_obj = problem.objective(cz), problem.dual_value(cw)
+            kkt = math.sqrt(primal_inf ** 2 + max(worst - 1.0, 0.0) ** 2 + g_inf ** 2 + (p_obj - d_obj) ** 2)
+            scored.append((kkt, cz, cw, cgrad))
+            feasible, violation = problem.repair(cz)
+            objective = problem.objective(feasible)
+            if objective < best_obj:
+                best, best_obj, best_violation = feasible, objective, violation
+            best_lower = max(best_lower, problem.dual_bound(cw))
+        history.append((iteration, best_obj, best_lower))
+        gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
+        bar.set_postfix_str(f"objective {best_obj:.6g}, gap {100 * gap:.3g} %", refresh=False)
         bar.update(check_every)
         if gap <= tol or (time_limit is not None and time.perf_counter() - start > time_limit):
             break
-        kkt, cx, cy, cw, cgx, cgy = min(scored, key=lambda s: s[0])
+        kkt, cz, cw, cgrad = min(scored, key=lambda item: item[0])
         if anchor_kkt is None:
             anchor_kkt = kkt
-        restart = (kkt <= _B_SUFF * anchor_kkt or (kkt <= _B_NEC * anchor_kkt and kkt > last_candidate_kkt)
-                   or since_restart >= _B_ART * iteration)
+        restart = (kkt <= 0.2 * anchor_kkt or (kkt <= 0.8 * anchor_kkt and kkt > last_candidate_kkt)
+                   or since_restart >= 0.36 * iteration)
         last_candidate_kkt = kkt
         if restart:
-            dz = math.sqrt(_norm(cx - anchor[0]) ** 2 + _norm(cy - anchor[1]) ** 2)
-            dw = _norm(cw - anchor[2])
+            dz, dw = _norm(cz - anchor[0]), _norm(cw - anchor[1])
             if dz > 1e-10 and dw > 1e-10:
                 omega = math.exp(0.5 * math.log(dw / dz) + 0.5 * math.log(omega))
-            x, y, w, gx, gy = cx, cy, cw, cgx, cgy
-            anchor, anchor_kkt = (x, y, w), kkt
-            sum_x, sum_y, sum_w, count = x * 0.0, y * 0.0, w * 0.0, 0
+            z, w, grad = cz, cw, cgrad
+            anchor, anchor_kkt = (z, w), kkt
+            sum_z, sum_w, count = z * 0.0, w * 0.0, 0
             since_restart, last_candidate_kkt = 0, math.inf
             restarts += 1
-    gap = (best_l1 - best_lower) / best_l1 if best_l1 > 0 else 0.0
+    gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
     stats = dict(iterations=iteration, restarts=restarts, seconds=time.perf_counter() - start, gap=max(gap, 0.0),
-                 history=tuple(history))
-    return best, best_l1, best_lower, stats
+                 history=tuple(history), split_violation=best_violation)
+    return best, best_obj, best_lower, stats
+
+
+def _check_tau(tau, qthres, scale: float) -> float:
+    if tau is None:
+        if not (isinstance(qthres, (int, float)) and math.isfinite(qthres) and qthres >= 0):
+            raise HarsanyiValueError(f"Expected qthres ≥ 0 (τ = qthres · |v(N) − v(∅)|); received {qthres!r}.")
+        return float(qthres) * scale
+    if not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
+        raise HarsanyiValueError(f"Expected tau ≥ 0 (the bound on |ε|, in the units of v); received {tau!r}.")
+    return float(tau)
+
+
+def _check_solver_args(tol, max_iter) -> None:
+    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
+        raise HarsanyiValueError(f"Expected tol in (0, 1), the relative optimality gap to reach; received {tol!r}.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise HarsanyiValueError(f"Expected max_iter to be a positive integer; received {max_iter!r}.")
+
+
+def _solve(problem: _Problem, *, tol, max_iter, time_limit, check_every, progress, n):
+    from tqdm.auto import tqdm
+
+    if progress is None:
+        progress = n >= 14
+    with tqdm(total=max_iter, disable=not progress, unit="it", desc=f"AND-OR, n={n}") as bar:
+        z, objective, lower, stats = _pdhg(problem, tol=tol, max_iter=int(max_iter), time_limit=time_limit,
+                                           check_every=int(check_every), bar=bar)
+    report = SolverReport("restarted preconditioned PDHG", stats["iterations"], stats["restarts"],
+                          stats["seconds"], objective, lower, stats["gap"], tol, stats["gap"] <= tol,
+                          stats["history"])
+    return z, report, stats
+
+
+def _concepts(v, x, y, tau: float, report: SolverReport, player_names) -> Concepts:
+    n = int(v.shape[-1]).bit_length() - 1
+    certificate = matching_certificate(v, x, y, tau)
+    l1_before = float(abs(subset_moebius(v)).sum())
+    common = dict(player_names=player_names, baseline_value=float(v[0]), certificate=certificate, max_order=n)
+    values = to_numpy(v).copy()
+    values.flags.writeable = False
+    eps = to_numpy(subset_zeta(x) + or_reconstruct(y) - v).copy()
+    l1 = float(abs(x).sum() + abs(y).sum())
+    return Concepts(Interactions(to_numpy(x).copy(), index="AND", **common),
+                    Interactions(to_numpy(y).copy(), index="OR", **common), eps, tau, certificate, l1_before, l1,
+                    report, values, player_names)
 
 
 def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = None, tol: float = 1e-3,
@@ -283,36 +449,12 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     """See :meth:`harsanyi.ValueTable.and_or`."""
     v = table
     n = int(v.shape[-1]).bit_length() - 1
-    scale = abs(float(v[-1]) - float(v[0]))
-    if tau is None:
-        if not (isinstance(qthres, (int, float)) and math.isfinite(qthres) and qthres >= 0):
-            raise HarsanyiValueError(f"Expected qthres ≥ 0 (τ = qthres · |v(N) − v(∅)|); received {qthres!r}.")
-        tau = float(qthres) * scale
-    elif not (isinstance(tau, (int, float)) and math.isfinite(tau) and tau >= 0):
-        raise HarsanyiValueError(f"Expected tau ≥ 0 (the bound on |ε|, in the units of v); received {tau!r}.")
-    tau = float(tau)
-    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
-        raise HarsanyiValueError(f"Expected tol in (0, 1), the relative optimality gap to reach; received {tol!r}.")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise HarsanyiValueError(f"Expected max_iter to be a positive integer; received {max_iter!r}.")
-    problem = _Problem(v, tau)
-    if progress is None:
-        progress = n >= 14
-    from tqdm.auto import tqdm
-
-    with tqdm(total=max_iter, disable=not progress, unit="it", desc=f"AND-OR, n={n}") as bar:
-        (x, y, eps), l1, lower, stats = _pdhg(problem, tol=tol, max_iter=int(max_iter), time_limit=time_limit,
-                                              check_every=int(check_every), bar=bar)
-    report = SolverReport("restarted preconditioned PDHG", stats["iterations"], stats["restarts"],
-                          stats["seconds"], l1, lower, stats["gap"], tol, stats["gap"] <= tol, stats["history"])
-    certificate = matching_certificate(v, x, y, tau)
-    l1_before = float(abs(subset_moebius(v)).sum())
-    x_np, y_np = to_numpy(x).copy(), to_numpy(y).copy()
-    common = dict(player_names=player_names, baseline_value=float(v[0]), certificate=certificate, max_order=n)
-    values = to_numpy(v).copy()
-    values.flags.writeable = False
-    return Concepts(Interactions(x_np, index="AND", **common), Interactions(y_np, index="OR", **common),
-                    to_numpy(eps).copy(), tau, certificate, l1_before, l1, report, values, player_names)
+    tau = _check_tau(tau, qthres, abs(float(v[-1]) - float(v[0])))
+    _check_solver_args(tol, max_iter)
+    problem = _Problem(v[None], [tau])
+    z, report, _ = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit, check_every=check_every,
+                          progress=progress, n=n)
+    return _concepts(v, z[0], z[1], tau, report, player_names)
 
 
 def matching_certificate(v, x, y, tau: float) -> Certificate:
@@ -324,3 +466,104 @@ def matching_certificate(v, x, y, tau: float) -> Certificate:
     check = Check("universal matching (AND-OR, |ε| ≤ τ)", residual, tau + rounding_tolerance(n, magnitude), 1 << n)
     scale = abs(float(v[-1]) - float(v[0]))
     return Certificate((check,), scale, n).raise_if_failed()
+
+
+PTHRES, ALPHA = 0.5, 0.1  # the shared-split bound and the weight of the sum in the shared objective (SPEC §3c)
+
+
+@dataclass(frozen=True)
+class SharedConcepts:
+    """AND-OR concepts of K models on the same input and players, pushed to use the same coalitions (SPEC §3c).
+
+    ``concepts``: one :class:`Concepts` per model (each certified on its own table). ``shared``: the concepts
+    (kind, coalition) salient in every model. ``overlap``: |salient in all| / |salient in any| for this joint
+    decomposition, ``overlap_independent`` the same for K separate ``and_or`` runs (None if not computed).
+    ``split_violation``: by how much the models' AND/OR splits γ_k exceed p = ``p`` around the shared split at the
+    worst coalition (0 when the bound holds everywhere).
+    """
+
+    concepts: tuple
+    shared: list
+    overlap: float
+    overlap_independent: float | None
+    kappa: float
+    p: float
+    alpha: float
+    split_violation: float
+    solver: SolverReport
+
+    def __repr__(self) -> str:
+        other = "" if self.overlap_independent is None else f" (independent AND-OR: {self.overlap_independent:.2f})"
+        return (f"SharedConcepts({len(self.concepts)} models, {len(self.shared)} concepts salient in all, overlap "
+                f"{self.overlap:.2f}{other})")
+
+
+def _salient_keys(concepts: Concepts, kappa: float) -> set:
+    return {(c.kind, c.mask) for c in concepts.salient(kappa)}
+
+
+def _overlap(decompositions, kappa: float) -> tuple[list, float]:
+    sets = [_salient_keys(c, kappa) for c in decompositions]
+    common, either = set.intersection(*sets), set.union(*sets)
+    return sorted(common, key=lambda key: (key[1].bit_count(), key[1], key[0])), (len(common) / len(either)
+                                                                                   if either else 1.0)
+
+
+def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, alpha: float = ALPHA,
+                    p: float | None = None, kappa: float = KAPPA, compare: bool = True, tol: float = 1e-3,
+                    max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 64,
+                    progress: bool | None = None) -> SharedConcepts:
+    """AND-OR concepts shared by several models on the same input and players (SPEC §3c).
+
+    ``tables``: K ≥ 1 :class:`~harsanyi.ValueTable` of the same players. Per coalition the loss is
+    (1 − α)(max_k |I_and,k| + max_k |I_or,k|) + α Σ_k (|I_and,k| + |I_or,k|), which pushes the models onto the same
+    coalitions (the max is taken over the models for AND and OR separately, so for K = 1 this is exactly the
+    single-model objective of :meth:`ValueTable.and_or`). Each model keeps its own noise, |ε_k| ≤ τ_k =
+    qthres·|v_k(N) − v_k(∅)|, and its split stays within p of a shared one, |γ_k − γ_shared| ≤ p with
+    p = pthres · the mean over the models of |v_k(N)| unless ``p`` is given. ``compare``: also run K independent
+    ``and_or`` to report their overlap.
+    """
+    from ._values import ValueTable
+
+    tables = list(tables)
+    if not tables or not all(isinstance(t, ValueTable) for t in tables):
+        raise HarsanyiValueError("Expected a non-empty list of ValueTable objects, one per model.")
+    sizes = [t.n_players for t in tables]
+    if len(set(sizes)) != 1:
+        raise HarsanyiValueError(
+            f"Expected every model's table over the same players; received tables for {sizes} players. Build each "
+            f"game from the same input with the same players."
+        )
+    names = tables[0].player_names
+    if not (isinstance(alpha, (int, float)) and 0 <= alpha <= 1):
+        raise HarsanyiValueError(f"Expected alpha in [0, 1]; received {alpha!r}.")
+    _check_solver_args(tol, max_iter)
+    all_torch = all(is_torch(t.data) for t in tables)
+    data = [t.data if all_torch else t.values for t in tables]
+    if all_torch:
+        import torch
+
+        vs = torch.stack([d.to(data[0].device) for d in data])
+    else:
+        vs = np.stack(data)
+    taus = [_check_tau(None, qthres, t.scale) for t in tables]
+    if p is None:
+        if not (isinstance(pthres, (int, float)) and pthres >= 0):
+            raise HarsanyiValueError(f"Expected pthres ≥ 0; received {pthres!r}.")
+        p = float(pthres) * float(np.mean([abs(t.v_full) for t in tables]))
+    elif not (isinstance(p, (int, float)) and p >= 0):
+        raise HarsanyiValueError(f"Expected p ≥ 0 (the bound on |γ_k − γ_shared|); received {p!r}.")
+    n = sizes[0]
+    problem = _Problem(vs, taus, alpha=alpha if len(tables) > 1 else 1.0, p=p)
+    z, report, stats = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit, check_every=check_every,
+                              progress=progress, n=n)
+    k = len(tables)
+    decompositions = tuple(_concepts(vs[i], z[i], z[k + i], taus[i], report, names) for i in range(k))
+    shared, overlap = _overlap(decompositions, kappa)
+    independent = None
+    if compare and k > 1:
+        solo = [t.and_or(qthres=qthres, tol=tol, max_iter=max_iter, time_limit=time_limit, progress=False)
+                for t in tables]
+        independent = _overlap(solo, kappa)[1]
+    return SharedConcepts(decompositions, [(kind, mask) for kind, mask in shared], overlap, independent, kappa,
+                          float(p), float(alpha), stats["split_violation"], report)
