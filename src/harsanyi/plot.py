@@ -1,0 +1,207 @@
+"""Plots of explanations (matplotlib, imported when a plot is drawn). Every function takes ``ax=`` (a new figure's
+axes when None) and returns the axes it drew on, so plots compose into the caller's figures.
+
+- :func:`concepts_bar`: the top AND / OR concepts as horizontal bars, players named.
+- :func:`image_overlay`: one concept's patches drawn on the input image, the rest dimmed.
+- :func:`text_overlay`: a sentence with the words of one concept highlighted.
+- :func:`interaction_network`: players as nodes sized by |Shapley value|, pairs as edges (SII or k-SII).
+- :func:`order_strength`: the multi-order interaction strength against m / n (SPEC §5).
+- :func:`fidelity`: the top-k reconstruction error against k, for one or several decompositions.
+- :func:`waterfall`: Shapley values as steps from v(∅) to v(N).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ._sparsity import Concept, ranked_concepts
+
+__all__ = ["concepts_bar", "image_overlay", "text_overlay", "interaction_network", "order_strength", "fidelity",
+           "waterfall", "POSITIVE", "NEGATIVE"]
+
+POSITIVE, NEGATIVE = "#d62728", "#1f77b4"  # red raises the output, blue lowers it (as in shap's plots)
+
+
+def _axes(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots()
+    return ax
+
+
+def _concepts_of(source, k: int) -> list[Concept]:
+    """Top-k concepts from Concepts (AND and OR), Interactions (one kind) or a list of Concept."""
+    if isinstance(source, (list, tuple)):
+        return list(source)[:k]
+    if hasattr(source, "and_") and hasattr(source, "or_"):
+        return source.ranked()[:k]
+    kind = "OR" if getattr(source, "index", "") == "OR" else "AND"
+    values = np.asarray(source.values)
+    ranked = ranked_concepts(values, None, source.player_names) if kind == "AND" else \
+        ranked_concepts(np.zeros_like(values), values, source.player_names)
+    return ranked[:k]
+
+
+def _label(concept: Concept) -> str:
+    joiner = " ∧ " if concept.kind == "AND" else " ∨ "
+    return f"{concept.kind}: " + joiner.join(map(str, concept.players))
+
+
+def concepts_bar(source, k: int = 10, *, ax=None):
+    """Horizontal bars of the ``k`` largest concepts (|I|), the largest on top; red positive, blue negative."""
+    ax = _axes(ax)
+    concepts = _concepts_of(source, k)
+    values = [c.value for c in concepts][::-1]
+    labels = [_label(c) for c in concepts][::-1]
+    ax.barh(range(len(values)), values, color=[POSITIVE if v > 0 else NEGATIVE for v in values])
+    ax.set_yticks(range(len(values)), labels)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set_xlabel("interaction I(S)")
+    ax.set_title(f"top {len(values)} concepts")
+    return ax
+
+
+def _display_image(image, channel_axis: int, mean, std) -> np.ndarray:
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim == 3:
+        img = np.moveaxis(img, channel_axis, -1)
+        if mean is not None:
+            img = img * np.asarray(std if std is not None else 1.0) + np.asarray(mean)
+        if img.shape[-1] == 1:
+            img = img[..., 0]
+    lo, hi = float(img.min()), float(img.max())
+    return (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+
+
+def image_overlay(image, player_map, concept: Concept, *, ax=None, channel_axis: int = 0, mean=None, std=None):
+    """The image with the patches of ``concept`` outlined and every other region dimmed.
+
+    ``player_map``: (H, W) player index of each pixel (−1: not a player), as ``game.info["player_map"]``;
+    ``mean`` / ``std``: undo a normalisation for display (e.g. :data:`harsanyi.zoo.IMAGENET_MEAN`).
+    """
+    import matplotlib.patches as mpatches
+
+    ax = _axes(ax)
+    shown = _display_image(image, channel_axis, mean, std)
+    pmap = np.asarray(player_map)
+    members = [i for i in range(int(pmap.max()) + 1) if int(concept.mask) >> i & 1]
+    inside = np.isin(pmap, members)
+    dim = shown * 0.35 if shown.ndim == 2 else shown * 0.35
+    picture = np.where(inside if shown.ndim == 2 else inside[..., None], shown, dim)
+    ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0.0, vmax=1.0)
+    colour = POSITIVE if concept.value > 0 else NEGATIVE
+    for player in members:
+        rows, cols = np.nonzero(pmap == player)
+        if rows.size:
+            ax.add_patch(mpatches.Rectangle((cols.min() - 0.5, rows.min() - 0.5), cols.max() - cols.min() + 1,
+                                            rows.max() - rows.min() + 1, fill=False, edgecolor=colour,
+                                            linewidth=2))
+    ax.set_title(f"{concept.kind} of {len(members)} patches: {concept.value:+.3g}", fontsize=9)
+    ax.set_axis_off()
+    return ax
+
+
+def text_overlay(words: Sequence[str], concept: Concept, *, ax=None):
+    """The words in a row, those of ``concept`` highlighted (red if it raises the output, blue if it lowers it)."""
+    ax = _axes(ax)
+    members = {i for i in range(len(words)) if int(concept.mask) >> i & 1}
+    colour = POSITIVE if concept.value > 0 else NEGATIVE
+    x = 0.0
+    for i, word in enumerate(words):
+        style = dict(boxstyle="round,pad=0.25", facecolor=colour, alpha=0.35, edgecolor=colour) if i in members \
+            else None
+        ax.text(x, 0.5, word, fontsize=12, va="center", bbox=style, fontweight="bold" if i in members else None)
+        x += 0.012 * (len(word) + 2)
+    ax.set_xlim(-0.01, max(x, 0.2))
+    ax.set_ylim(0, 1)
+    ax.set_title(f"{concept.kind}: {concept.value:+.3g}", fontsize=9)
+    ax.set_axis_off()
+    return ax
+
+
+def interaction_network(shapley, pairs, player_names: Sequence[str] | None = None, *, k: int | None = None,
+                        ax=None):
+    """Players on a circle, node area ∝ |φ_i| (red positive, blue negative); edges for the ``k`` strongest pairs of
+    ``pairs`` (an order-2 :class:`~harsanyi.Interactions`, e.g. SII or k-SII), width ∝ |value|."""
+    ax = _axes(ax)
+    phi = np.asarray(shapley, dtype=np.float64)
+    n = phi.size
+    names = list(player_names or getattr(pairs, "player_names", None) or [str(i) for i in range(n)])
+    angle = 2 * np.pi * np.arange(n) / n
+    xy = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    pair_masks = [m for m in pairs.masks(order=2)]
+    values = np.array([pairs.values[m] for m in pair_masks])
+    order = np.argsort(-np.abs(values))[: (k if k is not None else len(values))]
+    top = np.abs(values[order]).max() if order.size else 1.0
+    for j in order:
+        mask = int(pair_masks[j])
+        a, b = [i for i in range(n) if mask >> i & 1]
+        ax.plot(*xy[[a, b]].T, color=POSITIVE if values[j] > 0 else NEGATIVE,
+                linewidth=0.5 + 4.5 * abs(values[j]) / top if top > 0 else 0.5, alpha=0.7, zorder=1)
+    size = 100 + 1400 * np.abs(phi) / (np.abs(phi).max() if np.abs(phi).max() > 0 else 1.0)
+    ax.scatter(xy[:, 0], xy[:, 1], s=size, c=[POSITIVE if p > 0 else NEGATIVE for p in phi], zorder=2)
+    for (x, y), name in zip(xy, names):
+        ax.annotate(name, (x, y), xytext=(1.18 * x, 1.18 * y), ha="center", va="center", fontsize=8)
+    ax.set_xlim(-1.5, 1.5)
+    ax.set_ylim(-1.5, 1.5)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.set_title(f"Shapley values (nodes) and {getattr(pairs, 'index', 'pair')} interactions (edges)", fontsize=9)
+    return ax
+
+
+def order_strength(multi_order, *, ax=None, label: str | None = None):
+    """Normalised interaction strength J⁽ᵐ⁾ against the order ratio m / n (the representation-bottleneck plot)."""
+    ax = _axes(ax)
+    ax.plot(multi_order.ratios, multi_order.strength, marker="o", label=label)
+    ax.set_xlabel("order m / n")
+    ax.set_ylabel("relative interaction strength")
+    ax.set_ylim(bottom=0)
+    if label:
+        ax.legend()
+    return ax
+
+
+def fidelity(curves, labels: Sequence[str] | None = None, *, ax=None, kind: str = "rms"):
+    """Reconstruction error over all 2ⁿ masked inputs (÷ |v(N) − v(∅)|) against the number k of concepts kept.
+
+    ``curves``: a :class:`~harsanyi.FidelityCurve` or a list of them (e.g. AND-OR and plain dividends).
+    ``kind``: "rms" or "max" error.
+    """
+    ax = _axes(ax)
+    curves = [curves] if hasattr(curves, "k") else list(curves)
+    labels = list(labels) if labels is not None else [None] * len(curves)
+    for curve, label in zip(curves, labels):
+        ax.plot(curve.k, curve.rms_error if kind == "rms" else curve.max_error, label=label)
+    ax.set_xlabel("concepts kept (top k by |I|)")
+    ax.set_ylabel(f"{kind} error / |v(N) − v(∅)|")
+    ax.set_yscale("symlog", linthresh=1e-3)
+    if any(labels):
+        ax.legend()
+    return ax
+
+
+def waterfall(shapley, v_empty: float, player_names: Sequence[str] | None = None, *, k: int = 10, ax=None):
+    """Shapley values as steps from v(∅) (bottom) to v(N) (top), the ``k`` largest separately, the rest summed."""
+    ax = _axes(ax)
+    phi = np.asarray(shapley, dtype=np.float64)
+    names = list(player_names or [str(i) for i in range(phi.size)])
+    order = np.argsort(-np.abs(phi))
+    shown = list(order[:k])
+    steps = [(names[i], phi[i]) for i in shown]
+    if len(order) > k:
+        steps.append((f"{len(order) - k} other players", float(phi[order[k:]].sum())))
+    steps = steps[::-1]  # smallest at the bottom, as the sum builds up
+    level = float(v_empty)
+    for row, (name, value) in enumerate(steps):
+        ax.barh(row, value, left=level, color=POSITIVE if value > 0 else NEGATIVE)
+        ax.text(level + value, row, f" {value:+.3g}", va="center", ha="left" if value > 0 else "right", fontsize=8)
+        level += value
+    ax.set_yticks(range(len(steps)), [name for name, _ in steps])
+    ax.axvline(float(v_empty), color="gray", linestyle=":", linewidth=1)
+    ax.axvline(level, color="black", linestyle="--", linewidth=1)
+    ax.set_xlabel(f"v(∅) = {v_empty:.4g}  →  v(N) = {level:.4g}")
+    return ax

@@ -1,0 +1,99 @@
+"""Plots: each draws what it says (asserted on the artists), takes ax= and returns it."""
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from harsanyi import ValueTable, fidelity_curve, plot  # noqa: E402
+from harsanyi._sparsity import Concept  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def game_table():
+    """v(S) = 3·[a∧b] − 2·[c] + 1·[a∨d] on 4 named players: known concepts."""
+    masks = np.arange(16)
+    v = 3.0 * ((masks & 0b0011) == 0b0011) - 2.0 * ((masks & 0b0100) != 0) + 1.0 * ((masks & 0b1001) != 0)
+    return ValueTable(v, player_names=["a", "b", "c", "d"])
+
+
+def test_concepts_bar_draws_one_bar_per_concept_with_names_and_signs():
+    table = game_table()
+    _, ax = plt.subplots()
+    assert plot.concepts_bar(table.harsanyi(), k=3, ax=ax) is ax
+    bars = ax.patches
+    assert len(bars) == 3
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[-1] == "AND: a ∧ b"  # the largest |I| on top
+    widths = [b.get_width() for b in bars]
+    assert widths[-1] == pytest.approx(3.0)
+    colours = {tuple(np.round(b.get_facecolor()[:3], 3)) for b in bars}
+    assert len(colours) == 2  # positive and negative concepts differ
+
+
+def test_concepts_bar_from_and_or_concepts_names_or_concepts():
+    concepts = game_table().and_or(qthres=0.0, max_iter=200)
+    ax = plot.concepts_bar(concepts, k=5)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert any(label.startswith(("AND", "OR")) for label in labels) and len(ax.patches) <= 5
+
+
+def test_image_overlay_outlines_the_concepts_patches():
+    image = np.random.default_rng(0).normal(size=(3, 8, 8))
+    pmap = np.repeat(np.repeat(np.arange(4).reshape(2, 2), 4, axis=0), 4, axis=1)  # 4 patches of 4 × 4
+    concept = Concept("AND", 0b0101, (0, 2), 1.5)
+    ax = plot.image_overlay(image, pmap, concept)
+    rectangles = [p for p in ax.patches]
+    assert len(rectangles) == 2  # patches 0 and 2
+    assert {(r.get_x(), r.get_y()) for r in rectangles} == {(-0.5, -0.5), (-0.5, 3.5)}
+    assert ax.images and ax.images[0].get_array().shape == (8, 8, 3)
+    assert "2 patches" in ax.get_title()
+
+
+def test_text_overlay_highlights_exactly_the_concepts_words():
+    words = ["the", "movie", "was", "not", "bad"]
+    ax = plot.text_overlay(words, Concept("AND", 0b11000, ("not", "bad"), 0.8))
+    texts = ax.texts
+    assert [t.get_text() for t in texts] == words
+    assert [t.get_bbox_patch() is not None for t in texts] == [False, False, False, True, True]
+
+
+def test_interaction_network_nodes_and_edges():
+    table = game_table()
+    ax = plot.interaction_network(table.shapley(), table.index("SII", 2), k=2)
+    assert len(ax.lines) == 2  # the two strongest pairs
+    assert ax.collections[0].get_offsets().shape == (4, 2)  # one node per player
+    assert [t.get_text() for t in ax.texts] == ["a", "b", "c", "d"]
+
+
+def test_order_strength_and_fidelity_curves():
+    table = game_table()
+    mo = table.multi_order()
+    ax = plot.order_strength(mo, label="game")
+    x, y = ax.lines[0].get_data()
+    np.testing.assert_allclose(x, mo.ratios)
+    np.testing.assert_allclose(y, mo.strength)
+    curve = fidelity_curve(table.values, table.harsanyi().values)
+    ax = plot.fidelity([curve, curve], labels=["dividends", "again"])
+    assert len(ax.lines) == 2 and ax.get_legend() is not None
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), curve.rms_error)
+
+
+def test_waterfall_steps_from_v_empty_to_v_full():
+    table = game_table()
+    phi = table.shapley()
+    ax = plot.waterfall(phi, table.v_empty, table.player_names, k=2)
+    bars = ax.patches
+    assert len(bars) == 3  # two players and "2 other players"
+    ends = [b.get_x() + b.get_width() for b in bars]
+    assert bars[0].get_x() == pytest.approx(table.v_empty)  # the first step starts at v(∅)
+    assert ends[-1] == pytest.approx(table.v_full)  # the last step ends at v(N) (efficiency)
+    assert "2 other players" in [t.get_text() for t in ax.get_yticklabels()]
+    assert f"{table.v_full:.4g}" in ax.get_xlabel()
