@@ -7,6 +7,7 @@ fast transforms → :class:`Interactions` (indices, dividends, concepts) with a 
 from ._andor import Concepts, SharedConcepts, SolverReport, shared_concepts
 from ._baselines import BaselineResult
 from ._certificate import Certificate, Check
+from ._explanation import Explanation, explain
 from ._game import Game
 from ._indices import INDICES
 from ._interactions import Interactions
@@ -29,6 +30,8 @@ __all__ = [
     "ValueTable",
     "Interactions",
     "MultiOrder",
+    "Explanation",
+    "explain",
     "Concepts",
     "SolverReport",
     "SharedConcepts",

@@ -99,7 +99,8 @@ def image_overlay(image, player_map, concept: Concept, *, ax=None, channel_axis:
             ax.add_patch(mpatches.Rectangle((cols.min() - 0.5, rows.min() - 0.5), cols.max() - cols.min() + 1,
                                             rows.max() - rows.min() + 1, fill=False, edgecolor=colour,
                                             linewidth=2))
-    ax.set_title(f"{concept.kind} of {len(members)} patches: {concept.value:+.3g}", fontsize=9)
+    noun = "patch" if len(members) == 1 else "patches"
+    ax.set_title(f"{concept.kind} of {len(members)} {noun}: {concept.value:+.3g}", fontsize=9)
     ax.set_axis_off()
     return ax
 

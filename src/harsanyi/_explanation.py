@@ -1,0 +1,179 @@
+"""``Explanation``: everything one explained input carries, in one file — the input, the prediction, the value table,
+the certified dividends, Shapley values, pair interactions, the AND-OR concepts with their certificate, and the
+multi-order strength. ``explain(game)`` makes one; ``.save()`` / ``Explanation.load()`` keep it (lossless .npz);
+the HTML report and the command line are built from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._array import to_numpy
+from ._certificate import Certificate
+from ._sparsity import KAPPA, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
+from ._values import ValueTable
+from .exceptions import CacheError, HarsanyiValueError
+
+__all__ = ["Explanation", "explain"]
+
+_FORMAT = "harsanyi.Explanation/1"
+_ARRAYS = ("values", "dividends", "shapley", "pairs", "and_", "or_", "noise", "strength", "ratios")
+
+
+@dataclass
+class Explanation:
+    """One input explained. Arrays are float64 over all 2ⁿ coalitions (bitmask index) unless said otherwise."""
+
+    kind: str  # "tabular", "image", "text" or "function"
+    player_names: tuple
+    info: dict  # prediction, target, predicted class, output, scores, …
+    inputs: dict  # what the report shows: the row, the image and its player map, or the words
+    values: np.ndarray
+    dividends: np.ndarray
+    shapley: np.ndarray  # (n,)
+    pairs: np.ndarray  # k-SII of order 2 (dense; only coalitions of ≤ 2 players set)
+    and_: np.ndarray
+    or_: np.ndarray
+    noise: np.ndarray
+    tau: float
+    strength: np.ndarray  # (n − 1,) multi-order interaction strength
+    ratios: np.ndarray  # (n − 1,) m / n
+    dividend_certificate: Certificate
+    andor_certificate: Certificate
+    solver: dict  # the AND-OR solver report (iterations, seconds, l1, lower bound, gap, converged)
+    l1_before: float
+    l1_after: float
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def n_players(self) -> int:
+        return len(self.player_names)
+
+    @property
+    def scale(self) -> float:
+        return abs(float(self.values[-1]) - float(self.values[0]))
+
+    def concepts(self) -> list[Concept]:
+        """Every nonzero AND-OR concept, by |value| descending."""
+        return ranked_concepts(self.and_, self.or_, self.player_names)
+
+    def salient(self, kappa: float = KAPPA) -> list[Concept]:
+        return salient_concepts(self.and_, self.or_, kappa=kappa, player_names=self.player_names)
+
+    def fidelity(self, max_k: int | None = None) -> FidelityCurve:
+        return fidelity_curve(self.values, self.and_, self.or_, max_k=max_k)
+
+    def dividend_fidelity(self, max_k: int | None = None) -> FidelityCurve:
+        return fidelity_curve(self.values, self.dividends, max_k=max_k)
+
+    def certificate_sentence(self, kappa: float = KAPPA) -> str:
+        """The AND-OR certificate in plain words, with the numbers a reader can check."""
+        count = len(self.salient(kappa))
+        check = self.andor_certificate.checks[0]
+        rel = check.residual / self.scale if self.scale > 0 else 0.0
+        verdict = "reproduce" if self.andor_certificate.passed else "FAIL to reproduce"
+        return (f"These {len(self.concepts()):,} AND-OR concepts ({count} salient) {verdict} the model's output on all "
+                f"{1 << self.n_players:,} masked inputs within {100 * rel:.3g} % of |v(N) − v(∅)| = {self.scale:.4g} "
+                f"(bound τ = {100 * self.tau / self.scale if self.scale else 0:.3g} %); the plain Harsanyi dividends "
+                f"reproduce them within {self.dividend_certificate.residual:.2e}.")
+
+    # --- files ----------------------------------------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write a lossless .npz (arrays + JSON metadata); written to a temporary name, then moved into place."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(".npz")
+        meta = {
+            "format": _FORMAT, "kind": self.kind, "player_names": list(self.player_names), "info": self.info,
+            "inputs": {k: v for k, v in self.inputs.items() if not isinstance(v, np.ndarray)},
+            "tau": self.tau, "dividend_certificate": self.dividend_certificate.to_dict(),
+            "andor_certificate": self.andor_certificate.to_dict(), "solver": self.solver,
+            "l1_before": self.l1_before, "l1_after": self.l1_after, "extra": self.extra,
+        }
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        arrays.update({f"input_{k}": v for k, v in self.inputs.items() if isinstance(v, np.ndarray)})
+        tmp = path.with_name(path.name + ".tmp.npz")
+        try:
+            np.savez_compressed(tmp, meta=np.array(json.dumps(meta, default=_jsonable)), **arrays)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return path
+
+    @classmethod
+    def load(cls, path) -> "Explanation":
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                arrays = {name: data[name] for name in _ARRAYS}
+                inputs = {k[len("input_"):]: data[k] for k in data.files if k.startswith("input_")}
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
+            raise CacheError(f"Cannot read {str(path)!r} as a harsanyi explanation ({err}). Write it with "
+                             f"Explanation.save() or `harsanyi explain`.") from err
+        if meta.get("format") != _FORMAT:
+            raise CacheError(f"{str(path)!r} is not a harsanyi explanation (format {meta.get('format')!r}).")
+        inputs.update(meta["inputs"])
+        return cls(meta["kind"], tuple(meta["player_names"]), meta["info"], inputs, tau=float(meta["tau"]),
+                   dividend_certificate=Certificate.from_dict(meta["dividend_certificate"]),
+                   andor_certificate=Certificate.from_dict(meta["andor_certificate"]), solver=meta["solver"],
+                   l1_before=float(meta["l1_before"]), l1_after=float(meta["l1_after"]), extra=meta["extra"],
+                   **arrays)
+
+
+def _jsonable(value):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _inputs_of(game) -> dict:
+    info = game.info
+    kind = info.get("kind", "function")
+    hook = getattr(game, "_learnable", None)
+    x = to_numpy(hook.input).astype(np.float64) if hook is not None else None
+    if kind == "tabular":
+        names = info.get("feature_names") or [f"x{j}" for j in range(len(info["x"]))]
+        return {"features": list(names), "row": list(map(float, info["x"])), "groups": info.get("groups")}
+    if kind == "image":
+        return {"image": x, "player_map": np.asarray(info["player_map"]), "channel_axis": info.get("channel_axis", 0)}
+    if kind == "text":
+        return {"words": list(game.player_names), "text": info.get("text")}
+    return {}
+
+
+def explain(game, *, table: ValueTable | None = None, qthres: float = 0.02, time_limit: float | None = 60.0,
+            max_iter: int = 20_000, tol: float = 1e-3, batch_size: int | None = None, cache=None,
+            progress: bool | None = None) -> Explanation:
+    """The whole pipeline on one game: evaluate (or use ``table``), dividends, Shapley values, k-SII pairs, AND-OR
+    concepts (``qthres``, stopped by ``tol`` / ``time_limit`` / ``max_iter``), multi-order strength."""
+    if table is None:
+        table = game.evaluate(batch_size=batch_size, cache=cache, progress=progress)
+    elif table.n_players != game.n_players:
+        raise HarsanyiValueError(f"The table has {table.n_players} players; the game has {game.n_players}.")
+    dividends = table.harsanyi()
+    concepts = table.and_or(qthres=qthres, time_limit=time_limit, max_iter=max_iter, tol=tol, progress=progress)
+    multi = table.multi_order() if game.n_players >= 2 else None
+    solver = concepts.solver
+    return Explanation(
+        kind=game.info.get("kind", "function"),
+        player_names=tuple(game.player_names or [str(i) for i in range(game.n_players)]),
+        info={k: v for k, v in game.info.items() if k in ("output", "target", "predicted_class", "prediction",
+                                                           "scores", "model_output", "kind")},
+        inputs=_inputs_of(game), values=table.values.copy(), dividends=dividends.values.copy(),
+        shapley=table.shapley(), pairs=table.index("k-SII", min(2, game.n_players)).values.copy(),
+        and_=concepts.and_.values.copy(), or_=concepts.or_.values.copy(), noise=concepts.noise, tau=concepts.tau,
+        strength=multi.strength if multi else np.zeros(0), ratios=multi.ratios if multi else np.zeros(0),
+        dividend_certificate=dividends.certificate, andor_certificate=concepts.certificate,
+        solver={"method": solver.method, "iterations": solver.iterations, "restarts": solver.restarts,
+                "seconds": solver.seconds, "l1": solver.l1, "lower_bound": solver.lower_bound, "gap": solver.gap,
+                "tolerance": solver.tolerance, "converged": solver.converged},
+        l1_before=concepts.l1_before, l1_after=concepts.l1_after)

@@ -1,0 +1,154 @@
+"""HTML reports, opened in a real headless Chromium: the numbers shown equal the saved result's, no console errors,
+no network requests. Screenshots are kept in artifacts/screenshots/ (CI keeps them as test artefacts)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("jinja2")
+pytest.importorskip("matplotlib")
+torch = pytest.importorskip("torch")
+
+from harsanyi import Explanation, Game, explain  # noqa: E402
+from harsanyi.exceptions import CacheError  # noqa: E402
+from harsanyi.report import render_report, write_index, write_report  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def tabular_explanation():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+    x = np.linspace(-1.0, 1.0, 6)
+    game = Game.tabular(model, x, players={"a": [0, 1], "b": [2], "c": [3], "d": [4, 5]},
+                        feature_names=[f"f{i}" for i in range(6)])
+    return explain(game, time_limit=5, progress=False)
+
+
+def image_explanation():
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(1, 12, 12))
+
+    def model(batch):
+        z = (np.asarray(batch) * weights).sum(axis=(1, 2, 3))
+        return np.stack([np.tanh(z), -np.tanh(z) + 0.1 * z ** 2], axis=1)
+
+    game = Game.image(model, rng.normal(size=(1, 12, 12)), grid=(3, 3), cells=[0, 1, 3, 4, 8], baseline="zero")
+    return explain(game, time_limit=5, progress=False)
+
+
+def text_explanation():
+    class BagOfWords(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(1)
+            self.emb = torch.nn.Embedding(40, 8)
+            self.head = torch.nn.Linear(8, 2)
+
+        def forward(self, ids):
+            return self.head(torch.tanh(self.emb(ids)).mean(1))
+
+    ids = np.array([1, 11, 12, 13, 14, 15, 2])
+    game = Game.text(BagOfWords(), ids, players="tokens", special_mask=[True] + [False] * 5 + [True],
+                     tokens=["[CLS]", "the", "film", "was", "not", "bad", "[SEP]"], mask_id=3)
+    return explain(game, time_limit=5, progress=False)
+
+
+EXPLANATIONS = {"tabular": tabular_explanation, "image": image_explanation, "text": text_explanation}
+
+
+def test_save_load_roundtrip_and_bad_file(tmp_path):
+    ex = tabular_explanation()
+    back = Explanation.load(ex.save(tmp_path / "result"))
+    np.testing.assert_array_equal(back.and_, ex.and_)
+    assert back.player_names == ex.player_names and back.andor_certificate == ex.andor_certificate
+    assert back.certificate_sentence() == ex.certificate_sentence()
+    (tmp_path / "bad.npz").write_text("not a result")
+    with pytest.raises(CacheError, match="Cannot read"):
+        Explanation.load(tmp_path / "bad.npz")
+
+
+def test_report_html_holds_the_numbers_and_no_external_references():
+    ex = image_explanation()
+    html = render_report(ex)
+    assert 'id="certificate"' in html and f'data-coalitions="{1 << ex.n_players}"' in html
+    assert "http://" not in html and "https://" not in html and "<script src" not in html
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        if os.environ.get("HARSANYI_REQUIRE_BROWSER"):
+            pytest.fail("HARSANYI_REQUIRE_BROWSER is set but no chromium binary is on PATH")
+        pytest.skip("no chromium on this machine (CI installs Debian's chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def open_page(browser, path: Path):
+    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+    errors, requests = [], []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return page, errors, requests
+
+
+@pytest.mark.parametrize("kind", list(EXPLANATIONS))
+def test_report_in_chromium_shows_the_result_files_numbers(browser, tmp_path, kind):
+    result = EXPLANATIONS[kind]().save(tmp_path / f"{kind}.npz")
+    ex = Explanation.load(result)
+    report = write_report(result, tmp_path / f"{kind}.html")
+    page, errors, requests = open_page(browser, report)
+    prediction = page.locator("#prediction")
+    assert float(prediction.get_attribute("data-value")) == float(ex.values[-1])
+    certificate = page.locator("#certificate")
+    assert int(certificate.get_attribute("data-salient")) == len(ex.salient())
+    assert int(certificate.get_attribute("data-concepts")) == len(ex.concepts())
+    assert float(certificate.get_attribute("data-residual")) == ex.andor_certificate.residual
+    assert int(certificate.get_attribute("data-coalitions")) == 1 << ex.n_players
+    assert ex.certificate_sentence() in certificate.inner_text().replace("\n", " ")
+    assert page.locator("#salient-table tbody tr").count() == len(ex.salient())
+    images = page.locator("img")
+    assert images.count() >= 5 and all(images.nth(i).evaluate("e => e.naturalWidth > 0") for i in range(images.count()))
+    # the table sorts: |value| ascending on the first click, descending on the second
+    header = page.locator("#salient-table th").nth(4)
+    magnitudes = sorted(abs(c.value) for c in ex.salient())
+
+    def column():
+        return [float(v) for v in page.locator("#salient-table tbody td:nth-child(5)").evaluate_all(
+            "cells => cells.map(c => c.dataset.sort)")]
+
+    header.click()
+    assert column() == pytest.approx(magnitudes)
+    header.click()
+    assert column() == pytest.approx(magnitudes[::-1])
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"report-{kind}.png"), full_page=True)
+    assert errors == []
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+
+
+def test_index_links_every_report(browser, tmp_path):
+    reports = {}
+    for kind, make in EXPLANATIONS.items():
+        ex = make()
+        reports[write_report(ex, tmp_path / f"{kind}.html")] = ex
+    index = write_index(reports, tmp_path / "index.html")
+    page, errors, requests = open_page(browser, index)
+    assert page.locator("#reports a").count() == 3
+    page.locator("#reports a").first.click()
+    page.wait_for_load_state("load")
+    assert page.locator("#certificate").count() == 1
+    assert errors == [] and [u for u in requests if not u.startswith(("file:", "data:"))] == []
