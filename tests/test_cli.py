@@ -1,7 +1,13 @@
-"""The command line end to end."""
+"""The command line end to end: demo, explain (pickled scikit-learn, TorchScript, state dict, images), report,
+interrupted runs and bad arguments."""
 
+import pickle
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from harsanyi import Explanation
 from harsanyi.cli import main
 
 pytest.importorskip("torch")
@@ -15,9 +21,11 @@ def test_help_lists_every_command(capsys):
     assert "demo" in capsys.readouterr().out
 
 
-def test_demo_explains_and_certifies(capsys):
-    assert main(["demo", "--top", "3"]) == 0
+def test_demo_explains_and_certifies(capsys, tmp_path):
+    assert main(["demo", "--top", "3", "--time-limit", "3", "--out-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    assert (tmp_path / "demo.html").exists() and f"report: {(tmp_path / 'demo.html').resolve()}" in out
+    assert Explanation.load(tmp_path / "demo.npz").n_players == 14
     assert "evaluated all 2^14 = 16,384 masked inputs" in out
     assert "Top Harsanyi (AND) concepts" in out and "Shapley values" in out and "2-SII" in out
     assert "PASSED" in out and "on all 16,384 masked inputs" in out
@@ -27,3 +35,107 @@ def test_bad_argument_names_the_problem(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--index", "many"])
     assert "invalid int value: 'many'" in capsys.readouterr().err
+
+
+class Flaky:
+    """A pickled 'estimator' whose predict_proba raises KeyboardInterrupt after ``limit`` calls (as Ctrl-C would)."""
+
+    def __init__(self, weights, limit):
+        self.weights, self.limit, self.calls = weights, limit, 0
+
+    def fit(self, X, y):  # duck-typed as a scikit-learn estimator: fit + predict_proba
+        return self
+
+    def predict_proba(self, X):
+        self.calls += 1
+        if self.calls > self.limit:
+            raise KeyboardInterrupt
+        p = 1.0 / (1.0 + np.exp(-np.asarray(X) @ self.weights))
+        return np.stack([1 - p, p], axis=1)
+
+
+@pytest.fixture()
+def workdir(tmp_path):
+    import pandas as pd
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    data = load_breast_cancer()
+    X = (data.data - data.data.mean(0)) / data.data.std(0)
+    clf = LogisticRegression(max_iter=500).fit(X[:, :8], data.target)
+    (tmp_path / "clf.pkl").write_bytes(pickle.dumps(clf))
+    pd.DataFrame(X[:40, :8], columns=[f"f{i}" for i in range(8)]).to_csv(tmp_path / "rows.csv", index=False)
+    return tmp_path
+
+
+def test_explain_a_pickled_estimator_on_a_csv_row_and_report(workdir, capsys):
+    out, html = workdir / "r.npz", workdir / "r.html"
+    argv = ["explain", str(workdir / "clf.pkl"), str(workdir / "rows.csv"), "--row", "3", "--players",
+            "a=f0,f1;b=f2;c=3,4;d=f5", "--time-limit", "3", "--out", str(out), "--report", str(html)]
+    assert main(argv) == 0
+    ex = Explanation.load(out)
+    assert ex.player_names == ("a", "b", "c", "d") and ex.andor_certificate.passed
+    assert html.exists() and "reproduce the model" in html.read_text()
+    assert "report:" in capsys.readouterr().out
+    assert main(["report", str(out), "--out", str(workdir / "again.html")]) == 0
+    assert (workdir / "again.html").exists()
+
+
+def test_explain_torchscript_state_dict_and_image(tmp_path, monkeypatch):
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    torch.jit.save(torch.jit.script(net), tmp_path / "net.pt")
+    np.save(tmp_path / "row.npy", np.linspace(-1, 1, 5))
+    assert main(["explain", str(tmp_path / "net.pt"), str(tmp_path / "row.npy"), "--baseline", "zero",
+                 "--time-limit", "2"]) == 0
+    assert Explanation.load(tmp_path / "row.harsanyi.npz").n_players == 5
+    # a state dict with an importable class
+    (tmp_path / "my_nets.py").write_text(
+        "import torch\nclass Net(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.lin = torch.nn.Linear(2 * 6 * 6, 3)\n    def forward(self, x):\n"
+        "        return self.lin(x.reshape(x.shape[0], -1))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import my_nets
+
+    torch.save(my_nets.Net().state_dict(), tmp_path / "state.pth")
+    np.save(tmp_path / "img.npy", np.random.default_rng(0).normal(size=(2, 6, 6)).astype(np.float32))
+    assert main(["explain", str(tmp_path / "state.pth"), str(tmp_path / "img.npy"), "--model-class",
+                 "my_nets:Net", "--grid", "2x3", "--cells", "0,1,4", "--time-limit", "2"]) == 0
+    ex = Explanation.load(tmp_path / "img.harsanyi.npz")
+    assert ex.kind == "image" and ex.n_players == 3
+
+
+def test_interrupted_explain_writes_nothing_and_resumes_from_the_cache(workdir, capsys):
+    weights = np.random.default_rng(0).normal(size=8)
+    model = workdir / "flaky.pkl"
+    model.write_bytes(pickle.dumps(Flaky(weights, limit=5)))
+    cache = workdir / "cache"
+    argv = ["explain", str(model), str(workdir / "rows.csv"), "--batch-size", "16", "--cache", str(cache),
+            "--time-limit", "2", "--out", str(workdir / "f.npz")]
+    assert main(argv) == 130
+    assert "interrupted; no result file was written" in capsys.readouterr().err
+    assert not (workdir / "f.npz").exists() and not list(workdir.glob("*.tmp*"))
+    done_before = np.load(cache / "done.npy").sum()
+    assert 0 < done_before < 16  # some of the 16 chunks of 2^8 coalitions were kept
+    model.write_bytes(pickle.dumps(Flaky(weights, limit=10**9)))
+    assert main(argv) == 0
+    ex = Explanation.load(workdir / "f.npz")
+    assert ex.dividend_certificate.passed
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explain", "missing.pkl", "rows.csv"], "No model file"),
+    (["explain", "clf.pkl", "missing.csv"], "No data file"),
+    (["explain", "clf.pkl", "rows.csv", "--row", "99"], "--row 99 is out of range"),
+    (["explain", "clf.pkl", "rows.csv", "--players", "a:f0"], "has no '='"),
+    (["explain", "clf.pkl", "rows.csv", "--baseline", "median"], "Expected --baseline"),
+    (["explain", "clf.pkl", "rows.xlsx"], "No data file"),
+    (["explain", "rows.csv", "rows.csv"], "Unknown model file type"),
+    (["report", "missing.npz"], "No result file"),
+])
+def test_explain_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(workdir)
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

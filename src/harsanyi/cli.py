@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -98,14 +99,27 @@ def demo(args) -> int:
     eff = pairs.certificate.check("efficiency (k-SII)")
     print(f"  Shapley values and 2-SII are exact (no sampling); 2-SII efficiency gap {eff.residual:.1e}.")
     print(f"  {salient} of {len(table) - 1:,} non-empty concepts have |I| ≥ 5 % of the largest.")
-    return 0 if cert.passed else 1
+
+    from . import explain
+    from .report import write_report
+
+    print(f"\nAND-OR concepts (at most {args.time_limit:g} s) and the report …")
+    explanation = explain(game, table=table, time_limit=args.time_limit, progress=False)
+    print(f"  {explanation.certificate_sentence()}")
+    out = Path(args.out_dir)
+    result = explanation.save(out / "demo.npz")
+    report = write_report(explanation, out / "demo.html", title=f"harsanyi demo: breast-cancer tumour #{i}")
+    print(f"  result: {result}\n  report: {report.resolve()}")
+    return 0 if cert.passed and explanation.andor_certificate.passed else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="harsanyi",
         description="Exact, certified interaction explanations of a model: Harsanyi dividends (AND concepts), "
-        "Shapley values and interaction indices computed from all 2^n masked inputs.",
+        "AND-OR concepts, Shapley values and interaction indices computed from all 2^n masked inputs. "
+        "Commands: demo (a bundled example), explain (your model and input → result + HTML report), "
+        "report (a saved result → HTML).",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     d = sub.add_parser(
@@ -119,7 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0, help="seed of the split and the training (default 0)")
     d.add_argument("--top", type=int, default=8, help="how many concepts / players / pairs to print (default 8)")
     d.add_argument("--batch-size", type=int, default=None, help="masked inputs per model call (default: auto)")
+    d.add_argument("--time-limit", type=float, default=15.0, help="seconds for the AND-OR solver (default 15)")
+    d.add_argument("--out-dir", default="harsanyi-demo", help="where the result and the report go")
     d.set_defaults(func=demo)
+    from ._cli_explain import add_explain_commands
+
+    add_explain_commands(sub)
     return parser
 
 
@@ -129,13 +148,24 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    if args.command == "demo":
+        try:
+            import torch  # noqa: F401
+            import sklearn  # noqa: F401
+        except ImportError:
+            print("harsanyi demo needs torch and scikit-learn: pip install 'harsanyi[demo]'", file=sys.stderr)
+            return 2
+    from .exceptions import HarsanyiError
+
     try:
-        import torch  # noqa: F401
-        import sklearn  # noqa: F401
-    except ImportError:
-        print("harsanyi demo needs torch and scikit-learn: pip install 'harsanyi[demo]'", file=sys.stderr)
+        return args.func(args)
+    except HarsanyiError as err:
+        print(f"harsanyi {args.command}: {err}", file=sys.stderr)
         return 2
-    return args.func(args)
+    except KeyboardInterrupt:
+        print(f"\nharsanyi {args.command}: interrupted; no result file was written. With --cache, run the same "
+              f"command again to resume.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

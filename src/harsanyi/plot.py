@@ -70,8 +70,8 @@ def _display_image(image, channel_axis: int, mean, std) -> np.ndarray:
         img = np.moveaxis(img, channel_axis, -1)
         if mean is not None:
             img = img * np.asarray(std if std is not None else 1.0) + np.asarray(mean)
-        if img.shape[-1] == 1:
-            img = img[..., 0]
+        if img.shape[-1] not in (3, 4):  # one channel, or a number no colour map shows: their mean, in grey
+            img = img.mean(axis=-1)
     lo, hi = float(img.min()), float(img.max())
     return (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
 

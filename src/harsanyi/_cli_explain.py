@@ -1,0 +1,230 @@
+"""``harsanyi explain`` (a user's saved model and input → result file + HTML report) and ``harsanyi report``."""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import HarsanyiValueError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
+
+
+def add_explain_commands(sub) -> None:
+    e = sub.add_parser(
+        "explain",
+        help="explain one input of your own model: a result file and an HTML report",
+        description="Explain one input of a saved model exactly: evaluate all 2^n masked inputs, compute the "
+        "certified dividends, Shapley values, k-SII pairs and AND-OR concepts, save them (RESULT.npz) and write a "
+        "self-contained HTML report. Models: TorchScript (.pt/.pth saved with torch.jit.save), a torch state dict "
+        "with --model-class module:Class, or a pickled scikit-learn estimator (.pkl/.pickle/.joblib). Data: a CSV "
+        "or .npy table (one row explained, --row), an image file or an (C,H,W)/(H,W,C) .npy array with --grid, or "
+        "a .txt file with --tokenizer.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    e.add_argument("model", help="the saved model file")
+    e.add_argument("data", help="the input: .csv / .npy table, image file or .npy image, or .txt text")
+    e.add_argument("--model-class", help="module:Class to build a torch model whose state dict is MODEL")
+    e.add_argument("--row", type=int, default=0, help="which row of a table to explain (default 0)")
+    e.add_argument("--players", help="tabular: 'name=f1,f2;name2=f3' (features by name or index) or omit for one "
+                   "player per feature; text: 'words' (default) or 'tokens'")
+    e.add_argument("--grid", help="image: the grid of patches, 'ROWSxCOLS' (e.g. 4x4)")
+    e.add_argument("--cells", help="image: the cells that are players, comma-separated indices (default: all)")
+    e.add_argument("--channels-last", action="store_true", help="image arrays are (H, W, C) (image files always)")
+    e.add_argument("--tokenizer", help="text: a Hugging Face tokenizer directory or name (loaded offline)")
+    e.add_argument("--baseline", default=None, help="zero, mean (tabular: of the data file), blur (image), a "
+                   "number, or a .npy file (default: mean for tables, zero otherwise)")
+    e.add_argument("--output", default="auto", help="auto, raw, logit, prob or log-odds (default auto)")
+    e.add_argument("--target", type=int, default=None, help="the class to explain (default: the prediction)")
+    e.add_argument("--device", default=None, help="torch device, e.g. cuda (default: the model's)")
+    e.add_argument("--batch-size", type=int, default=None, help="masked inputs per model call (default: auto)")
+    e.add_argument("--cache", default=None, help="a directory: an interrupted evaluation resumes from it")
+    e.add_argument("--qthres", type=float, default=0.02, help="AND-OR noise bound as a fraction of |v(N)−v(∅)|")
+    e.add_argument("--time-limit", type=float, default=60.0, help="seconds for the AND-OR solver (default 60)")
+    e.add_argument("--out", default=None, help="the result file (default: DATA's name + .harsanyi.npz)")
+    e.add_argument("--report", default=None, help="the HTML report (default: the result's name + .html)")
+    e.set_defaults(func=run_explain)
+
+    r = sub.add_parser("report", help="write the HTML report of saved results",
+                       description="Write a self-contained HTML report for each saved result (RESULT.npz from "
+                       "`harsanyi explain` or Explanation.save), and an index page when there are several.")
+    r.add_argument("results", nargs="+", help="saved result files")
+    r.add_argument("--out", default=None, help="the report (one result) or a directory (several; default: next to "
+                   "each result)")
+    r.set_defaults(func=run_report)
+
+
+def _fail(message: str):
+    raise HarsanyiValueError(message)
+
+
+def load_model(path: Path, model_class: str | None, device):
+    if not path.exists():
+        _fail(f"No model file {str(path)!r}. Pass the path of a saved model.")
+    suffix = path.suffix.lower()
+    if suffix in (".pkl", ".pickle", ".joblib"):
+        if suffix == ".joblib":
+            import joblib
+
+            return joblib.load(path)
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    if suffix in (".pt", ".pth", ".ts"):
+        import torch
+
+        if model_class:
+            module_name, _, class_name = model_class.partition(":")
+            if not class_name:
+                _fail(f"Expected --model-class as module:Class (e.g. mypackage.nets:Net); received {model_class!r}.")
+            import importlib
+
+            try:
+                cls = getattr(importlib.import_module(module_name), class_name)
+            except (ImportError, AttributeError) as err:
+                _fail(f"Cannot import {model_class!r} ({err}). Make the module importable (PYTHONPATH) or fix the "
+                      f"name.")
+            model = cls()
+            model.load_state_dict(torch.load(path, map_location=device or "cpu", weights_only=True))
+            return model.eval()
+        try:
+            return torch.jit.load(str(path), map_location=device or "cpu").eval()
+        except RuntimeError as err:
+            _fail(f"{str(path)!r} is not a TorchScript file ({str(err).splitlines()[0]}). For a state dict, pass "
+                  f"--model-class module:Class; or save the model with torch.jit.save(torch.jit.script(model)).")
+    _fail(f"Unknown model file type {suffix!r}: expected .pt/.pth (TorchScript or a state dict with --model-class) "
+          f"or .pkl/.pickle/.joblib (a pickled scikit-learn estimator).")
+
+
+def _table(path: Path):
+    if path.suffix.lower() == ".csv":
+        import pandas as pd
+
+        frame = pd.read_csv(path)
+        numeric = frame.select_dtypes(include="number")
+        if numeric.shape[1] != frame.shape[1]:
+            bad = [c for c in frame.columns if c not in numeric.columns]
+            _fail(f"The CSV has non-numeric columns {bad}; encode them as numbers (the model's own input encoding).")
+        return numeric.to_numpy(np.float64), [str(c) for c in frame.columns]
+    arr = np.load(path, allow_pickle=False)
+    if arr.ndim == 1:
+        arr = arr[None]
+    return arr.astype(np.float64), None
+
+
+def _players(spec: str | None, names: list[str] | None):
+    if not spec:
+        return None
+    players = {}
+    for part in spec.split(";"):
+        if "=" not in part:
+            _fail(f"Expected --players as 'name=f1,f2;name2=f3'; the part {part!r} has no '='.")
+        name, features = part.split("=", 1)
+        players[name.strip()] = [int(f) if f.strip().lstrip("-").isdigit() else f.strip() for f in features.split(",")]
+    return players
+
+
+def _baseline(spec: str | None, default: str):
+    if spec is None:
+        return default
+    if spec in ("zero", "mean", "blur"):
+        return spec
+    if spec.endswith(".npy"):
+        return np.load(spec, allow_pickle=False)
+    try:
+        return float(spec)
+    except ValueError:
+        _fail(f"Expected --baseline zero, mean, blur, a number or a .npy file; received {spec!r}.")
+
+
+def build_game(args):
+    from . import Game
+
+    data = Path(args.data)
+    if not data.exists():
+        _fail(f"No data file {str(data)!r}. Pass the input to explain.")
+    model = load_model(Path(args.model), args.model_class, args.device)
+    suffix = data.suffix.lower()
+    common = dict(output=args.output, target=args.target, device=args.device)
+    if suffix == ".txt":
+        if not args.tokenizer:
+            _fail("A text input needs --tokenizer (a Hugging Face tokenizer directory).")
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+        return Game.text(model, text=data.read_text().strip(), tokenizer=tokenizer, players=args.players or "words",
+                         **common)
+    if suffix in IMAGE_SUFFIXES or (suffix == ".npy" and args.grid):
+        if not args.grid:
+            _fail("An image needs --grid ROWSxCOLS (e.g. --grid 4x4).")
+        try:
+            rows, cols = (int(v) for v in args.grid.lower().split("x"))
+        except ValueError:
+            _fail(f"Expected --grid as ROWSxCOLS, e.g. 4x4; received {args.grid!r}.")
+        if suffix in IMAGE_SUFFIXES:
+            from PIL import Image
+
+            image = np.asarray(Image.open(data).convert("RGB"), dtype=np.float32) / 255.0
+            channel_axis = -1
+        else:
+            image = np.load(data, allow_pickle=False).astype(np.float32)
+            channel_axis = -1 if args.channels_last else 0
+        cells = None if not args.cells else [int(c) for c in args.cells.split(",")]
+        return Game.image(model, image, grid=(rows, cols), cells=cells, baseline=_baseline(args.baseline, "zero"),
+                          channel_axis=channel_axis, **common)
+    if suffix not in (".csv", ".npy"):
+        _fail(f"Unknown data file type {suffix!r}: expected .csv or .npy (a table), an image file, a .npy image with "
+              f"--grid, or .txt (text, with --tokenizer).")
+    X, names = _table(data)
+    if not 0 <= args.row < len(X):
+        _fail(f"--row {args.row} is out of range: {str(data)!r} has rows 0 … {len(X) - 1}.")
+    baseline = _baseline(args.baseline, "mean")
+    return Game.tabular(model, X[args.row], feature_names=names, players=_players(args.players, names),
+                        baseline=baseline, background=X if baseline == "mean" else None, **common)
+
+
+def run_explain(args) -> int:
+    from . import explain
+    from .report import write_report
+
+    game = build_game(args)
+    n = game.n_players
+    print(f"{game.info.get('kind', 'game')} game, {n} players: {', '.join(map(str, game.player_names or []))}")
+    print(f"prediction: {game.info.get('prediction'):.6g} ({game.info.get('output')}"
+          f"{'' if game.info.get('target') is None else ', class %d' % game.info['target']})")
+    explanation = explain(game, batch_size=args.batch_size, cache=args.cache, qthres=args.qthres,
+                          time_limit=args.time_limit, progress=True)
+    out = Path(args.out) if args.out else Path(args.data).with_suffix(".harsanyi.npz")
+    result = explanation.save(out)
+    report = write_report(explanation, Path(args.report) if args.report else result.with_suffix(".html"))
+    print(explanation.certificate_sentence())
+    print(f"result: {result}\nreport: {report}")
+    return 0 if explanation.andor_certificate.passed else 1
+
+
+def run_report(args) -> int:
+    from ._explanation import Explanation
+    from .report import write_index, write_report
+
+    results = [Path(r) for r in args.results]
+    missing = [str(r) for r in results if not r.exists()]
+    if missing:
+        _fail(f"No result file(s) {missing}. Pass files written by `harsanyi explain` or Explanation.save().")
+    explanations = {r: Explanation.load(r) for r in results}
+    if len(results) == 1:
+        target = Path(args.out) if args.out else results[0].with_suffix(".html")
+        print(f"report: {write_report(explanations[results[0]], target)}")
+        return 0
+    folder = Path(args.out) if args.out else None
+    written = {}
+    for result, explanation in explanations.items():
+        target = (folder / f"{result.stem}.html") if folder else result.with_suffix(".html")
+        written[write_report(explanation, target)] = explanation
+    index = write_index(written, (folder or results[0].parent) / "index.html")
+    print(f"{len(written)} reports; index: {index}")
+    return 0
