@@ -45,17 +45,26 @@ def _concepts_of(source, k: int) -> list[Concept]:
     return ranked[:k]
 
 
-def _label(concept: Concept) -> str:
+def _label(concept: Concept, player_names: Sequence[str] | None = None, width: int = 4) -> str:
+    """A readable name: the players joined by ∧ (AND) or ∨ (OR); long coalitions shortened to "all but …" (when
+    few players are missing) or to their first players and a count."""
     joiner = " ∧ " if concept.kind == "AND" else " ∨ "
-    return f"{concept.kind}: " + joiner.join(map(str, concept.players))
+    players = list(map(str, concept.players))
+    if len(players) <= width:
+        return f"{concept.kind}: " + joiner.join(players)
+    if player_names is not None and len(player_names) - len(players) <= 3:
+        missing = [str(p) for p in player_names if str(p) not in players]
+        return f"{concept.kind}: all but " + ", ".join(missing) if missing else f"{concept.kind}: all players"
+    return f"{concept.kind}: " + joiner.join(players[:3]) + f" … ({len(players)} players)"
 
 
 def concepts_bar(source, k: int = 10, *, ax=None):
     """Horizontal bars of the ``k`` largest concepts (|I|), the largest on top; red positive, blue negative."""
     ax = _axes(ax)
     concepts = _concepts_of(source, k)
+    names = getattr(source, "player_names", None) if not isinstance(source, (list, tuple)) else None
     values = [c.value for c in concepts][::-1]
-    labels = [_label(c) for c in concepts][::-1]
+    labels = [_label(c, names) for c in concepts][::-1]
     ax.barh(range(len(values)), values, color=[POSITIVE if v > 0 else NEGATIVE for v in values])
     ax.set_yticks(range(len(values)), labels)
     ax.axvline(0.0, color="black", linewidth=0.8)
@@ -106,8 +115,12 @@ def image_overlay(image, player_map, concept: Concept, *, ax=None, channel_axis:
 
 
 def text_overlay(words: Sequence[str], concept: Concept, *, ax=None):
-    """The words in a row, those of ``concept`` highlighted (red if it raises the output, blue if it lowers it)."""
+    """The words in a row, those of ``concept`` highlighted (red if it raises the output, blue if it lowers it).
+    A repeated word's player name ("the#2") is shown as the word."""
+    import re
+
     ax = _axes(ax)
+    words = [re.sub(r"#\d+$", "", str(word)) for word in words]
     members = {i for i in range(len(words)) if int(concept.mask) >> i & 1}
     colour = POSITIVE if concept.value > 0 else NEGATIVE
     x = 0.0
@@ -192,7 +205,7 @@ def waterfall(shapley, v_empty: float, player_names: Sequence[str] | None = None
     names = list(player_names or [str(i) for i in range(phi.size)])
     order = np.argsort(-np.abs(phi))
     shown = list(order[:k])
-    steps = [(names[i], phi[i]) for i in shown]
+    steps = [(names[i][:28], phi[i]) for i in shown]
     if len(order) > k:
         steps.append((f"{len(order) - k} other players", float(phi[order[k:]].sum())))
     steps = steps[::-1]  # smallest at the bottom, as the sum builds up

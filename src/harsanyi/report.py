@@ -142,7 +142,9 @@ def _input_rows(ex: Explanation):
 
 
 def _words(ex: Explanation):
-    return list(ex.inputs.get("words", [])) if ex.kind == "text" else []
+    import re
+
+    return [re.sub(r"#\d+$", "", str(w)) for w in ex.inputs.get("words", [])] if ex.kind == "text" else []
 
 
 def _input_image(ex: Explanation) -> str | None:
