@@ -51,18 +51,19 @@ def dense_operators(n):
 
 
 class DenseProblem(andor._Problem):
-    """The same LP with its operators as dense matrix products."""
+    """The same LP (one table) with its operators as dense matrix products."""
 
-    def __init__(self, v, tau):
-        super().__init__(v, tau)
+    def __init__(self, vs, taus, **kwargs):
+        super().__init__(vs, taus, **kwargs)
         self.zeta, self.r = dense_operators(self.n)
-        self.r[:, ~self.y_free] = 0.0
+        self.r[:, ~np.asarray(self.y_free)] = 0.0
 
-    def forward(self, x, y):
-        return self.zeta @ x + self.r @ y
+    def forward(self, z):
+        x, y, _ = self.parts(z)
+        return x @ self.zeta.T + y @ self.r.T
 
     def adjoint(self, w):
-        return self.zeta.T @ w, self.r.T @ w
+        return np.concatenate([w @ self.zeta, w @ self.r])
 
 
 def measured(fn):

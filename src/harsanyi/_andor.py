@@ -42,7 +42,7 @@ from ._transforms import (
 )
 from .exceptions import HarsanyiValueError
 
-__all__ = ["Concepts", "SolverReport", "and_or_decomposition", "QTHRES"]
+__all__ = ["Concepts", "SolverReport", "SharedConcepts", "and_or_decomposition", "shared_concepts", "QTHRES"]
 
 _B_SUFF, _B_NEC, _B_ART = 0.2, 0.8, 0.36
 QTHRES = 0.02  # τ = qthres · |v(N) − v(∅)|, the newer default of the papers' code (SPEC §3)
