@@ -139,3 +139,23 @@ def test_explain_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, 
     monkeypatch.chdir(workdir)
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_explain_an_image_file(tmp_path):
+    """A PNG through the CLI: channels last, scaled to [0, 1], a 2 × 2 grid of patches."""
+    import torch
+    from PIL import Image
+
+    pixels = (np.random.default_rng(0).uniform(size=(8, 8, 3)) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "picture.png")
+
+    class Mean(torch.nn.Module):
+        def forward(self, x):
+            return torch.stack([x.mean(dim=(1, 2, 3)), x[..., :4, :].mean(dim=(1, 2, 3))], dim=1)
+
+    torch.jit.save(torch.jit.script(Mean()), tmp_path / "mean.pt")
+    assert main(["explain", str(tmp_path / "mean.pt"), str(tmp_path / "picture.png"), "--grid", "2x2",
+                 "--output", "raw", "--target", "0", "--time-limit", "2"]) == 0
+    ex = Explanation.load(tmp_path / "picture.harsanyi.npz")
+    assert ex.kind == "image" and ex.n_players == 4
+    assert float(ex.values[-1]) == pytest.approx(pixels.mean() / 255.0, rel=1e-5)  # v(N): the model on the image

@@ -152,3 +152,22 @@ def test_index_links_every_report(browser, tmp_path):
     page.wait_for_load_state("load")
     assert page.locator("#certificate").count() == 1
     assert errors == [] and [u for u in requests if not u.startswith(("file:", "data:"))] == []
+
+
+def test_demo_report_in_chromium(browser, tmp_path):
+    """`harsanyi demo` ends by writing its report: the numbers shown equal its result file's."""
+    pytest.importorskip("sklearn")
+    from harsanyi.cli import main
+
+    assert main(["demo", "--top", "2", "--time-limit", "2", "--out-dir", str(tmp_path)]) == 0
+    ex = Explanation.load(tmp_path / "demo.npz")
+    page, errors, requests = open_page(browser, tmp_path / "demo.html")
+    assert float(page.locator("#prediction").get_attribute("data-value")) == float(ex.values[-1])
+    certificate = page.locator("#certificate")
+    assert int(certificate.get_attribute("data-salient")) == len(ex.salient())
+    assert int(certificate.get_attribute("data-coalitions")) == 16_384
+    assert float(certificate.get_attribute("data-residual")) == ex.andor_certificate.residual
+    assert "breast-cancer" in page.title()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-demo.png"), full_page=True)
+    assert errors == [] and [u for u in requests if not u.startswith(("file:", "data:"))] == []

@@ -244,22 +244,24 @@ def sentiment_model(seed: int = 0, *, steps: int = 200, train_fraction: float = 
     return model.eval(), tokenizer, {"held_out_words": [words[i] for i in held], "held_out_accuracy": accuracy}
 
 
-def sentences(count: int, seed: int = 0, *, words: int = 8) -> list[str]:
-    """``count`` sentences of about ``words`` words mixing WEAT pleasant, unpleasant and neutral words with function
-    words, e.g. "the violin brought love and grief to the old prison". Composed from the bundled word lists (no
-    labelled sentence corpus installs offline); deterministic in ``seed``."""
+def sentences(count: int, seed: int = 0, *, max_words: int = 9) -> list[str]:
+    """``count`` sentences of at most ``max_words`` words (6 to 11) mixing WEAT pleasant, unpleasant and neutral words
+    with function words, e.g. "the violin brought love and grief to the prison". Composed from the bundled word
+    lists (no labelled sentence corpus installs offline); deterministic in ``seed``."""
     rng = np.random.default_rng(seed)
     attribute, labels = pleasant_words()
     good = [w for w, l in zip(attribute, labels) if l == 1]
     bad = [w for w, l in zip(attribute, labels) if l == 0]
     neutral = neutral_words()
-    templates = [
+    templates = [t for t in (
         "the {n} brought {a} and {b} to the {m}",
         "{a} came with the {n} but {b} stayed",
         "my {n} means {a} not {b}",
         "after the {n} there was {a} and {b} near the {m}",
         "the {n} and the {m} remind me of {a} and {b}",
-    ]
+    ) if len(t.split()) <= max_words]
+    if not templates:
+        raise ValueError(f"Expected max_words ≥ 6 (the shortest template); received {max_words}.")
     out = []
     for _ in range(count):
         template = templates[rng.integers(len(templates))]
