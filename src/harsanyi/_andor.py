@@ -444,7 +444,7 @@ def _concepts(v, x, y, tau: float, report: SolverReport, player_names) -> Concep
 
 
 def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = None, tol: float = 1e-3,
-                         max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 64,
+                         max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 16,
                          progress: bool | None = None, player_names=None) -> Concepts:
     """See :meth:`harsanyi.ValueTable.and_or`."""
     v = table
@@ -511,7 +511,7 @@ def _overlap(decompositions, kappa: float) -> tuple[list, float]:
 
 def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, alpha: float = ALPHA,
                     p: float | None = None, kappa: float = KAPPA, compare: bool = True, tol: float = 1e-3,
-                    max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 64,
+                    max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 16,
                     progress: bool | None = None) -> SharedConcepts:
     """AND-OR concepts shared by several models on the same input and players (SPEC §3c).
 
