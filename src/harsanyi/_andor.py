@@ -334,8 +334,8 @@ def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | N
     """Restarted, preconditioned PDHG. Returns the best repaired z, its objective, the best lower bound, stats."""
     start = time.perf_counter()
     z = problem.start()
-    best, _ = problem.repair(z)
-    best_obj, best_violation = problem.objective(best), 0.0
+    best, best_violation = problem.repair(z)
+    best_obj = problem.objective(best)
     w = problem.lower * 0.0
     best_lower = 0.0
     omega = 1.0
