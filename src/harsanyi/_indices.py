@@ -235,10 +235,18 @@ def _bit_matrix(n: int) -> np.ndarray:
     return ((np.arange(1 << n)[:, None] >> np.arange(n)) & 1).astype(np.float64)
 
 
+@functools.lru_cache(maxsize=4)
+def _torch_popcounts(n: int, device: str):
+    """popcounts(n) as an int64 tensor on ``device`` (cached: an index for gathers, never written to)."""
+    import torch
+
+    return torch.as_tensor(popcounts(n).astype(np.int64), device=device)
+
+
 def compute_index(dividends, spec: IndexSpec, order: int):
     """Dense table (length 2ⁿ) of ``spec`` for every coalition of size ≤ ``order``; 0 at larger coalitions."""
     n = n_players_of(dividends)
-    pop = like(popcounts(n).astype(np.int64), dividends) if is_torch(dividends) else popcounts(n)
+    pop = _torch_popcounts(n, str(dividends.device)) if is_torch(dividends) else popcounts(n)
     out = dividends.new_zeros(dividends.shape) if is_torch(dividends) else np.zeros(dividends.shape)
     for t in range(order + 1):
         w = spec.weights(n, order, t)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from math import comb
 from typing import TYPE_CHECKING, Sequence
@@ -84,6 +85,10 @@ class ValueTable:
                 f"Expected finite values; the table holds NaN or inf at coalition masks {bad}. Check the model "
                 f"output on those masked inputs (e.g. use log-odds with clamping instead of log-probabilities)."
             )
+        # the array the transforms run on: a NumPy table is viewed as a CPU tensor when torch is loaded (no copy),
+        # so the elementwise passes of the certificates and indices use torch's threads too
+        torch = sys.modules.get("torch")
+        self._work = torch.from_numpy(table) if torch is not None and not is_torch(table) else table
         if not is_torch(table):
             table.flags.writeable = False
         self._table = table
@@ -145,8 +150,8 @@ class ValueTable:
 
     # --- dividends and their certificate ------------------------------------------------------------------------
     def _matching_check(self, dividends) -> Check:
-        residual = float(abs(self._table - subset_zeta(dividends)).max())
-        magnitude = max(self._l1(dividends), float(abs(self._table).max()))
+        residual = float(abs(self._work - subset_zeta(dividends)).max())
+        magnitude = max(self._l1(dividends), float(abs(self._work).max()))
         return Check("universal matching (AND)", residual, rounding_tolerance(self._n, magnitude), 1 << self._n)
 
     def _l1(self, dividends) -> float:
@@ -163,7 +168,7 @@ class ValueTable:
 
     def _certified_dividends(self):
         if self._dividends is None:
-            self._dividends = subset_moebius(self._table)
+            self._dividends = subset_moebius(self._work)
             try:
                 self._dividend_certificate = self._certificate(self._matching_check(self._dividends))
             except Exception:
@@ -184,12 +189,12 @@ class ValueTable:
 
         Certified by universal matching: v(S) = I(∅) + Σ_{T∩S≠∅} I(T) for all 2ⁿ coalitions.
         """
-        i_or = or_transform(self._table)
+        i_or = or_transform(self._work)
         return self._result(i_or, index="OR", max_order=self._n, certificate=self._certificate(self._or_check(i_or)))
 
     def _or_check(self, i_or) -> Check:
-        residual = float(abs(self._table - or_reconstruct(i_or)).max())
-        magnitude = max(float(abs(i_or).sum()), float(abs(self._table).max()))
+        residual = float(abs(self._work - or_reconstruct(i_or)).max())
+        magnitude = max(float(abs(i_or).sum()), float(abs(self._work).max()))
         return Check("universal matching (OR)", residual, rounding_tolerance(self._n, magnitude), 1 << self._n)
 
     # --- indices --------------------------------------------------------------------------------------------------
@@ -297,10 +302,10 @@ class ValueTable:
                 f"table it was computed from."
             )
         values = result.values
-        if result.index == "OR":
-            return self._certificate(self._or_check(values))
-        if result.index == "Moebius" and result.max_order == self._n:
-            return self._certificate(self._matching_check(values))
+        if result.index in ("OR", "Moebius") and result.max_order == self._n:
+            held = like(np.array(values), self._work)  # a writable copy in the backend the checks run on
+            check = self._or_check(held) if result.index == "OR" else self._matching_check(held)
+            return self._certificate(check)
         spec = get_index(result.index)
         expected = to_numpy(compute_index(self._certified_dividends(), spec, result.max_order))
         held = result.held()
