@@ -91,3 +91,20 @@ def test_torch_backend_equals_numpy():
 def test_bad_length_raises():
     with pytest.raises(HarsanyiValueError, match="not a power of two"):
         subset_moebius(np.zeros(6))
+
+
+@pytest.mark.parametrize("n", [1, 3, 5, 8])
+def test_numpy_only_kernels_without_torch(monkeypatch, n):
+    """Without torch loaded the five lowest bits are one Kronecker matrix product: same results as the definition
+    (1e-12: different summation order than the brute force) and as the torch-kernel path, for batched tables too."""
+    import sys
+
+    rng = np.random.default_rng(n)
+    v = rng.normal(size=(2, 1 << n))
+    with_torch = [f(v) for f in (subset_moebius, subset_zeta, superset_zeta, superset_moebius)]
+    monkeypatch.setitem(sys.modules, "torch", None)  # sys.modules.get("torch") is None: as if never imported
+    without = [f(v) for f in (subset_moebius, subset_zeta, superset_zeta, superset_moebius)]
+    for a, b in zip(with_torch, without):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+    np.testing.assert_allclose(without[0][1], brute_moebius(v[1], n), atol=1e-12)
+    np.testing.assert_allclose(subset_moebius(subset_zeta(v)), v, atol=1e-12)

@@ -63,18 +63,16 @@ def _butterfly(table, *, subtract: bool, superset: bool):
     """
     n = n_players_of(table)
     batch = tuple(table.shape[:-1])
+    a = copy_float64(table)
     torch = sys.modules.get("torch")
-    if is_torch(table) or torch is None:
-        low = 0 if is_torch(table) else min(_LOW_BITS, n)
-        a = copy_float64(table)
-    else:  # NumPy table, torch loaded: run torch's kernels on the same memory
-        low, a = 0, np.array(table, dtype=np.float64, copy=True, order="C")
+    if is_torch(a):
+        _butterfly_bits(a, batch, 0, n, subtract, superset)
+    elif torch is not None:  # NumPy table, torch loaded: torch's kernels on the same memory
         _butterfly_bits(torch.from_numpy(a), batch, 0, n, subtract, superset)
-        return a
-    if low > 0:
-        k = _kron_block(low, subtract, superset)
-        a = (a.reshape(*batch, -1, 1 << low) @ k).reshape(*batch, 1 << n)
-    _butterfly_bits(a, batch, low, n, subtract, superset)
+    else:
+        low = min(_LOW_BITS, n)
+        a = (a.reshape(*batch, -1, 1 << low) @ _kron_block(low, subtract, superset)).reshape(*batch, 1 << n)
+        _butterfly_bits(a, batch, low, n, subtract, superset)
     return a
 
 
