@@ -5,13 +5,13 @@
 
 Games: a torch MLP (30 → 32 → 2) trained for a second on scikit-learn's breast cancer data; the first n features are
 the players, the baseline is the training mean, v = log-odds of the predicted class (one test row). Columns:
-  ours      and_or (restarted preconditioned PDHG over fast transforms) with tol and a time limit
+  ours      and_or(method="pdhg"): restarted Halpern PDHG over fast transforms, with tol and a time limit
   L1        its final L1; before = the L1 of the plain Harsanyi dividends
   gap       its certified optimality gap (L1 − dual lower bound) / L1
-  dense     the same algorithm with ζ and R as dense 2ⁿ×2ⁿ matrices (as the papers' code builds them), run while
-            the matrices fit in --dense-max GiB: same iterates, so the same L1; only time and memory differ
-  LP        scipy HiGHS on the same LP (n ≤ --lp-max), and ours / LP − 1
-Peak memory is tracemalloc's peak of NumPy allocations during the call (CPU runs).
+  dense     the same algorithm with K̃ and μ as dense 2ⁿ×2ⁿ matrices (as the papers' code builds its transforms),
+            run while the matrices fit in --dense-max GiB: same iterates, so the same L1; only time and memory differ
+  LP        the exact optimum, and_or(method="highs") (scipy HiGHS on the sparse LP, n ≤ --lp-max), and ours / LP − 1
+Peak memory is tracemalloc's peak of NumPy allocations during the call (CPU runs), torch's peak on a GPU.
 """
 
 from __future__ import annotations
@@ -45,25 +45,29 @@ def trained_mlp():
 
 
 def dense_operators(n):
+    """K̃ (rows ∅ zeroed, columns of < 2 players zeroed) and μ as dense 2ⁿ×2ⁿ matrices."""
     s = np.arange(1 << n)[:, None]
     t = np.arange(1 << n)[None, :]
-    return ((s & t) == t).astype(np.float64), (((s & t) != 0) | (t == 0)).astype(np.float64)
+    pop = np.bitwise_count(np.arange(1 << n)).astype(np.int64)
+    k = np.where((s & t) == s, np.where(pop[:, None] % 2 == 0, 1.0, -1.0), 0.0)  # (−1)^{|S|} [S ⊆ T]
+    k[0, :] = 0.0
+    k[:, pop < 2] = 0.0
+    mu = np.where((s & t) == t, np.where((pop[:, None] - pop[None, :]) % 2 == 0, 1.0, -1.0), 0.0)
+    return k, mu
 
 
-class DenseProblem(andor._Problem):
-    """The same LP (one table) with its operators as dense matrix products."""
+class DenseProblem(andor._DividendProblem):
+    """The same LP with its operators as dense matrix products."""
 
-    def __init__(self, vs, taus, **kwargs):
-        super().__init__(vs, taus, **kwargs)
-        self.zeta, self.r = dense_operators(self.n)
-        self.r[:, ~np.asarray(self.y_free)] = 0.0
+    def __init__(self, v, tau):
+        super().__init__(v, tau)
+        self.k, self.mu = dense_operators(self.n)
 
-    def forward(self, z):
-        x, y, _ = self.parts(z)
-        return x @ self.zeta.T + y @ self.r.T
+    def forward(self, y, e):
+        return self.k @ y + self.mu @ e
 
     def adjoint(self, w):
-        return np.concatenate([w @ self.zeta, w @ self.r])
+        return w @ self.k, w @ self.mu
 
 
 def measured(fn):
@@ -76,18 +80,6 @@ def measured(fn):
     return out, seconds, peak
 
 
-def lp_optimum(v, tau):
-    from scipy.optimize import linprog
-
-    n = v.size.bit_length() - 1
-    zeta, r = dense_operators(n)
-    free = np.bitwise_count(np.arange(1 << n)) >= 2
-    a = np.hstack([zeta, r[:, free]])
-    res = linprog(np.ones(2 * a.shape[1]), A_ub=np.vstack([np.hstack([a, -a]), np.hstack([-a, a])]),
-                  b_ub=np.concatenate([v + tau, tau - v]), bounds=(0, None), method="highs")
-    return res.fun
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ns", type=int, nargs="+", default=[8, 10, 12, 14, 16])
@@ -96,7 +88,7 @@ def main():
     parser.add_argument("--max-iter", type=int, default=20_000)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--dense-max", type=float, default=2.0, help="GiB for the two dense matrices")
-    parser.add_argument("--lp-max", type=int, default=8)
+    parser.add_argument("--lp-max", type=int, default=10)
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"device {args.device}, torch {torch.__version__}; tol {args.tol}, time limit {args.time_limit} s")
@@ -107,23 +99,27 @@ def main():
         game = Game.tabular(model, X[0], players=[[i] for i in range(n)], baseline="mean", background=X,
                             device=args.device)
         table = game.evaluate(progress=False)
-        v = table.data
-        run = dict(tol=args.tol, max_iter=args.max_iter, time_limit=args.time_limit, progress=False)
+        v = table.data if args.device == "cpu" else torch.as_tensor(table.values, device=args.device)  # solve there
+        run = dict(tol=args.tol, max_iter=args.max_iter, time_limit=args.time_limit, progress=False, method="pdhg")
+        if args.device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()
         concepts, seconds, peak = measured(lambda: ValueTable(v).and_or(**run))
+        if args.device.startswith("cuda"):
+            peak = torch.cuda.max_memory_allocated()
         line = (f"{n:>3} {seconds:>8.2f} {concepts.solver.iterations:>6} {peak / 2**20:>8.1f} "
                 f"{concepts.l1_before:>10.4f} {concepts.l1_after:>10.4f} {concepts.solver.gap:>8.2e}")
         if 2 * 8 * 4 ** n <= args.dense_max * 2**30 and args.device == "cpu":
-            original = andor._Problem
-            andor._Problem = DenseProblem
+            original = andor._DividendProblem
+            andor._DividendProblem = DenseProblem
             try:
                 dense, d_seconds, d_peak = measured(lambda: ValueTable(v).and_or(**run))
             finally:
-                andor._Problem = original
+                andor._DividendProblem = original
             line += f" {d_seconds:>8.2f} {d_peak / 2**20:>9.1f} {dense.l1_after:>10.4f}"
         else:
             line += f" {'-':>8} {'-':>9} {'-':>10}"
         if n <= args.lp_max:
-            optimum = lp_optimum(table.values, concepts.tau)
+            optimum = ValueTable(table.values).and_or(method="highs").l1_after
             line += f" {optimum:>10.4f} {concepts.l1_after / optimum - 1:>9.2e}"
         print(line, flush=True)
 

@@ -84,14 +84,16 @@ def test_universal_matching_is_exact_when_tau_is_zero():
     assert not concepts.or_.values[small].any()
 
 
+@pytest.mark.parametrize("method", ["pdhg", "highs"])
 @pytest.mark.parametrize("n, seed", [(4, 0), (5, 1), (6, 2)])
-def test_optimum_matches_highs_on_random_games(n, seed):
+def test_optimum_matches_highs_on_random_games(n, seed, method):
     """The returned L1 is feasible (never below the LP optimum) and, converged to relative gap tol, at most
-    optimum / (1 − tol) above it; the reported lower bound never exceeds the optimum. 1e-9: HiGHS's own accuracy."""
+    optimum / (1 − tol) above it; the reported lower bound never exceeds the optimum. 1e-9: HiGHS's own accuracy.
+    The reference is the LP in the value-space form (dense ζ and R); both methods solve the dividend form."""
     rng = np.random.default_rng(seed)
     v = rng.normal(size=1 << n)
     table = ValueTable(v)
-    concepts = table.and_or(tol=1e-3)
+    concepts = table.and_or(tol=1e-3, method=method)
     optimum = lp_optimum(v, concepts.tau)
     assert concepts.solver.converged
     assert optimum * (1 - 1e-9) <= concepts.l1_after <= optimum / (1 - 1e-3) + 1e-9
@@ -99,9 +101,10 @@ def test_optimum_matches_highs_on_random_games(n, seed):
     assert np.abs(concepts.noise).max() <= concepts.tau * (1 + 1e-12)
 
 
-def test_planted_sparse_game_is_recovered_within_the_gap():
+@pytest.mark.parametrize("method", ["pdhg", "highs"])
+def test_planted_sparse_game_is_recovered_within_the_gap(method):
     v = planted_game(8, seed=3)
-    concepts = ValueTable(v).and_or(tol=1e-3)
+    concepts = ValueTable(v).and_or(tol=1e-3, method=method)
     optimum = lp_optimum(v, concepts.tau)
     assert concepts.solver.converged
     assert optimum * (1 - 1e-9) <= concepts.l1_after <= optimum / (1 - 1e-3) + 1e-9
@@ -131,8 +134,8 @@ def test_result_reports_l1_gap_and_names():
 def test_torch_table_gives_the_same_concepts():
     torch = pytest.importorskip("torch")
     v = planted_game(6, seed=6)
-    a = ValueTable(v).and_or(max_iter=500, tol=1e-6)
-    b = ValueTable(torch.tensor(v)).and_or(max_iter=500, tol=1e-6)
+    a = ValueTable(v).and_or(max_iter=500, tol=1e-6, method="pdhg")
+    b = ValueTable(torch.tensor(v)).and_or(max_iter=500, tol=1e-6, method="pdhg")
     np.testing.assert_allclose(a.and_.values, b.and_.values, atol=1e-9)  # same iterations; rounding order differs
     assert a.solver.iterations == b.solver.iterations
 
@@ -147,6 +150,10 @@ def test_bad_arguments():
         table.and_or(tol=0)
     with pytest.raises(HarsanyiValueError, match="max_iter"):
         table.and_or(max_iter=0)
+    with pytest.raises(HarsanyiValueError, match=r"method in \('auto', 'pdhg', 'highs'\); received 'simplex'"):
+        table.and_or(method="simplex")
+    with pytest.raises(HarsanyiValueError, match="practical up to n = 12.*Use method=.pdhg."):
+        ValueTable(np.zeros(1 << 13)).and_or(method="highs")
 
 
 # --- sparsity analytics --------------------------------------------------------------------------------------------
@@ -233,14 +240,21 @@ def shared_lp_optimum(vs, taus, p, alpha):
 
 
 def test_shared_objective_reduces_to_the_single_model_one_for_k_1():
+    """For K = 1 the shared objective is ‖x‖₁ + ‖y‖₁ whatever α (checked on random points), and the shared solver
+    reaches the optimum of and_or (HiGHS, exact) within its own certified gap."""
     from harsanyi import shared_concepts
+    from harsanyi._andor import _Problem
 
+    rng = np.random.default_rng(8)
     v = planted_game(6, seed=8)
-    alone = ValueTable(v).and_or(max_iter=3000)
-    joint = shared_concepts([ValueTable(v)], max_iter=3000)
-    np.testing.assert_array_equal(joint.concepts[0].and_.values, alone.and_.values)
-    np.testing.assert_array_equal(joint.concepts[0].or_.values, alone.or_.values)
-    assert joint.solver.iterations == alone.solver.iterations
+    for alpha in (0.0, 0.1, 1.0):
+        problem = _Problem(v[None], [0.1], alpha=alpha)
+        z = rng.normal(size=(2, 64))
+        assert problem.objective(z) == pytest.approx(np.abs(z).sum(), rel=1e-12)
+    alone = ValueTable(v).and_or(method="highs")
+    joint = shared_concepts([ValueTable(v)], tol=1e-4)
+    assert joint.solver.converged and joint.concepts[0].certificate.passed
+    assert alone.l1_after * (1 - 1e-9) <= joint.solver.l1 <= alone.l1_after / (1 - 1e-4) + 1e-9
 
 
 def test_shared_concepts_match_highs():
@@ -271,3 +285,14 @@ def test_shared_concepts_bad_input():
         shared_concepts([ValueTable(np.zeros(8))] * 2, alpha=2)
     with pytest.raises(HarsanyiValueError, match="p ≥ 0"):
         shared_concepts([ValueTable(np.zeros(8))] * 2, p=-1.0)
+
+
+def test_auto_method_takes_highs_for_small_n_and_pdhg_beyond(monkeypatch):
+    small = ValueTable(planted_game(5, seed=5)).and_or()
+    assert small.solver.method.startswith("HiGHS") and small.solver.converged
+    big = ValueTable(np.random.default_rng(0).normal(size=1 << 11)).and_or(max_iter=32)
+    assert big.solver.method.startswith("restarted Halpern PDHG") and big.certificate.passed
+    monkeypatch.setitem(__import__("sys").modules, "scipy.optimize", None)  # as if scipy were not installed
+    assert ValueTable(planted_game(5, seed=5)).and_or(max_iter=32).solver.method.startswith("restarted Halpern")
+    with pytest.raises(HarsanyiValueError, match='method="highs" needs scipy'):
+        ValueTable(planted_game(5, seed=5)).and_or(method="highs")

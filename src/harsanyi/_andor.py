@@ -10,12 +10,19 @@ reconstruction (v_or(S) = y(∅) + Σ_{T∩S≠∅} y(T)). ε = ζx + Ry − v i
 papers' γ = (v_and − v_or)/2. An OR concept on at most one player is the same column as the AND concept on the same
 players (their "tidy-up"), so y is fixed at 0 there; that changes nothing in the optimum.
 
-We solve it with the primal-dual hybrid gradient method as in PDLP (Applegate et al., "Practical large-scale linear
-programming using primal-dual hybrid gradient", NeurIPS 2021): diagonal preconditioning by the row and column sums of
-|A| (Pock & Chambolle 2011), restarts to the average iterate when the KKT error has dropped, and an adaptive primal
-weight. Every operator is a fast transform: A = [ζ, R] and Aᵀ = [ζ⁺, Rᵀ] cost O(n·2ⁿ); nothing 2ⁿ×2ⁿ is formed.
-The dual iterate gives a certified lower bound on the optimum (weak duality), the repaired primal iterate a feasible
-upper bound, so the result states how far from optimal it can be at most.
+Single model (``and_or``). With y fixed to 0 on coalitions of ≤ 1 player, the matching rows can be solved for x:
+x = μ(v + ε) + K̃y (see ``_DividendProblem``), so the LP becomes min ‖μv + K̃y + με‖₁ + ‖y‖₁ over y and the box
+|ε| ≤ τ. Every point is then an exact decomposition, and the dual variables are the signs of the AND concepts,
+bounded by 1. Small n: HiGHS (scipy) on that LP as a sparse matrix (3ⁿ nonzeros per operator), exact. Any n:
+restarted Halpern PDHG with reflection (Lu & Yang 2024), diagonal preconditioning by the row and column sums of the
+operator (Pock & Chambolle 2011), PDLP's restart criteria and adaptive primal weight (Applegate et al. 2021). Its
+operators are fast transforms, O(n·2ⁿ) per step; nothing 2ⁿ×2ⁿ is formed. The best iterate is an upper bound on the
+optimum, each dual iterate (scaled to feasibility) a certified lower bound, so the result states how far from
+optimal it can be at most.
+
+Several models (``shared_concepts``, SPEC §3c) keep the matching rows as constraints (``_Problem``): the shared
+split adds rows of its own. That LP is solved by restarted, preconditioned PDHG with averaging, whose infeasible
+iterates are repaired coalition by coalition (``_Problem.repair``).
 """
 
 from __future__ import annotations
@@ -38,11 +45,12 @@ from ._transforms import (
     popcounts,
     subset_moebius,
     subset_zeta,
+    superset_moebius,
     superset_zeta,
 )
 from .exceptions import HarsanyiValueError
 
-__all__ = ["Concepts", "SolverReport", "SharedConcepts", "and_or_decomposition", "shared_concepts", "QTHRES"]
+__all__ = ["Concepts", "SolverReport", "SharedConcepts", "and_or_decomposition", "shared_concepts", "QTHRES", "METHODS"]
 
 _B_SUFF, _B_NEC, _B_ART = 0.2, 0.8, 0.36
 QTHRES = 0.02  # τ = qthres · |v(N) − v(∅)|, the newer default of the papers' code (SPEC §3)
@@ -398,6 +406,168 @@ def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | N
     return best, best_obj, best_lower, stats
 
 
+# --- the single-model problem in the interactions themselves ----------------------------------------------------
+class _DividendProblem:
+    """The single-model LP with the matching rows solved exactly, so that every iterate is a feasible decomposition.
+
+    From ζx + Ry = v + ε with y(∅) = 0: Ry(S) = Σy − (ζy)(N∖S), so x = μ(v + ε) + K̃y, where
+    (K̃y)(S) = (−1)^{|S|} Σ_{T⊇S} y(T) for S ≠ ∅ and (K̃y)(∅) = 0 (μ·flip·ζ is the Kronecker power of [[1, 1], [0, −1]]).
+    The problem becomes unconstrained but for the box on ε:
+
+        minimise  ‖c + K̃y + με‖₁ + ‖y‖₁   over y (free on coalitions of ≥ 2 players) and |ε| ≤ τ,   c = μv.
+
+    Its dual: maximise ⟨λ, c⟩ − τ‖μᵀλ‖₁ over |λ| ≤ 1 with |K̃ᵀλ(T)| ≤ 1 on the free T. λ are the signs of the AND
+    concepts, bounded by 1, so any λ in the box scaled by 1 / max(1, max|K̃ᵀλ|) gives a certified lower bound.
+    """
+
+    def __init__(self, v, tau: float):
+        n = int(v.shape[-1]).bit_length() - 1
+        self.n, self.tau = n, float(tau)
+        pop = popcounts(n).astype(np.int64)
+        self.free = like(pop >= 2, v)
+        sign = np.where(pop % 2 == 0, 1.0, -1.0)
+        sign[0] = 0.0
+        self.sign = like(sign, v)
+        self.c = subset_moebius(v)
+        # diagonal preconditioning by the column and row sums of |[K̃, μ]| (Pock & Chambolle 2011)
+        col_y = np.where(pop >= 2, 2.0 ** pop - 1.0, np.inf)  # K̃ column T: the non-empty subsets of T
+        col_e = 2.0 ** (n - pop)  # μ column T: the supersets of T
+        row = 2.0 ** (n - pop) - (pop == 1) + 2.0 ** pop  # K̃ row S: free supersets; μ row S: subsets
+        row[0] = 1.0
+        self.step_y, self.step_e, self.step_w = like(1.0 / col_y, v), like(1.0 / col_e, v), like(1.0 / row, v)
+
+    def forward(self, y, e):
+        return self.sign * superset_zeta(y) + subset_moebius(e)
+
+    def adjoint(self, w):
+        gy = subset_zeta(self.sign * w)
+        gy[..., ~self.free] = 0.0
+        return gy, superset_moebius(w)
+
+    def and_concepts(self, y, e):
+        return self.c + self.forward(y, e)
+
+    def objective(self, y, e) -> float:
+        return float(abs(self.and_concepts(y, e)).sum() + abs(y).sum())
+
+    def dual_bound(self, w) -> float:
+        gy, ge = self.adjoint(w)
+        return (float((w * self.c).sum()) - self.tau * float(abs(ge).sum())) / max(1.0, float(abs(gy).max()))
+
+    def step(self, y, e, w, omega: float):
+        """One PDHG step T(y, ε, λ) with primal weight ω."""
+        ty, te, tw = self.step_y / omega, self.step_e / omega, self.step_w * omega
+        gy, ge = self.adjoint(w)
+        y_new = _soft(y - ty * gy, ty)
+        y_new[..., ~self.free] = 0.0
+        e_new = _clip(e - te * ge, -self.tau, self.tau)
+        w_new = _clip(w + tw * (self.forward(2.0 * y_new - y, 2.0 * e_new - e) + self.c), -1.0, 1.0)
+        return y_new, e_new, w_new
+
+    def distance(self, a, b, omega: float) -> float:
+        """‖a − b‖ in the norm of the preconditioned step (primal parts weighted by ω / t, dual by 1 / (ω·t))."""
+        (ya, ea, wa), (yb, eb, wb) = a, b
+        dy = (ya - yb)[..., self.free]
+        total = (omega * (dy * dy / self.step_y[..., self.free]).sum() + omega * ((ea - eb) ** 2 / self.step_e).sum()
+                 + ((wa - wb) ** 2 / self.step_w).sum() / omega)
+        return math.sqrt(float(total))
+
+
+def _halpern(problem: _DividendProblem, *, tol: float, max_iter: int, time_limit: float | None, check_every: int,
+             bar):
+    """Restarted Halpern PDHG with reflection (Lu & Yang, "Restarted Halpern PDHG for linear programming", 2024).
+
+    z ← (k+1)/(k+2) · (2T(z) − z) + 1/(k+2) · z⁰, with z⁰ the last restart point. Restarts when the fixed-point
+    residual ‖T(z) − z‖ has dropped enough (the PDLP criteria), and then rebalances the primal weight ω. Every primal
+    iterate is feasible, so the best L1 seen is an upper bound and each dual iterate a lower bound.
+    """
+    start = time.perf_counter()
+    zero = problem.c * 0.0
+    z = (zero, zero, zero)
+    best, best_obj, best_lower = z, problem.objective(z[0], z[1]), -math.inf
+    omega, anchor, k, r0, last = 1.0, z, 0, None, math.inf
+    restarts, iteration, history = 0, 0, []
+    while iteration < max_iter:
+        iteration += 1
+        t = problem.step(*z, omega)
+        if iteration % check_every == 0 or iteration == max_iter:
+            objective = problem.objective(t[0], t[1])
+            if objective < best_obj:
+                best, best_obj = t, objective
+            best_lower = max(best_lower, problem.dual_bound(t[2]))
+            history.append((iteration, best_obj, best_lower))
+            gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
+            bar.set_postfix_str(f"objective {best_obj:.6g}, gap {100 * gap:.3g} %", refresh=False)
+            bar.update(check_every)
+            if gap <= tol or (time_limit is not None and time.perf_counter() - start > time_limit):
+                break
+            residual = problem.distance(t, z, omega)
+            r0 = residual if r0 is None else r0
+            if (residual <= _B_SUFF * r0 or (residual <= _B_NEC * r0 and residual > last)
+                    or k >= _B_ART * iteration):
+                dz = math.sqrt(_norm(t[0] - anchor[0]) ** 2 + _norm(t[1] - anchor[1]) ** 2)
+                dw = _norm(t[2] - anchor[2])
+                if dz > 1e-10 and dw > 1e-10:
+                    omega = math.exp(0.5 * math.log(dw / dz) + 0.5 * math.log(omega))
+                z = anchor = t
+                k, r0, last = 0, None, math.inf
+                restarts += 1
+                continue
+            last = residual
+        a = (k + 1) / (k + 2)
+        z = tuple(a * (2.0 * tp - zp) + (1.0 - a) * ap for tp, zp, ap in zip(t, z, anchor))
+        k += 1
+    best_lower = max(best_lower, 0.0)  # the L1 is never negative
+    gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
+    stats = dict(iterations=iteration, restarts=restarts, seconds=time.perf_counter() - start, gap=max(gap, 0.0),
+                 history=tuple(history))
+    return best, best_obj, best_lower, stats
+
+
+# --- small n: the LP solved exactly by HiGHS ------------------------------------------------------------------------
+HIGHS_MAX_PLAYERS = 10  # method="auto" hands n ≤ this to HiGHS when scipy is installed (seconds; 3ⁿ nonzeros)
+
+
+def _kron_power(block, n: int):
+    import scipy.sparse as sparse
+
+    out = sparse.csr_matrix(np.ones((1, 1)))
+    for _ in range(n):
+        out = sparse.kron(block, out, format="csr")  # bit 0 the rightmost factor, as in the transforms
+    return out
+
+
+def _highs(problem: _DividendProblem):
+    """The dividend-form LP as a sparse LP for scipy's HiGHS: variables y (free coalitions), ε, and t ≥ |x|, s ≥ |y|.
+    Returns (y, ε, λ) with λ the duals of the |x| rows, so the lower bound is recomputed here, not taken on trust."""
+    import scipy.sparse as sparse
+    from scipy.optimize import linprog
+
+    n, size = problem.n, 1 << problem.n
+    c = to_numpy(problem.c)
+    free = np.flatnonzero(to_numpy(problem.free))
+    k = _kron_power(sparse.csr_matrix([[1.0, 1.0], [0.0, -1.0]]), n).tolil()
+    k[0, :] = 0.0
+    k = k.tocsr()[:, free]
+    mu = _kron_power(sparse.csr_matrix([[1.0, 0.0], [-1.0, 1.0]]), n)
+    m, eye_x, eye_y = len(free), sparse.identity(size, format="csr"), sparse.identity(len(free), format="csr")
+    empty = sparse.csr_matrix((size, m))
+    rows = sparse.vstack([sparse.hstack([k, mu, -eye_x, empty]), sparse.hstack([-k, -mu, -eye_x, empty]),
+                          sparse.hstack([eye_y, sparse.csr_matrix((m, 2 * size)), -eye_y]),
+                          sparse.hstack([-eye_y, sparse.csr_matrix((m, 2 * size)), -eye_y])]).tocsc()
+    cost = np.concatenate([np.zeros(m + size), np.ones(size + m)])
+    bounds = [(None, None)] * m + [(-problem.tau, problem.tau)] * size + [(0, None)] * (size + m)
+    res = linprog(cost, A_ub=rows, b_ub=np.concatenate([-c, c, np.zeros(2 * m)]), bounds=bounds, method="highs-ipm")
+    if res.status != 0:  # pragma: no cover - the LP is always feasible and bounded (y = 0, ε = 0 is feasible)
+        raise RuntimeError(f"HiGHS did not solve the AND-OR LP: {res.message}")
+    y = np.zeros(size)
+    y[free] = res.x[:m]
+    e = res.x[m:m + size]
+    duals = res.ineqlin.marginals  # ≤ 0 for ≤ rows
+    w = np.clip(duals[size:2 * size] - duals[:size], -1.0, 1.0)
+    return y, e, w, int(getattr(res, "nit", 0))
+
+
 def _check_tau(tau, qthres, scale: float) -> float:
     if tau is None:
         if not (isinstance(qthres, (int, float)) and math.isfinite(qthres) and qthres >= 0):
@@ -415,15 +585,16 @@ def _check_solver_args(tol, max_iter) -> None:
         raise HarsanyiValueError(f"Expected max_iter to be a positive integer; received {max_iter!r}.")
 
 
-def _solve(problem: _Problem, *, tol, max_iter, time_limit, check_every, progress, n):
+def _solve(problem, *, tol, max_iter, time_limit, check_every, progress, n, runner=None, method=None):
     from tqdm.auto import tqdm
 
+    runner = runner or _pdhg
     if progress is None:
         progress = n >= 14
     with tqdm(total=max_iter, disable=not progress, unit="it", desc=f"AND-OR, n={n}") as bar:
-        z, objective, lower, stats = _pdhg(problem, tol=tol, max_iter=int(max_iter), time_limit=time_limit,
-                                           check_every=int(check_every), bar=bar)
-    report = SolverReport("restarted preconditioned PDHG", stats["iterations"], stats["restarts"],
+        z, objective, lower, stats = runner(problem, tol=tol, max_iter=int(max_iter), time_limit=time_limit,
+                                            check_every=int(check_every), bar=bar)
+    report = SolverReport(method or "restarted preconditioned PDHG", stats["iterations"], stats["restarts"],
                           stats["seconds"], objective, lower, stats["gap"], tol, stats["gap"] <= tol,
                           stats["history"])
     return z, report, stats
@@ -443,18 +614,59 @@ def _concepts(v, x, y, tau: float, report: SolverReport, player_names) -> Concep
                     report, values, player_names)
 
 
+METHODS = ("auto", "pdhg", "highs")
+
+
 def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = None, tol: float = 1e-3,
                          max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 16,
-                         progress: bool | None = None, player_names=None) -> Concepts:
+                         method: str = "auto", progress: bool | None = None, player_names=None) -> Concepts:
     """See :meth:`harsanyi.ValueTable.and_or`."""
     v = table
     n = int(v.shape[-1]).bit_length() - 1
     tau = _check_tau(tau, qthres, abs(float(v[-1]) - float(v[0])))
     _check_solver_args(tol, max_iter)
-    problem = _Problem(v[None], [tau])
-    z, report, _ = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit, check_every=check_every,
-                          progress=progress, n=n)
+    method = _resolve_method(method, n)
+    problem = _DividendProblem(v, tau)
+    if method == "highs":
+        start = time.perf_counter()
+        y, e, w, iterations = _highs(problem)
+        y, e, w = like(y, v), like(e, v), like(w, v)
+        objective, lower = problem.objective(y, e), max(problem.dual_bound(w), 0.0)
+        gap = max((objective - lower) / objective, 0.0) if objective > 0 else 0.0
+        report = SolverReport("HiGHS (scipy), the LP solved exactly", iterations, 0, time.perf_counter() - start,
+                              objective, lower, gap, tol, gap <= tol, ((iterations, objective, lower),))
+    else:
+        (y, e, _), report, _ = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit,
+                                      check_every=check_every, progress=progress, n=n, runner=_halpern,
+                                      method="restarted Halpern PDHG")
+    # x = c + K̃y + με is exact in exact arithmetic; in float64 it carries the rounding of c = μv, which can be far
+    # larger than the L1 of the concepts. One size-by-size pass (as in _Problem.repair) moves that rounding back
+    # inside the box, so the certificate is judged at the scale of the concepts themselves.
+    z, _ = _Problem(v[None], [tau]).repair(_concat([problem.and_concepts(y, e)[None], y[None]]))
     return _concepts(v, z[0], z[1], tau, report, player_names)
+
+
+def _resolve_method(method, n: int) -> str:
+    if method not in METHODS:
+        raise HarsanyiValueError(f"Expected method in {METHODS}; received {method!r}. \"auto\" takes HiGHS for "
+                                 f"n ≤ {HIGHS_MAX_PLAYERS} when scipy is installed, else PDHG.")
+    if method == "auto":
+        try:
+            import scipy.optimize  # noqa: F401
+        except ImportError:
+            return "pdhg"
+        return "highs" if n <= HIGHS_MAX_PLAYERS else "pdhg"
+    if method == "highs":
+        if n > 12:
+            raise HarsanyiValueError(
+                f"method=\"highs\" builds the LP as a sparse matrix with 2·3ⁿ nonzeros, practical up to n = 12; this "
+                f"table has n = {n}. Use method=\"pdhg\" (or \"auto\")."
+            )
+        try:
+            import scipy.optimize  # noqa: F401
+        except ImportError:
+            raise HarsanyiValueError('method="highs" needs scipy: pip install scipy, or use method="pdhg".') from None
+    return method
 
 
 def matching_certificate(v, x, y, tau: float) -> Certificate:
