@@ -338,6 +338,22 @@ def _dual_norm(s, alpha: float) -> float:
     return float(ratio.max())
 
 
+def _checkpoint(history, bar, iteration, best_obj, best_lower, check_every, tol, time_limit, start) -> bool:
+    """Record the bounds, show them, and say whether to stop (gap reached, or out of time)."""
+    history.append((iteration, best_obj, best_lower))
+    gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
+    bar.set_postfix_str(f"objective {best_obj:.6g}, gap {100 * gap:.3g} %", refresh=False)
+    bar.update(check_every)
+    return gap <= tol or (time_limit is not None and time.perf_counter() - start > time_limit)
+
+
+def _primal_weight(omega: float, dz: float, dw: float) -> float:
+    """PDLP's primal weight after a restart: the geometric mean of the old one and the dual/primal movement."""
+    if dz > 1e-10 and dw > 1e-10:
+        return math.exp(0.5 * math.log(dw / dz) + 0.5 * math.log(omega))
+    return omega
+
+
 def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | None, check_every: int, bar):
     """Restarted, preconditioned PDHG. Returns the best repaired z, its objective, the best lower bound, stats."""
     start = time.perf_counter()
@@ -379,11 +395,7 @@ def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | N
             if objective < best_obj:
                 best, best_obj, best_violation = feasible, objective, violation
             best_lower = max(best_lower, problem.dual_bound(cw))
-        history.append((iteration, best_obj, best_lower))
-        gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
-        bar.set_postfix_str(f"objective {best_obj:.6g}, gap {100 * gap:.3g} %", refresh=False)
-        bar.update(check_every)
-        if gap <= tol or (time_limit is not None and time.perf_counter() - start > time_limit):
+        if _checkpoint(history, bar, iteration, best_obj, best_lower, check_every, tol, time_limit, start):
             break
         kkt, cz, cw, cgrad = min(scored, key=lambda item: item[0])
         if anchor_kkt is None:
@@ -393,8 +405,7 @@ def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | N
         last_candidate_kkt = kkt
         if restart:
             dz, dw = _norm(cz - anchor[0]), _norm(cw - anchor[1])
-            if dz > 1e-10 and dw > 1e-10:
-                omega = math.exp(0.5 * math.log(dw / dz) + 0.5 * math.log(omega))
+            omega = _primal_weight(omega, dz, dw)
             z, w, grad = cz, cw, cgrad
             anchor, anchor_kkt = (z, w), kkt
             sum_z, sum_w, count = z * 0.0, w * 0.0, 0
@@ -495,11 +506,7 @@ def _halpern(problem: _DividendProblem, *, tol: float, max_iter: int, time_limit
             if objective < best_obj:
                 best, best_obj = t, objective
             best_lower = max(best_lower, problem.dual_bound(t[2]))
-            history.append((iteration, best_obj, best_lower))
-            gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
-            bar.set_postfix_str(f"objective {best_obj:.6g}, gap {100 * gap:.3g} %", refresh=False)
-            bar.update(check_every)
-            if gap <= tol or (time_limit is not None and time.perf_counter() - start > time_limit):
+            if _checkpoint(history, bar, iteration, best_obj, best_lower, check_every, tol, time_limit, start):
                 break
             residual = problem.distance(t, z, omega)
             r0 = residual if r0 is None else r0
@@ -507,8 +514,7 @@ def _halpern(problem: _DividendProblem, *, tol: float, max_iter: int, time_limit
                     or k >= _B_ART * iteration):
                 dz = math.sqrt(_norm(t[0] - anchor[0]) ** 2 + _norm(t[1] - anchor[1]) ** 2)
                 dw = _norm(t[2] - anchor[2])
-                if dz > 1e-10 and dw > 1e-10:
-                    omega = math.exp(0.5 * math.log(dw / dz) + 0.5 * math.log(omega))
+                omega = _primal_weight(omega, dz, dw)
                 z = anchor = t
                 k, r0, last = 0, None, math.inf
                 restarts += 1
