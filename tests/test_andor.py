@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harsanyi import CertificateError, HarsanyiValueError, ValueTable
+from harsanyi import CertificateError, HarsanyiError, HarsanyiValueError, ValueTable
 from harsanyi._andor import matching_certificate
 from harsanyi._transforms import (
     or_reconstruct,
@@ -290,9 +290,23 @@ def test_shared_concepts_bad_input():
 def test_auto_method_takes_highs_for_small_n_and_pdhg_beyond(monkeypatch):
     small = ValueTable(planted_game(5, seed=5)).and_or()
     assert small.solver.method.startswith("HiGHS") and small.solver.converged
-    big = ValueTable(np.random.default_rng(0).normal(size=1 << 11)).and_or(max_iter=32)
+    big = ValueTable(np.random.default_rng(0).normal(size=1 << 13)).and_or(max_iter=32)
     assert big.solver.method.startswith("restarted Halpern PDHG") and big.certificate.passed
     monkeypatch.setitem(__import__("sys").modules, "scipy.optimize", None)  # as if scipy were not installed
     assert ValueTable(planted_game(5, seed=5)).and_or(max_iter=32).solver.method.startswith("restarted Halpern")
     with pytest.raises(HarsanyiValueError, match='method="highs" needs scipy'):
         ValueTable(planted_game(5, seed=5)).and_or(method="highs")
+
+
+def test_auto_leaves_n_11_and_12_to_pdhg_under_a_short_time_limit():
+    from harsanyi._andor import _resolve_method
+
+    assert _resolve_method("auto", 12) == "highs" and _resolve_method("auto", 12, time_limit=120) == "highs"
+    assert _resolve_method("auto", 12, time_limit=30) == "pdhg" and _resolve_method("auto", 11, 30) == "highs"
+    assert _resolve_method("auto", 10, time_limit=1) == "highs" and _resolve_method("auto", 13) == "pdhg"
+
+
+def test_highs_stops_with_a_clear_error_at_its_time_limit():
+    pytest.importorskip("scipy")
+    with pytest.raises(HarsanyiError, match=r"HiGHS stopped at time_limit=1e-06 s .*method=\"pdhg\""):
+        ValueTable(np.random.default_rng(1).normal(size=1 << 9)).and_or(method="highs", time_limit=1e-6)

@@ -37,6 +37,15 @@ def test_tabular_torch_matches_brute_force_and_numpy_twin():
     np.testing.assert_allclose(table.values, expected, atol=1e-12)
     twin = Game.tabular(numpy_twin(model), x, baseline=base).evaluate()
     np.testing.assert_allclose(twin.values, table.values, atol=1e-12)
+    # the row as a torch tensor or a pandas Series gives the same game (tensors have .index and .values methods
+    # too: only a Series names the features)
+    as_tensor = Game.tabular(model, torch.as_tensor(x), baseline=torch.as_tensor(base))
+    np.testing.assert_array_equal(as_tensor.evaluate().values, table.values)
+    assert as_tensor.player_names == ("x0", "x1", "x2", "x3", "x4")
+    pd = pytest.importorskip("pandas")
+    series = Game.tabular(model, pd.Series(x, index=list("abcde")), baseline=base)
+    assert series.player_names == tuple("abcde")
+    np.testing.assert_array_equal(series.evaluate().values, table.values)
 
 
 def test_groups_background_and_mean_baseline():

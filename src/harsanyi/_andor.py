@@ -48,7 +48,7 @@ from ._transforms import (
     superset_moebius,
     superset_zeta,
 )
-from .exceptions import HarsanyiValueError
+from .exceptions import HarsanyiError, HarsanyiValueError
 
 __all__ = ["Concepts", "SolverReport", "SharedConcepts", "and_or_decomposition", "shared_concepts", "QTHRES", "METHODS"]
 
@@ -531,7 +531,10 @@ def _halpern(problem: _DividendProblem, *, tol: float, max_iter: int, time_limit
 
 
 # --- small n: the LP solved exactly by HiGHS ------------------------------------------------------------------------
-HIGHS_MAX_PLAYERS = 10  # method="auto" hands n ≤ this to HiGHS when scipy is installed (seconds; 3ⁿ nonzeros)
+HIGHS_MAX_PLAYERS = 12  # method="auto" hands n ≤ this to HiGHS when scipy is installed (3ⁿ nonzeros)
+# seconds HiGHS took on the 2-core development CPU (BENCHMARKS.md), rounded up: "auto" with a shorter time_limit
+# takes PDHG, which honours the limit
+_HIGHS_SECONDS = {11: 10.0, 12: 60.0}
 
 
 def _kron_power(block, n: int):
@@ -543,35 +546,39 @@ def _kron_power(block, n: int):
     return out
 
 
-def _highs(problem: _DividendProblem):
-    """The dividend-form LP as a sparse LP for scipy's HiGHS: variables y (free coalitions), ε, and t ≥ |x|, s ≥ |y|.
-    Returns (y, ε, λ) with λ the duals of the |x| rows, so the lower bound is recomputed here, not taken on trust."""
+def _highs(problem: _DividendProblem, time_limit: float | None = None):
+    """The dividend-form LP in equality form for scipy's HiGHS (interior point):
+
+        x⁺ − x⁻ − K̃(y⁺ − y⁻) − με = c,   x±, y± ≥ 0,   |ε| ≤ τ,   minimise Σx⁺ + Σx⁻ + Σy⁺ + Σy⁻.
+
+    One row per coalition and 3ⁿ + 2ⁿ⁺¹ nonzeros (about 2.5 × faster than the same LP written with |·| bounded by
+    inequality rows). Returns (y, ε, λ, iterations) with λ the duals of the rows, so the lower bound is recomputed
+    from them, not taken on trust."""
     import scipy.sparse as sparse
     from scipy.optimize import linprog
 
     n, size = problem.n, 1 << problem.n
-    c = to_numpy(problem.c)
     free = np.flatnonzero(to_numpy(problem.free))
     k = _kron_power(sparse.csr_matrix([[1.0, 1.0], [0.0, -1.0]]), n).tolil()
     k[0, :] = 0.0
     k = k.tocsr()[:, free]
     mu = _kron_power(sparse.csr_matrix([[1.0, 0.0], [-1.0, 1.0]]), n)
-    m, eye_x, eye_y = len(free), sparse.identity(size, format="csr"), sparse.identity(len(free), format="csr")
-    empty = sparse.csr_matrix((size, m))
-    rows = sparse.vstack([sparse.hstack([k, mu, -eye_x, empty]), sparse.hstack([-k, -mu, -eye_x, empty]),
-                          sparse.hstack([eye_y, sparse.csr_matrix((m, 2 * size)), -eye_y]),
-                          sparse.hstack([-eye_y, sparse.csr_matrix((m, 2 * size)), -eye_y])]).tocsc()
-    cost = np.concatenate([np.zeros(m + size), np.ones(size + m)])
-    bounds = [(None, None)] * m + [(-problem.tau, problem.tau)] * size + [(0, None)] * (size + m)
-    res = linprog(cost, A_ub=rows, b_ub=np.concatenate([-c, c, np.zeros(2 * m)]), bounds=bounds, method="highs-ipm")
+    m, eye = len(free), sparse.identity(size, format="csr")
+    rows = sparse.hstack([eye, -eye, -k, k, -mu]).tocsc()
+    cost = np.concatenate([np.ones(2 * size + 2 * m), np.zeros(size)])
+    bounds = [(0, None)] * (2 * size + 2 * m) + [(-problem.tau, problem.tau)] * size
+    options = {} if time_limit is None else {"time_limit": float(time_limit)}
+    res = linprog(cost, A_eq=rows, b_eq=to_numpy(problem.c), bounds=bounds, method="highs-ipm", options=options)
+    if res.status == 1:
+        raise HarsanyiError(f"HiGHS stopped at time_limit={time_limit} s before solving the AND-OR LP (n = {n}): "
+                            f"raise time_limit, or use method=\"pdhg\", which returns its best certified "
+                            f"decomposition when the time is up.")
     if res.status != 0:  # pragma: no cover - the LP is always feasible and bounded (y = 0, ε = 0 is feasible)
         raise RuntimeError(f"HiGHS did not solve the AND-OR LP: {res.message}")
     y = np.zeros(size)
-    y[free] = res.x[:m]
-    e = res.x[m:m + size]
-    duals = res.ineqlin.marginals  # ≤ 0 for ≤ rows
-    w = np.clip(duals[size:2 * size] - duals[:size], -1.0, 1.0)
-    return y, e, w, int(getattr(res, "nit", 0))
+    y[free] = res.x[2 * size:2 * size + m] - res.x[2 * size + m:2 * size + 2 * m]
+    w = np.clip(res.eqlin.marginals, -1.0, 1.0)  # ∂(optimum)/∂c: the signs of the AND concepts
+    return y, res.x[2 * size + 2 * m:], w, int(getattr(res, "nit", 0))
 
 
 def _check_tau(tau, qthres, scale: float) -> float:
@@ -631,11 +638,11 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     n = int(v.shape[-1]).bit_length() - 1
     tau = _check_tau(tau, qthres, abs(float(v[-1]) - float(v[0])))
     _check_solver_args(tol, max_iter)
-    method = _resolve_method(method, n)
+    method = _resolve_method(method, n, time_limit)
     problem = _DividendProblem(v, tau)
     if method == "highs":
         start = time.perf_counter()
-        y, e, w, iterations = _highs(problem)
+        y, e, w, iterations = _highs(problem, time_limit)
         y, e, w = like(y, v), like(e, v), like(w, v)
         objective, lower = problem.objective(y, e), max(problem.dual_bound(w), 0.0)
         gap = max((objective - lower) / objective, 0.0) if objective > 0 else 0.0
@@ -652,7 +659,7 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     return _concepts(v, z[0], z[1], tau, report, player_names)
 
 
-def _resolve_method(method, n: int) -> str:
+def _resolve_method(method, n: int, time_limit: float | None = None) -> str:
     if method not in METHODS:
         raise HarsanyiValueError(f"Expected method in {METHODS}; received {method!r}. \"auto\" takes HiGHS for "
                                  f"n ≤ {HIGHS_MAX_PLAYERS} when scipy is installed, else PDHG.")
@@ -661,7 +668,8 @@ def _resolve_method(method, n: int) -> str:
             import scipy.optimize  # noqa: F401
         except ImportError:
             return "pdhg"
-        return "highs" if n <= HIGHS_MAX_PLAYERS else "pdhg"
+        fits = time_limit is None or time_limit >= _HIGHS_SECONDS.get(n, 0.0)
+        return "highs" if n <= HIGHS_MAX_PLAYERS and fits else "pdhg"
     if method == "highs":
         if n > 12:
             raise HarsanyiValueError(

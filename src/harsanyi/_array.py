@@ -20,6 +20,25 @@ def copy_float64(a):
     return np.array(a, dtype=np.float64, copy=True, order="C")
 
 
+def abs_max(a) -> float:
+    """max |a| as a float, without a temporary |a| for torch tensors (one min-max pass; NaN if ``a`` holds one)."""
+    if is_torch(a):
+        import torch
+
+        low, high = torch.aminmax(a)
+        return max(-float(low), float(high))
+    return float(np.abs(a).max())
+
+
+def abs_sum(a) -> float:
+    """Σ |a| as a float, without a temporary |a| for torch tensors."""
+    if is_torch(a):
+        import torch
+
+        return float(torch.linalg.vector_norm(a, 1))
+    return float(np.abs(a).sum())
+
+
 def to_numpy(a) -> np.ndarray:
     if is_torch(a):
         return a.detach().cpu().numpy()

@@ -71,13 +71,14 @@ class _Masker:
         if m != 1 << low or start % m:  # not an aligned power-of-two block
             return self(self._index_masks(start, stop))
         if self._template is None or self._template[0] != low:
-            template = self._doubling_template(low)
+            buffer = self._doubling_template(low)
             high = _Selection(to_numpy(self._elements((self.owner >= low) & (self.owner < self.n))).reshape(-1),
                               self.x)
-            self._template = (low, template, high, template.clone() if self.torch else template.copy())
-        _, template, high, buffer = self._template
+            ends = buffer[[0, m - 1]]  # a copy of the first and last rows, to see a model writing into its input
+            self._template = (low, buffer, high, ends)
+        _, buffer, high, _ = self._template
         if not self._reuse:
-            buffer = template.clone() if self.torch else template.copy()
+            buffer = self._doubling_template(low)
         if high:
             row = self(self._index_masks(start, start + 1)).reshape(-1)  # the block's common values
             _overwrite(buffer.reshape(m, -1), high, row)
@@ -89,28 +90,34 @@ class _Masker:
 
         The buffer is handed to the model batch after batch and only the fixed elements are rewritten, which saves
         a copy of every batch. A model that modifies its input in place would corrupt the next batches, so the
-        first and last rows are compared with the template outside the rewritten elements. Every such element is
-        the input's value in the last row and the baseline's in the first, so any in-place map of values is seen.
-        The values of the batch just computed are unaffected; later batches are built from fresh copies.
+        first and last rows are compared with their copies made with the buffer, outside the rewritten elements.
+        Every such element is the input's value in the last row and the baseline's in the first, so any in-place
+        map of values is seen. The values of the batch just computed are unaffected; later batches are built
+        afresh.
         """
-        if self._template is None or not self._reuse or block is not self._template[3]:
+        if self._template is None or not self._reuse or block is not self._template[1]:
             return
-        _, template, high, buffer = self._template
-        ends = [0, template.shape[0] - 1]
-        seen, expected = buffer[ends].reshape(2, -1), template[ends].reshape(2, -1)
+        _, buffer, high, ends = self._template
+        seen, expected = buffer[[0, buffer.shape[0] - 1]].reshape(2, -1), ends.reshape(2, -1)
         _overwrite(seen, high, expected)  # the rewritten elements are not compared
         if not bool((seen == expected).all()):
             self._reuse = False
 
     def _doubling_template(self, low: int):
-        """Masked inputs of coalitions 0 … 2^low − 1, by doubling: the second half of the first 2^{k+1} coalitions
-        is the first half with player k's elements switched to the input's values."""
-        block = self(self._index_masks(0, 1))  # (1, *x.shape): every player absent
+        """Masked inputs of coalitions 0 … 2^low − 1, by doubling in place: the second half of the first 2^{k+1}
+        coalitions is the first half with player k's elements switched to the input's values."""
+        first = self(self._index_masks(0, 1))  # (1, *x.shape): every player absent
+        block = first.new_empty((1 << low, *self.shape)) if self.torch else np.empty((1 << low, *self.shape),
+                                                                                     first.dtype)
+        block[:1] = first
+        flat = block.reshape(1 << low, -1)
+        x = self.x.reshape(1, -1) if self.x.shape == self.shape else (
+            self.x.expand(self.shape) if self.torch else np.broadcast_to(self.x, self.shape)).reshape(1, -1)
         for k in range(low):
-            upper = block.clone() if self.torch else block.copy()
-            mine = self._elements(self.owner == k)
-            upper[:, mine] = self.x.expand(self.shape)[mine] if self.torch else np.broadcast_to(self.x, self.shape)[mine]
-            block = _concat([block, upper], self.torch)
+            half = 1 << k
+            flat[half:2 * half] = flat[:half]
+            mine = _Selection(to_numpy(self._elements(self.owner == k)).reshape(-1), self.x)
+            _overwrite(flat[half:2 * half], mine, x)
         return block
 
     def _elements(self, owner_selection):
@@ -223,14 +230,6 @@ def _overwrite(flat, selection: _Selection, source) -> None:
         flat[..., lo:hi] = source[..., lo:hi]
 
 
-def _concat(parts, is_torch: bool):
-    if is_torch:
-        import torch
-
-        return torch.cat(parts)
-    return np.concatenate(parts)
-
-
 def _full_mask(n: int, model: Model):
     if model.is_torch:
         import torch
@@ -288,8 +287,8 @@ def tabular_game(
     (d,) or per player (n,). ``output``: "auto" (log-odds for classifiers, raw for a single output), "raw", "logit",
     "prob", "log-odds", or a callable on the (m, k) scores. ``target``: the class; default the prediction on x.
     """
-    if hasattr(x, "index") and hasattr(x, "values") and feature_names is None and not isinstance(x, np.ndarray):
-        feature_names = [str(c) for c in x.index]  # a pandas Series
+    if feature_names is None and type(x).__module__.startswith("pandas") and hasattr(x, "index"):
+        feature_names = [str(c) for c in x.index]  # a pandas Series: its labels name the features
     row = _as_array(x, "the input row").astype(np.float64)
     if row.ndim == 2 and row.shape[0] == 1:
         row = row[0]

@@ -194,11 +194,13 @@ class Game:
                 f"Choose a scalar output (e.g. output='log-odds' with a target class) or reduce the model output."
             )
         try:
-            out = out.astype(np.float64)
+            out = out.astype(np.float64, copy=False)
         except (TypeError, ValueError) as err:
             raise ModelOutputError(f"Expected numeric values; the game returned dtype {out.dtype}.") from err
-        bad = ~np.isfinite(out)
-        if bad.any():
+        # a NaN or inf propagates into the sum, so a finite sum clears the batch in one pass (an overflowing sum of
+        # finite values is looked at elementwise)
+        bad = None if np.isfinite(out.sum()) else ~np.isfinite(out)
+        if bad is not None and bad.any():
             rows = np.flatnonzero(bad)[:5]
             if masks is None:
                 examples = [tuple(i for i in range(self._n) if (start + int(r)) >> i & 1) for r in rows]

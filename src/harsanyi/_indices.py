@@ -24,7 +24,7 @@ from ._array import is_torch, like, n_players_of
 from ._transforms import masks_of_size, popcounts, superset_zeta
 from .exceptions import HarsanyiValueError
 
-__all__ = ["IndexSpec", "INDICES", "get_index", "compute_index"]
+__all__ = ["IndexSpec", "INDICES", "get_index", "compute_index", "SizeSums"]
 
 Weights = Callable[[int, int, int], np.ndarray]  # (n, order, t) -> w[s] for s = 0 … n
 
@@ -179,49 +179,112 @@ def check_order(spec: IndexSpec, order: int | None, n: int) -> int:
     return order
 
 
-def _singleton_sums(f):
-    """Σ_{S∋i} f(S) for every player i, shape (..., n), in two reductions.
+class SizeSums:
+    """Σ_{S⊇T} w(|S|)·f(S) for T = ∅, every player and every pair, for any weights w that depend on |S| alone.
 
-    Viewed as a (2^{n−L}, 2^L) matrix (low bits along rows), the sums over the low bits need only the column sums
-    and those over the high bits only the row sums; each is then one small product with a 0/1 bit matrix.
+    The table is viewed as a (2^H, 2^L) grid G (the L low bits along a row, L = min(8, n)). One pass over G gives
+    what every such weighted sum needs, whatever w is, so no 2ⁿ re-weighted copy of the table is ever made:
+
+    * C = G·P_L, C[r, b] = Σ_{|c|=b} G[r, c]   (P_L: the one-hot size of each column);
+    * D[a, c] = Σ_{|r|=a} G[r, c];
+    * E[r, b, j] = Σ_{|c|=b, j∈c} G[r, c]     (only for pairs of a low and a high player; made on first use).
+
+    From them, with u(r) = Σ_b w(|r|+b)·C[r, b] and z(c) = Σ_a w(a+|c|)·D[a, c], every sum is a small product with
+    0/1 bit matrices B (pairs of low players: B_Lᵀ diag(z) B_L; of high ones: B_Hᵀ diag(u) B_H; mixed: B_Hᵀ Y with
+    Y[r, j] = Σ_b w(|r|+b)·E[r, b, j]). Leading axes of ``f`` are batch axes.
     """
-    n = n_players_of(f)
-    batch = tuple(f.shape[:-1])
-    low = (n + 1) // 2
-    grid = f.reshape(*batch, 1 << (n - low), 1 << low)
-    low_sums = grid.sum(axis=-2) @ like(_bit_matrix(low), f)  # (..., low)
-    high_sums = grid.sum(axis=-1) @ like(_bit_matrix(n - low), f)  # (..., n − low)
-    if isinstance(f, np.ndarray):
-        return np.concatenate([low_sums, high_sums], axis=-1)
-    import torch
 
-    return torch.cat([low_sums, high_sums], dim=-1)
+    MAX_LOW = 8
+
+    def __init__(self, f):
+        self.n = n = n_players_of(f)
+        self.f, self.batch = f, tuple(f.shape[:-1])
+        self.low = low = min(self.MAX_LOW, n)
+        self.high = high = n - low
+        self.grid = grid = f.reshape(*self.batch, 1 << high, 1 << low)
+        self.pop_low = like(popcounts(low).astype(np.int64), f)
+        self.pop_high = like(popcounts(high).astype(np.int64), f)
+        self.c = grid @ like(_size_one_hot(low), f)  # (..., 2^H, L+1)
+        if is_torch(f):
+            import torch
+
+            self.d = torch.zeros((*self.batch, high + 1, 1 << low), dtype=f.dtype, device=f.device)
+            self.d.index_add_(len(self.batch), self.pop_high, grid)  # (..., H+1, 2^L)
+        else:
+            self.d = _t(_size_one_hot(high)) @ grid
+        self._e = None
+
+    def _weights(self, w, rows, cols):
+        """w(|r| + |c|) on the grid of the given sizes (index tensors broadcast against each other)."""
+        return like(np.asarray(w, dtype=np.float64), self.f)[rows[:, None] + cols[None, :]]
+
+    def _u(self, w):  # (..., 2^H)
+        return (self.c * self._weights(w, self.pop_high, like(np.arange(self.low + 1), self.f))).sum(-1)
+
+    def _z(self, w):  # (..., 2^L)
+        return (self.d * self._weights(w, like(np.arange(self.high + 1), self.f), self.pop_low)).sum(-2)
+
+    def total(self, w):
+        """Σ_S w(|S|)·f(S), shape (...)."""
+        return self._u(w).sum(-1)
+
+    def singles(self, w):
+        """Σ_{S∋i} w(|S|)·f(S) for every player i, shape (..., n)."""
+        low_sums = self._z(w) @ like(_bit_matrix(self.low), self.f)
+        high_sums = self._u(w) @ like(_bit_matrix(self.high), self.f)
+        return _cat([low_sums, high_sums], self.f)
+
+    def pairs(self, w):
+        """Σ_{S⊇{i,j}} w(|S|)·f(S) for every pair i < j, shape (..., n(n−1)/2), in the order of masks_of_size(n, 2)."""
+        low, high = self.low, self.high
+        b_low, b_high = like(_bit_matrix(low), self.f), like(_bit_matrix(high), self.f)
+        z, u = self._z(w), self._u(w)
+        low_low = _t(z[..., :, None] * b_low) @ b_low  # (..., L, L)
+        high_high = _t(u[..., :, None] * b_high) @ b_high  # (..., H, H)
+        if self._e is None and high and low:
+            e = self.grid @ like(_sized_bit_matrix(low), self.f)  # (..., 2^H, L·L)
+            self._e = e.reshape(*self.batch, 1 << high, low, low)
+        if high and low:
+            wb = self._weights(w, self.pop_high, like(np.arange(1, low + 1), self.f))  # (2^H, L): w(|r| + b)
+            high_low = _t(b_high) @ (self._e * wb[..., None]).sum(-2)  # (..., H, L)
+        else:
+            high_low = z[..., :0, None] * u[..., None, :0]  # no mixed pairs: an empty (…, H, L)
+        return _assemble_pairs(low_low, high_high, high_low, self.n, low, self.f)
 
 
-def _pair_sums(f):
-    """Σ_{S⊇{i,j}} f(S) for every pair i < j, shape (..., n(n−1)/2) in the order of ``masks_of_size(n, 2)``.
-
-    With the table as a (2^{n−L}, 2^L) matrix G (low bits along rows) and B the 0/1 bit matrices: pairs of low
-    bits are B_Lᵀ diag(column sums) B_L, pairs of high bits B_Hᵀ diag(row sums) B_H, and mixed pairs B_Hᵀ G B_L:
-    one pass over the table and an O(2ⁿ·n/2) matrix product instead of a superset butterfly.
-    """
-    n = n_players_of(f)
-    batch = tuple(f.shape[:-1])
-    low = (n + 1) // 2
-    grid = f.reshape(*batch, 1 << (n - low), 1 << low)
-    b_low, b_high = like(_bit_matrix(low), f), like(_bit_matrix(n - low), f)
-    low_low = _t(grid.sum(axis=-2)[..., :, None] * b_low) @ b_low  # (..., L, L)
-    high_high = _t(grid.sum(axis=-1)[..., :, None] * b_high) @ b_high  # (..., H, H)
-    high_low = _t(b_high) @ (grid @ b_low)  # (..., H, L)
+def _assemble_pairs(low_low, high_high, high_low, n: int, low: int, like_array):
+    """The pair sums in the order of ``masks_of_size(n, 2)`` from the three blocks (low-low, high-high, high-low)."""
+    batch = tuple(like_array.shape[:-1])
     pairs = masks_of_size(n, 2)
     i = np.log2(pairs & -pairs).astype(np.int64)  # lower player of each pair
     j = np.log2(pairs).astype(np.int64)  # higher player
-    out = f.new_empty((*batch, pairs.size)) if is_torch(f) else np.empty((*batch, pairs.size))
+    out = like_array.new_empty((*batch, pairs.size)) if is_torch(like_array) else np.empty((*batch, pairs.size))
     for block, rows, cols, where in ((low_low, j, i, j < low), (high_high, j - low, i - low, i >= low),
                                      (high_low, j - low, i, (i < low) & (j >= low))):
         pos = np.flatnonzero(where)
-        out[..., like(pos, f)] = block[..., like(rows[pos], f), like(cols[pos], f)]
+        out[..., like(pos, like_array)] = block[..., like(rows[pos], like_array), like(cols[pos], like_array)]
     return out
+
+
+def _zeros_like(a):
+    """A zero table shaped like ``a`` in its backend. On the CPU through NumPy's calloc: pages that are never
+    written (all the coalitions an index of low order does not hold) are never touched."""
+    if is_torch(a) and a.device.type != "cpu":
+        return a.new_zeros(a.shape)
+    out = np.zeros(a.shape)
+    if is_torch(a):
+        import torch
+
+        return torch.from_numpy(out)
+    return out
+
+
+def _cat(parts, like_array):
+    if is_torch(like_array):
+        import torch
+
+        return torch.cat(parts, dim=-1)
+    return np.concatenate(parts, axis=-1)
 
 
 def _t(a):
@@ -235,6 +298,19 @@ def _bit_matrix(n: int) -> np.ndarray:
     return ((np.arange(1 << n)[:, None] >> np.arange(n)) & 1).astype(np.float64)
 
 
+@functools.lru_cache(maxsize=8)
+def _size_one_hot(n: int) -> np.ndarray:
+    """P[S, s] = 1 if |S| = s: shape (2ⁿ, n + 1), float64 (cached: never write to it)."""
+    return (popcounts(n)[:, None] == np.arange(n + 1)).astype(np.float64)
+
+
+@functools.lru_cache(maxsize=8)
+def _sized_bit_matrix(n: int) -> np.ndarray:
+    """M[S, (b−1)·n + j] = 1 if |S| = b and bit j of S is set: shape (2ⁿ, n·n), float64 (cached)."""
+    one_hot = _size_one_hot(n)[:, 1:]  # (2ⁿ, n): sizes 1 … n
+    return (one_hot[:, :, None] * _bit_matrix(n)[:, None, :]).reshape(1 << n, n * n)
+
+
 @functools.lru_cache(maxsize=4)
 def _torch_popcounts(n: int, device: str):
     """popcounts(n) as an int64 tensor on ``device`` (cached: an index for gathers, never written to)."""
@@ -243,24 +319,25 @@ def _torch_popcounts(n: int, device: str):
     return torch.as_tensor(popcounts(n).astype(np.int64), device=device)
 
 
-def compute_index(dividends, spec: IndexSpec, order: int):
-    """Dense table (length 2ⁿ) of ``spec`` for every coalition of size ≤ ``order``; 0 at larger coalitions."""
+def compute_index(dividends, spec: IndexSpec, order: int, sums: SizeSums | None = None):
+    """Dense table (length 2ⁿ) of ``spec`` for every coalition of size ≤ ``order``; 0 at larger coalitions.
+
+    Coalitions of ≤ 2 players come from ``sums`` (a :class:`SizeSums` of these dividends; made here if not given, so
+    a caller computing several indices can share one); larger ones from a superset-zeta of the re-weighted dividends.
+    """
     n = n_players_of(dividends)
-    pop = _torch_popcounts(n, str(dividends.device)) if is_torch(dividends) else popcounts(n)
-    out = dividends.new_zeros(dividends.shape) if is_torch(dividends) else np.zeros(dividends.shape)
+    out = _zeros_like(dividends)
     for t in range(order + 1):
         w = spec.weights(n, order, t)
         sel = like(masks_of_size(n, t).copy(), dividends)
         if not np.any(w[t + 1 :]):  # only the coalition's own dividend: nothing to sum
             out[..., sel] = dividends[..., sel] * float(w[t])
             continue
+        if t <= 2:
+            sums = sums if sums is not None else SizeSums(dividends)
+            out[..., sel] = (sums.total(w)[..., None] if t == 0 else sums.singles(w) if t == 1 else sums.pairs(w))
+            continue
+        pop = _torch_popcounts(n, str(dividends.device)) if is_torch(dividends) else popcounts(n)
         weighted = dividends * like(w, dividends)[pop]  # (..., 2^n): m(S)·w(|S|, t)
-        if t == 0:
-            out[..., 0] = weighted.sum(axis=-1)
-        elif t == 1:
-            out[..., sel] = _singleton_sums(weighted)
-        elif t == 2:
-            out[..., sel] = _pair_sums(weighted)
-        else:
-            out[..., sel] = superset_zeta(weighted)[..., sel]
+        out[..., sel] = superset_zeta(weighted)[..., sel]
     return out

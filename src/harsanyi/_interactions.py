@@ -85,8 +85,11 @@ class Interactions:
         player_names: Sequence[str] | None = None,
         certificate: Certificate | None = None,
         baseline_value: float = 0.0,
+        _owned: bool = False,
     ):
-        values = np.array(values, dtype=np.float64, copy=True)
+        # values the library has just made (``_owned``, float64) are adopted read-only; a caller's are copied
+        adopt = _owned and isinstance(values, np.ndarray) and values.dtype == np.float64
+        values = values if adopt else np.array(values, dtype=np.float64, copy=True)
         if values.ndim != 1:
             raise HarsanyiValueError(f"Expected a 1-D array of length 2**n; received shape {values.shape}.")
         n = n_players_of(values)
