@@ -84,7 +84,7 @@ def test_universal_matching_is_exact_when_tau_is_zero():
     assert not concepts.or_.values[small].any()
 
 
-@pytest.mark.parametrize("method", ["pdhg", "highs"])
+@pytest.mark.parametrize("method", ["pdhg", "highs", "working-set"])
 @pytest.mark.parametrize("n, seed", [(4, 0), (5, 1), (6, 2)])
 def test_optimum_matches_highs_on_random_games(n, seed, method):
     """The returned L1 is feasible (never below the LP optimum) and, converged to relative gap tol, at most
@@ -101,7 +101,7 @@ def test_optimum_matches_highs_on_random_games(n, seed, method):
     assert np.abs(concepts.noise).max() <= concepts.tau * (1 + 1e-12)
 
 
-@pytest.mark.parametrize("method", ["pdhg", "highs"])
+@pytest.mark.parametrize("method", ["pdhg", "highs", "working-set"])
 def test_planted_sparse_game_is_recovered_within_the_gap(method):
     v = planted_game(8, seed=3)
     concepts = ValueTable(v).and_or(tol=1e-3, method=method)
@@ -150,9 +150,10 @@ def test_bad_arguments():
         table.and_or(tol=0)
     with pytest.raises(HarsanyiValueError, match="max_iter"):
         table.and_or(max_iter=0)
-    with pytest.raises(HarsanyiValueError, match=r"method in \('auto', 'pdhg', 'highs'\); received 'simplex'"):
+    with pytest.raises(HarsanyiValueError,
+                       match=r"method in \('auto', 'pdhg', 'highs', 'working-set'\); received 'simplex'"):
         table.and_or(method="simplex")
-    with pytest.raises(HarsanyiValueError, match="practical up to n = 12.*Use method=.pdhg."):
+    with pytest.raises(HarsanyiValueError, match="practical up to n = 12.*Use method=.working-set. or .pdhg."):
         ValueTable(np.zeros(1 << 13)).and_or(method="highs")
 
 
@@ -287,23 +288,44 @@ def test_shared_concepts_bad_input():
         shared_concepts([ValueTable(np.zeros(8))] * 2, p=-1.0)
 
 
-def test_auto_method_takes_highs_for_small_n_and_pdhg_beyond(monkeypatch):
+def test_auto_method_takes_highs_then_the_working_set_then_pdhg(monkeypatch):
+    import sys
+
+    from harsanyi._andor import _resolve_method
+
+    hybrid = "working-set, then pdhg"
+    assert [_resolve_method("auto", n) for n in (4, 10, 11, 14, 15)] == ["highs", "highs", hybrid, hybrid, "pdhg"]
     small = ValueTable(planted_game(5, seed=5)).and_or()
     assert small.solver.method.startswith("HiGHS") and small.solver.converged
-    big = ValueTable(np.random.default_rng(0).normal(size=1 << 13)).and_or(max_iter=32)
+    big = ValueTable(np.random.default_rng(0).normal(size=1 << 15)).and_or(max_iter=32)
     assert big.solver.method.startswith("restarted Halpern PDHG") and big.certificate.passed
-    monkeypatch.setitem(__import__("sys").modules, "scipy.optimize", None)  # as if scipy were not installed
+    # "auto" never holds HiGHS to a limit it might just miss: a tiny limit still gives the exact optimum
+    concepts = ValueTable(planted_game(8, seed=3)).and_or(time_limit=1e-6)
+    assert concepts.solver.method.startswith("HiGHS") and concepts.solver.converged
+    monkeypatch.setitem(sys.modules, "highspy", None)  # as if highspy were not installed
+    assert _resolve_method("auto", 12) == "pdhg"
+    with pytest.raises(HarsanyiValueError, match='method="working-set" needs highspy'):
+        ValueTable(planted_game(5, seed=5)).and_or(method="working-set")
+    monkeypatch.setitem(sys.modules, "scipy.optimize", None)  # … nor scipy
     assert ValueTable(planted_game(5, seed=5)).and_or(max_iter=32).solver.method.startswith("restarted Halpern")
     with pytest.raises(HarsanyiValueError, match='method="highs" needs scipy'):
         ValueTable(planted_game(5, seed=5)).and_or(method="highs")
 
 
-def test_auto_leaves_n_11_and_12_to_pdhg_under_a_short_time_limit():
-    from harsanyi._andor import _resolve_method
-
-    assert _resolve_method("auto", 12) == "highs" and _resolve_method("auto", 12, time_limit=120) == "highs"
-    assert _resolve_method("auto", 12, time_limit=30) == "pdhg" and _resolve_method("auto", 11, 30) == "highs"
-    assert _resolve_method("auto", 10, time_limit=1) == "highs" and _resolve_method("auto", 13) == "pdhg"
+def test_working_set_finds_the_optimum_of_a_sparse_game_beyond_the_dense_lp():
+    """n = 11: the working-set LP (a few hundred rows and concepts) against HiGHS on the whole sparse LP; both are
+    converged to the default tol 1e-3, so their L1 agree within it. Also: the run stops at its time limit with a
+    certified, feasible decomposition."""
+    pytest.importorskip("highspy")
+    v = planted_game(11, seed=7)
+    fast = ValueTable(v).and_or(method="working-set")
+    exact = ValueTable(v).and_or(method="highs")
+    assert fast.solver.converged and fast.certificate.passed
+    assert exact.l1_after * (1 - 1e-9) <= fast.l1_after <= exact.l1_after / (1 - 1e-3)
+    assert fast.solver.lower_bound <= exact.l1_after * (1 + 1e-9)
+    assert "working set" in str(fast.solver) and "restarts" not in str(fast.solver)
+    cut = ValueTable(v).and_or(method="working-set", time_limit=1e-6)
+    assert cut.solver.iterations == 1 and cut.certificate.passed and cut.l1_after >= exact.l1_after * (1 - 1e-9)
 
 
 def test_highs_stops_with_a_clear_error_at_its_time_limit():

@@ -22,6 +22,7 @@ def test_help_lists_every_command(capsys):
 
 
 def test_demo_explains_and_certifies(capsys, tmp_path):
+    tmp_path = tmp_path / "new" / "folder"  # made by the demo, as harsanyi-demo/ is on a fresh machine
     assert main(["demo", "--top", "3", "--time-limit", "3", "--out-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "demo.html").exists() and f"report: {(tmp_path / 'demo.html').resolve()}" in out

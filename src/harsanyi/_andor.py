@@ -78,7 +78,8 @@ class SolverReport:
 
     def __str__(self) -> str:
         state = "converged" if self.converged else "stopped before the tolerance"
-        return (f"{self.method}: {state} after {self.iterations:,} iterations ({self.restarts} restarts, "
+        restarts = f"{self.restarts} restarts, " if self.restarts else ""
+        return (f"{self.method}: {state} after {self.iterations:,} iterations ({restarts}"
                 f"{self.seconds:.2f} s); objective {self.l1:.6g}, certified lower bound {self.lower_bound:.6g}, "
                 f"so within {100 * self.gap:.3g} % of the optimum.")
 
@@ -531,10 +532,10 @@ def _halpern(problem: _DividendProblem, *, tol: float, max_iter: int, time_limit
 
 
 # --- small n: the LP solved exactly by HiGHS ------------------------------------------------------------------------
-HIGHS_MAX_PLAYERS = 12  # method="auto" hands n ≤ this to HiGHS when scipy is installed (3ⁿ nonzeros)
-# seconds HiGHS took on the 2-core development CPU (BENCHMARKS.md), rounded up: "auto" with a shorter time_limit
-# takes PDHG, which honours the limit
-_HIGHS_SECONDS = {11: 10.0, 12: 60.0}
+HIGHS_MAX_PLAYERS = 10  # method="auto" solves n ≤ this as one sparse LP with HiGHS (seconds; 3ⁿ nonzeros)
+WORKING_SET_MAX_PLAYERS = 14  # … and n ≤ this on a working set first (exact in seconds when the optimum is sparse)
+WORKING_SET_BUDGET = 30.0  # seconds "auto" gives the working set without a time_limit (half the limit with one)
+# before it hands over to PDHG: on games whose optimum is not sparse the working set stalls (BENCHMARKS.md)
 
 
 def _kron_power(block, n: int):
@@ -627,7 +628,7 @@ def _concepts(v, x, y, tau: float, report: SolverReport, player_names) -> Concep
                     report, values, player_names)
 
 
-METHODS = ("auto", "pdhg", "highs")
+METHODS = ("auto", "pdhg", "highs", "working-set")
 
 
 def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = None, tol: float = 1e-3,
@@ -638,20 +639,41 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     n = int(v.shape[-1]).bit_length() - 1
     tau = _check_tau(tau, qthres, abs(float(v[-1]) - float(v[0])))
     _check_solver_args(tol, max_iter)
-    method = _resolve_method(method, n, time_limit)
+    chosen = _resolve_method(method, n)
     problem = _DividendProblem(v, tau)
-    if method == "highs":
+    if chosen == "highs":
         start = time.perf_counter()
-        y, e, w, iterations = _highs(problem, time_limit)
+        # "auto" takes HiGHS only where it takes seconds, and does not hold it to a limit it might just miss on a
+        # slow machine; an explicit "highs" is held to time_limit
+        y, e, w, iterations = _highs(problem, time_limit if method == "highs" else None)
         y, e, w = like(y, v), like(e, v), like(w, v)
         objective, lower = problem.objective(y, e), max(problem.dual_bound(w), 0.0)
         gap = max((objective - lower) / objective, 0.0) if objective > 0 else 0.0
         report = SolverReport("HiGHS (scipy), the LP solved exactly", iterations, 0, time.perf_counter() - start,
                               objective, lower, gap, tol, gap <= tol, ((iterations, objective, lower),))
-    else:
+    elif chosen == "working-set":
+        y, e, report = _working_set(v, tau, tol=tol, max_iter=max_iter, time_limit=time_limit, progress=progress,
+                                    n=n)
+    elif chosen == "pdhg":
         (y, e, _), report, _ = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit,
                                       check_every=check_every, progress=progress, n=n, runner=_halpern,
                                       method="restarted Halpern PDHG")
+    else:  # "auto" for mid-sized n: the working set while it pays, then PDHG; the better certified result
+        start = time.perf_counter()
+        budget = WORKING_SET_BUDGET if time_limit is None else time_limit * 0.5
+        y, e, report = _working_set(v, tau, tol=tol, max_iter=max_iter, time_limit=budget, progress=progress, n=n)
+        if not report.converged:
+            left = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
+            (y2, e2, _), second, _ = _solve(problem, tol=tol, max_iter=max_iter, time_limit=left,
+                                            check_every=check_every, progress=progress, n=n, runner=_halpern,
+                                            method="restarted Halpern PDHG")
+            if second.l1 < report.l1:
+                y, e = y2, e2
+            l1, lower = min(report.l1, second.l1), max(report.lower_bound, second.lower_bound)
+            gap = max((l1 - lower) / l1, 0.0) if l1 > 0 else 0.0
+            report = SolverReport(f"{report.method}, then {second.method}", report.iterations + second.iterations,
+                                  second.restarts, time.perf_counter() - start, l1, lower, gap, tol, gap <= tol,
+                                  report.history + second.history)
     # x = c + K̃y + με is exact in exact arithmetic; in float64 it carries the rounding of c = μv, which can be far
     # larger than the L1 of the concepts. One size-by-size pass (as in _Problem.repair) moves that rounding back
     # inside the box, so the certificate is judged at the scale of the concepts themselves.
@@ -659,27 +681,55 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     return _concepts(v, z[0], z[1], tau, report, player_names)
 
 
-def _resolve_method(method, n: int, time_limit: float | None = None) -> str:
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a module set to None in sys.modules
+        return False
+
+
+def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n):
+    """The working-set solver (``_activeset``) on the host; returns y and ε in the table's backend and the report."""
+    from tqdm.auto import tqdm
+
+    from ._activeset import solve_working_set
+
+    host = np.ascontiguousarray(to_numpy(v), dtype=np.float64)
+    with tqdm(total=None, disable=not (n >= 14 if progress is None else progress), unit="round",
+              desc=f"AND-OR working set, n={n}") as bar:
+        (x, y), objective, lower, stats = solve_working_set(host, tau, tol=tol, max_rounds=int(max_iter),
+                                                            time_limit=time_limit, bar=bar)
+    noise = np.clip(subset_zeta(x) + or_reconstruct(y) - host, -tau, tau)  # ε of the returned decomposition
+    report = SolverReport("working set (column-and-row generation, HiGHS dual simplex)", stats["iterations"], 0,
+                          stats["seconds"], objective, lower, stats["gap"], tol, stats["gap"] <= tol,
+                          stats["history"])
+    return like(y, v), like(noise, v), report
+
+
+def _resolve_method(method, n: int) -> str:
     if method not in METHODS:
-        raise HarsanyiValueError(f"Expected method in {METHODS}; received {method!r}. \"auto\" takes HiGHS for "
-                                 f"n ≤ {HIGHS_MAX_PLAYERS} when scipy is installed, else PDHG.")
+        raise HarsanyiValueError(
+            f"Expected method in {METHODS}; received {method!r}. \"auto\" takes HiGHS for n ≤ {HIGHS_MAX_PLAYERS} "
+            f"(scipy), the working set for n ≤ {WORKING_SET_MAX_PLAYERS} (highspy), else PDHG.")
     if method == "auto":
-        try:
-            import scipy.optimize  # noqa: F401
-        except ImportError:
-            return "pdhg"
-        fits = time_limit is None or time_limit >= _HIGHS_SECONDS.get(n, 0.0)
-        return "highs" if n <= HIGHS_MAX_PLAYERS and fits else "pdhg"
+        if n <= HIGHS_MAX_PLAYERS and _importable("scipy.optimize"):
+            return "highs"
+        if n <= WORKING_SET_MAX_PLAYERS and _importable("highspy"):
+            return "working-set, then pdhg"
+        return "pdhg"
     if method == "highs":
         if n > 12:
             raise HarsanyiValueError(
                 f"method=\"highs\" builds the LP as a sparse matrix with 2·3ⁿ nonzeros, practical up to n = 12; this "
-                f"table has n = {n}. Use method=\"pdhg\" (or \"auto\")."
+                f"table has n = {n}. Use method=\"working-set\" or \"pdhg\" (or \"auto\")."
             )
-        try:
-            import scipy.optimize  # noqa: F401
-        except ImportError:
-            raise HarsanyiValueError('method="highs" needs scipy: pip install scipy, or use method="pdhg".') from None
+        if not _importable("scipy.optimize"):
+            raise HarsanyiValueError('method="highs" needs scipy: pip install scipy, or use method="pdhg".')
+    if method == "working-set" and not _importable("highspy"):
+        raise HarsanyiValueError('method="working-set" needs highspy: pip install "harsanyi[lp]" (or highspy), or '
+                                 'use method="pdhg".')
     return method
 
 

@@ -26,7 +26,7 @@ def abs_max(a) -> float:
         import torch
 
         low, high = torch.aminmax(a)
-        return max(-float(low), float(high))
+        return max(abs(float(low)), abs(float(high)))
     return float(np.abs(a).max())
 
 

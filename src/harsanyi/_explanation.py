@@ -97,6 +97,7 @@ class Explanation:
         }
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         arrays.update({f"input_{k}": v for k, v in self.inputs.items() if isinstance(v, np.ndarray)})
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
         try:
             np.savez_compressed(tmp, meta=np.array(json.dumps(meta, default=_jsonable)), **arrays)
