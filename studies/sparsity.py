@@ -171,8 +171,10 @@ def main():
     parser.add_argument("--modalities", nargs="+", default=list(MODALITIES), choices=list(MODALITIES))
     parser.add_argument("--inputs", type=int, default=50)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--time-limit", type=float, default=5.0, help="seconds per AND-OR solve")
-    parser.add_argument("--tol", type=float, default=1e-2, help="optimality gap at which AND-OR stops")
+    parser.add_argument("--time-limit", type=float, default=5.0,
+                        help="seconds per AND-OR solve where it is iterative (n > 10; n ≤ 10 is solved exactly)")
+    parser.add_argument("--tol", type=float, default=1e-2,
+                        help="optimality gap at which an iterative AND-OR solve stops")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
