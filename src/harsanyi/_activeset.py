@@ -1,10 +1,11 @@
 """The single-model AND-OR LP solved exactly on a working set of coalitions (column-and-row generation).
 
 The LP in value form: minimise Σ|x| + Σ|y| subject to |ζx(S) + Ry(S) − v(S)| ≤ τ on all 2ⁿ coalitions S, with x the
-AND concepts (every coalition) and y the OR concepts (coalitions of ≥ 2 players). Its optimum is sparse: on real
-models a few hundred concepts and about as many coalitions where |ε| = τ, out of 2ⁿ each. So a small LP over a
-working set of concepts (columns) and coalitions (rows) has the same optimum once the working set holds them, and the
-whole problem is needed only to check that it does:
+AND concepts (every coalition) and y the OR concepts (coalitions of ≥ 2 players). Its optimum is often sparse (on
+the trained MLP of bench/andor.py at n = 14: about 500 concepts and as many coalitions where |ε| = τ, out of 2ⁿ
+each; on the demo's MLP it is not, and this solver stalls there). Where it is, a small LP over a working set of
+concepts (columns) and coalitions (rows) has the same optimum once the working set holds them, and the whole problem
+is needed only to check that it does:
 
 * the rows left out: the reconstruction ζx + Ry on all 2ⁿ coalitions (fast transforms) shows which are violated;
 * the columns left out: the duals π of the working rows, lifted to all coalitions, price every concept at once:
@@ -221,5 +222,6 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
         working["rows"][new_rows] = True
     gap = max((best_obj - best_lower) / best_obj, 0.0) if best_obj > 0 else 0.0
     stats = dict(iterations=rounds, restarts=pivots, seconds=time.perf_counter() - start, gap=gap,
-                 history=tuple(history), rows=len(lp.row_mask), concepts=int(np.isin(lp.col_kind, (_AND, _OR)).sum() // 2))
+                 history=tuple(history), rows=len(lp.row_mask),
+                 concepts=int(np.isin(lp.col_kind, (_AND, _OR)).sum() // 2))
     return best, best_obj, best_lower, stats

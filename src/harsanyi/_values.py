@@ -262,15 +262,16 @@ class ValueTable:
         Minimises Σ|I_and| + Σ|I_or| over the AND/OR split and the noise ε, |ε_S| ≤ τ = qthres · |v(N) − v(∅)|
         (or ``tau`` in the units of v), as the linear program it is. ``method``:
 
-        - "highs" solves it exactly as one sparse LP with scipy's HiGHS, n ≤ 12 (about 2 / 7 / 45 s at n = 10 / 11
+        - "highs" solves it exactly as one sparse LP with scipy's HiGHS, n ≤ 12 (about 3 / 10 / 56 s at n = 10 / 11
           / 12 on two cores); it stops with an error at ``time_limit``.
         - "working-set" solves it on a working set of coalitions and concepts that grows by pricing all of them with
           the fast transforms (column-and-row generation, highspy's warm-started simplex). Exact, and fast when the
-          optimum is sparse (seconds at n = 12, half a minute at n = 14 on a trained MLP); it can stall where it is
+          optimum is sparse (2 s at n = 12, 14 s at n = 14 on a trained MLP, two cores); it can stall where it is
           not. Stops at ``tol`` / ``time_limit`` with its best certified decomposition.
         - "pdhg" runs restarted Halpern PDHG whose operators are the fast transforms (any n, CPU or GPU) and stops
           when the certified optimality gap is below ``tol`` (relative), after ``max_iter`` iterations or
-          ``time_limit`` seconds, with its best certified decomposition.
+          ``time_limit`` seconds, with its best certified decomposition. On a GPU the iterations between two
+          checks replay as one CUDA graph.
         - "auto" (default): "highs" for n ≤ 10 (with scipy); for n ≤ 14 (with highspy) the working set for half
           of ``time_limit`` (30 s without one), then, if it has not converged, PDHG for the rest, keeping the
           better certified result; "pdhg" beyond.
