@@ -567,7 +567,14 @@ class _GraphedIterations:
         """The recorded iterations for a table on a CUDA device, else None (the eager loop)."""
         if count < 1 or not (is_torch(problem.c) and problem.c.is_cuda):
             return None
-        return cls(problem, count)
+        try:
+            return cls(problem, count)
+        except RuntimeError as error:  # a torch build or driver without graph capture: the same steps, eagerly
+            import warnings
+
+            warnings.warn(f"CUDA graph capture failed ({error}); PDHG launches its steps one by one (slower, same "
+                          f"result).", RuntimeWarning, stacklevel=3)
+            return None
 
     def _iterate(self) -> None:
         for _ in range(self.count):
@@ -687,14 +694,12 @@ METHODS = ("auto", "pdhg", "highs", "working-set")
 
 
 def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = None, tol: float = 1e-3,
-                         max_iter: int = 20_000, time_limit: float | None = None, check_every: int | None = None,
+                         max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 16,
                          method: str = "auto", progress: bool | None = None, player_names=None) -> Concepts:
     """See :meth:`harsanyi.ValueTable.and_or`. ``check_every``: PDHG iterations between two checks of the bounds
-    and the restart criteria; 16, or 64 on a GPU, where the iterations in between run as one CUDA graph replay
-    (30 % more iterations per second than 16 at n = 16 on an H100)."""
+    and the restart criteria, the same on every device so that CPU and GPU follow the same iterates (64 would give
+    a GPU 30 % more iterations per second at n = 16, but restarts at other times)."""
     v = table
-    if check_every is None:
-        check_every = 64 if is_torch(v) and v.is_cuda else 16
     n = int(v.shape[-1]).bit_length() - 1
     tau = _check_tau(tau, qthres, abs(float(v[-1]) - float(v[0])))
     _check_solver_args(tol, max_iter)
