@@ -541,8 +541,9 @@ class _GraphedIterations:
 
     A step is about 150 small kernels (4 transforms of n butterfly stages, the proximal maps); launched one by one
     from Python they held a GPU step at 3–4 ms from n = 12 to n = 22 (BENCHMARKS.md). The replay runs the same
-    kernels on the same numbers, so the iterates are those of the eager loop. The graph reads z, z⁰, ω and k from
-    its own buffers, so one recording serves every restart and every primal weight.
+    kernels, so the iterates are the eager loop's up to the last digit (ω is a tensor here, and torch divides by a
+    float as a product with its reciprocal). The graph reads z, z⁰, ω and k from its own buffers, so one recording
+    serves every restart and every primal weight.
     """
 
     def __init__(self, problem: _DividendProblem, count: int):
