@@ -328,6 +328,24 @@ def test_working_set_finds_the_optimum_of_a_sparse_game_beyond_the_dense_lp():
     assert cut.solver.iterations == 1 and cut.certificate.passed and cut.l1_after >= exact.l1_after * (1 - 1e-9)
 
 
+def test_auto_hands_a_stalled_working_set_over_to_pdhg_and_keeps_the_better_bounds(monkeypatch):
+    """n = 11 under a time limit that leaves the working set one round: "auto" runs PDHG for the rest and reports
+    the smaller L1 and the larger lower bound of the two runs, with a certified decomposition."""
+    pytest.importorskip("highspy")
+    import harsanyi._andor as andor
+
+    v = planted_game(11, seed=7)
+    monkeypatch.setattr(andor, "WORKING_SET_BUDGET", 1e-6)  # as if the working set had stalled
+    alone = {m: ValueTable(v).and_or(method=m, max_iter=64, time_limit=1e-6 if m == "working-set" else None)
+             for m in ("working-set", "pdhg")}
+    both = ValueTable(v).and_or(max_iter=64)
+    assert both.solver.method == f"{alone['working-set'].solver.method}, then {alone['pdhg'].solver.method}"
+    assert both.solver.iterations == 1 + alone["pdhg"].solver.iterations
+    assert both.l1_after == pytest.approx(min(alone["working-set"].l1_after, alone["pdhg"].l1_after), rel=1e-9)
+    assert both.solver.lower_bound == pytest.approx(max(a.solver.lower_bound for a in alone.values()), rel=1e-9)
+    assert both.certificate.passed and not both.solver.converged
+
+
 def test_highs_stops_with_a_clear_error_at_its_time_limit():
     pytest.importorskip("scipy")
     with pytest.raises(HarsanyiError, match=r"HiGHS stopped at time_limit=1e-06 s .*method=\"pdhg\""):

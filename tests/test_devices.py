@@ -47,3 +47,21 @@ def test_and_or_matches_numpy(device):
     np.testing.assert_allclose(as_numpy(b.and_.values), a.and_.values, atol=1e-7)  # 300 iterations amplify rounding a little
     np.testing.assert_allclose(as_numpy(b.or_.values), a.or_.values, atol=1e-7)
     assert b.certificate.passed
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+def test_pdhg_runs_eagerly_with_a_warning_where_graph_capture_fails(monkeypatch):
+    """Between checkpoints PDHG replays a recorded CUDA graph; where recording fails it warns and runs the same
+    steps one by one: the same result up to rounding (ω as a tensor vs a float, 1e-7 as above)."""
+    v = torch.tensor(random_table(7, 13), device="cuda")
+    graphed = ValueTable(v).and_or(max_iter=300, tol=1e-9, method="pdhg")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("capture is not supported here")
+
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", broken)
+    with pytest.warns(RuntimeWarning, match="CUDA graph capture failed .capture is not supported here.; PDHG "
+                                            "launches its steps one by one"):
+        eager = ValueTable(v).and_or(max_iter=300, tol=1e-9, method="pdhg")
+    assert eager.solver.iterations == graphed.solver.iterations and eager.certificate.passed
+    np.testing.assert_allclose(as_numpy(eager.and_.values), as_numpy(graphed.and_.values), atol=1e-7)

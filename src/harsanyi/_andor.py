@@ -706,6 +706,12 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     _check_solver_args(tol, max_iter)
     chosen = _resolve_method(method, n)
     problem = _DividendProblem(v, tau)
+
+    def pdhg(limit):
+        (y, e, _), report, _ = _solve(problem, tol=tol, max_iter=max_iter, time_limit=limit, check_every=check_every,
+                                      progress=progress, n=n, runner=_halpern, method="restarted Halpern PDHG")
+        return y, e, report
+
     if chosen == "highs":
         start = time.perf_counter()
         # "auto" takes HiGHS only where it takes seconds, and does not hold it to a limit it might just miss on a
@@ -720,18 +726,14 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
         y, e, report = _working_set(v, tau, tol=tol, max_iter=max_iter, time_limit=time_limit, progress=progress,
                                     n=n)
     elif chosen == "pdhg":
-        (y, e, _), report, _ = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit,
-                                      check_every=check_every, progress=progress, n=n, runner=_halpern,
-                                      method="restarted Halpern PDHG")
+        y, e, report = pdhg(time_limit)
     else:  # "auto" for mid-sized n: the working set while it pays, then PDHG; the better certified result
         start = time.perf_counter()
         budget = WORKING_SET_BUDGET if time_limit is None else time_limit * 0.5
         y, e, report = _working_set(v, tau, tol=tol, max_iter=max_iter, time_limit=budget, progress=progress, n=n)
         if not report.converged:
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
-            (y2, e2, _), second, _ = _solve(problem, tol=tol, max_iter=max_iter, time_limit=left,
-                                            check_every=check_every, progress=progress, n=n, runner=_halpern,
-                                            method="restarted Halpern PDHG")
+            y2, e2, second = pdhg(left)
             if second.l1 < report.l1:
                 y, e = y2, e2
             l1, lower = min(report.l1, second.l1), max(report.lower_bound, second.lower_bound)

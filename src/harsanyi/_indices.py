@@ -8,8 +8,8 @@ where m are the Harsanyi dividends. One superset-zeta of the re-weighted dividen
 at once, so all orders ≤ k cost O(k·n·2ⁿ). Sizes t ≤ 2 (every value, every pair index) need less: one pass over the
 dividends (:class:`SizeSums`) serves every weight function, so SV, BV and all indices of order 2 of one table share
 it. An entry of the registry is nothing but its weight function w_k(s, t) and the facts a certificate can check
-(efficiency). Conventions (what the empty coalition holds) follow shapiq's
-``ExactComputer`` for the same index and order.
+(efficiency). Conventions (what the empty coalition holds) follow shapiq's ``ExactComputer`` for the same index and
+order.
 """
 
 from __future__ import annotations
