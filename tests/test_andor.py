@@ -1,5 +1,7 @@
 """AND-OR concepts (SPEC §3): the operators, the certificate, and the optimiser against an LP solver's optimum."""
 
+import types
+
 import numpy as np
 import pytest
 
@@ -344,6 +346,30 @@ def test_auto_hands_a_stalled_working_set_over_to_pdhg_and_keeps_the_better_boun
     assert both.l1_after == pytest.approx(min(alone["working-set"].l1_after, alone["pdhg"].l1_after), rel=1e-9)
     assert both.solver.lower_bound == pytest.approx(max(a.solver.lower_bound for a in alone.values()), rel=1e-9)
     assert both.certificate.passed and not both.solver.converged
+
+
+def test_working_set_stops_after_the_given_number_of_rounds_without_a_better_l1(monkeypatch):
+    """A table of noise has no sparse decomposition, so the working set's L1 stops improving at once: with
+    stall_rounds = 3 it stops at the first run of 3 rounds that did not lower the best L1 (by 1e-6 relative, the
+    solver's own threshold), and "auto" then hands over to PDHG and says why."""
+    pytest.importorskip("highspy")
+    import harsanyi._andor as andor
+    from harsanyi._activeset import solve_working_set
+
+    v = np.random.default_rng(0).normal(size=1 << 11)
+    tau = 0.02 * abs(v[-1] - v[0])
+    bar = types.SimpleNamespace(update=lambda k: None, set_postfix=lambda **kw: None)
+    _, _, _, stats = solve_working_set(v, tau, tol=1e-6, max_rounds=1000, time_limit=None, bar=bar, stall_rounds=3)
+    best = np.array([h[1] for h in stats["history"]])
+    better = np.r_[True, best[1:] < best[:-1] * (1 - 1e-6)]
+    last_better = np.flatnonzero(better)
+    assert stats["stalled"] and len(best) - 1 - last_better[-1] == 3
+    assert np.all(np.diff(last_better) <= 3)  # no earlier run of 3 rounds without a better L1
+    monkeypatch.setattr(andor, "WORKING_SET_STALL", 3)
+    auto = ValueTable(v).and_or(max_iter=64)
+    assert auto.solver.method.endswith("stalled: no better L1 in 3 rounds, then restarted Halpern PDHG")
+    assert auto.certificate.passed
+    assert not solve_working_set(v, tau, tol=1e-6, max_rounds=len(best), time_limit=None, bar=bar)[3]["stalled"]
 
 
 def test_highs_stops_with_a_clear_error_at_its_time_limit():

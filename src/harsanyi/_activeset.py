@@ -30,6 +30,7 @@ import numpy as np
 from ._transforms import or_reconstruct, or_reconstruct_adjoint, popcounts, subset_moebius, subset_zeta, superset_zeta
 
 _AND, _OR, _SLACK, _TOTAL = 0, 1, 2, 3
+_DUAL, _PRIMAL = 1, 4  # HiGHS's simplex_strategy values
 _ADD = 32  # rows and columns added per round (16 took 1.3× as long at n = 14, 64 no faster)
 _IDLE = 5  # rounds a row (non-binding, zero dual) or a concept (zero) stays before it is dropped
 _PENALTY = 1e4  # cost of an elastic slack: a working row that the working concepts cannot match gets its own concept
@@ -66,6 +67,7 @@ class _WorkingLP:
         self.v, self.tau = v, tau
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
+        self.highs.setOptionValue("simplex_strategy", _DUAL)
         self.inf = highspy.kHighsInf
         self.col_mask = np.zeros(1, np.int64)  # the concept's coalition (the row's, for a slack)
         self.col_kind = np.full(1, _TOTAL)
@@ -133,9 +135,18 @@ class _WorkingLP:
             self.row_mask, self.row_idle = self.row_mask[~rows], self.row_idle[~rows]
         return dropped
 
+    def price_in(self) -> int:
+        """Re-optimise after concepts were added and before rows are: the basis stays primal feasible, so the primal
+        simplex takes it from there (1.4× faster at n = 14 than one dual simplex run after both); returns its
+        iterations."""
+        self.highs.setOptionValue("simplex_strategy", _PRIMAL)
+        self.highs.run()
+        self.highs.setOptionValue("simplex_strategy", _DUAL)
+        return int(self.highs.getInfo().simplex_iteration_count)
+
     def solve(self, size: int):
-        """Re-solve; returns the concepts x, y and the duals π as full tables, the rows whose slack is used, and the
-        number of simplex iterations."""
+        """Re-solve (dual simplex: the rows just added are what the basis violates); returns the concepts x, y and
+        the duals π as full tables, the rows whose slack is used, and the number of simplex iterations."""
         self.highs.run()
         solution, info = self.highs.getSolution(), self.highs.getInfo()
         value = np.asarray(solution.col_value)
@@ -164,9 +175,11 @@ def _top(scores: np.ndarray, k: int, above: float) -> np.ndarray:
     return np.sort(best[scores[best] > above])
 
 
-def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int, time_limit: float | None, bar):
+def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int, time_limit: float | None, bar,
+                      stall_rounds: int | None = None):
     """Column-and-row generation for the AND-OR LP of the table ``v`` (NumPy float64). Returns the best feasible
-    decomposition (x, y), its L1, the best certified lower bound and the run's statistics."""
+    decomposition (x, y), its L1, the best certified lower bound and the run's statistics. With ``stall_rounds``, it
+    also stops once that many rounds in a row have not lowered the best L1 (``stats["stalled"]``)."""
     n = int(v.size).bit_length() - 1
     size, pop = 1 << n, popcounts(n).astype(np.int64)
     free = pop >= 2
@@ -180,7 +193,7 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
     lp.add_rows(first_rows)
     working["rows"][first_rows] = True
     best, best_obj, best_lower = None, math.inf, -math.inf
-    history, rounds, pivots = [], 0, 0
+    history, rounds, pivots, since_better = [], 0, 0, 0
     while True:
         rounds += 1
         x, y, pi, slack_rows, steps = lp.solve(size)
@@ -189,6 +202,7 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
         excess = residual - np.clip(residual, -tau, tau)
         repaired = x - subset_moebius(excess)  # the violated coalitions put back inside the box by AND concepts
         objective = float(np.abs(repaired).sum() + np.abs(y).sum())
+        since_better = 0 if objective < best_obj * (1 - 1e-6) else since_better + 1
         if objective < best_obj:
             best, best_obj = (repaired, y), objective
         price_and, price_or = superset_zeta(pi), or_reconstruct_adjoint(pi)
@@ -200,7 +214,8 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
         bar.update(1)
         bar.set_postfix(L1=f"{best_obj:.6g}", gap=f"{gap:.2e}", rows=len(lp.row_mask), refresh=False)
         violation = np.abs(residual) - tau
-        if (gap <= tol or rounds >= max_rounds
+        stalled = stall_rounds is not None and since_better >= stall_rounds
+        if (gap <= tol or rounds >= max_rounds or stalled
                 or (time_limit is not None and time.perf_counter() - start >= time_limit)):
             break
         rows_out, and_out, or_out = lp.drop_idle()
@@ -218,10 +233,12 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
         for kind, new in ((_AND, new_and), (_OR, new_or)):
             lp.add_concepts(new, kind)
             working[kind][new] = True
+        if len(new_rows) and (len(new_and) or len(new_or)):
+            pivots += lp.price_in()
         lp.add_rows(new_rows)
         working["rows"][new_rows] = True
     gap = max((best_obj - best_lower) / best_obj, 0.0) if best_obj > 0 else 0.0
-    stats = dict(iterations=rounds, restarts=pivots, seconds=time.perf_counter() - start, gap=gap,
+    stats = dict(iterations=rounds, restarts=pivots, seconds=time.perf_counter() - start, gap=gap, stalled=stalled,
                  history=tuple(history), rows=len(lp.row_mask),
                  concepts=int(np.isin(lp.col_kind, (_AND, _OR)).sum() // 2))
     return best, best_obj, best_lower, stats

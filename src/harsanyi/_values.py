@@ -273,8 +273,8 @@ class ValueTable:
           ``time_limit`` seconds, with its best certified decomposition. On a GPU the iterations between two
           checks replay as one CUDA graph.
         - "auto" (default): "highs" for n ≤ 10 (with scipy); for n ≤ 14 (with highspy) the working set for half
-          of ``time_limit`` (30 s without one), then, if it has not converged, PDHG for the rest, keeping the
-          better certified result; "pdhg" beyond.
+          of ``time_limit`` (30 s without one), or until 20 rounds in a row have not lowered its L1, then, if it
+          has not converged, PDHG for the rest, keeping the better certified result; "pdhg" beyond.
 
         ``result.solver`` says how far from optimal the L1 can be at most. The result's certificate checks universal
         matching within τ on every coalition; ``l1_before`` is the L1 of the plain Harsanyi dividends.
