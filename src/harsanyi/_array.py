@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .exceptions import HarsanyiValueError
@@ -20,22 +22,37 @@ def copy_float64(a):
     return np.array(a, dtype=np.float64, copy=True, order="C")
 
 
-def abs_max(a) -> float:
-    """max |a| as a float, without a temporary |a| for torch tensors (one min-max pass; NaN if ``a`` holds one)."""
+def _reducible(a):
+    """``a`` as a torch tensor where torch reduces it without a temporary |a|: a tensor, or a float64 NumPy array
+    viewed without a copy once torch is loaded (its reductions are multithreaded: 2–3× NumPy's at 2²⁰ entries;
+    torch takes writable arrays only); None for a NumPy array otherwise."""
     if is_torch(a):
+        return a
+    torch = sys.modules.get("torch")
+    if (torch is not None and isinstance(a, np.ndarray) and a.dtype == np.float64 and a.size
+            and a.flags.writeable):
+        return torch.from_numpy(a)
+    return None
+
+
+def abs_max(a) -> float:
+    """max |a| as a float (one min-max pass; NaN if ``a`` holds one)."""
+    t = _reducible(a)
+    if t is not None:
         import torch
 
-        low, high = torch.aminmax(a)
+        low, high = torch.aminmax(t)
         return max(abs(float(low)), abs(float(high)))
     return float(np.abs(a).max())
 
 
 def abs_sum(a) -> float:
-    """Σ |a| as a float, without a temporary |a| for torch tensors."""
-    if is_torch(a):
+    """Σ |a| as a float."""
+    t = _reducible(a)
+    if t is not None:
         import torch
 
-        return float(torch.linalg.vector_norm(a, 1))
+        return float(torch.linalg.vector_norm(t, 1))
     return float(np.abs(a).sum())
 
 

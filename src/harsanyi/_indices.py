@@ -41,6 +41,15 @@ class IndexSpec:
     efficient: bool  # the held coalitions of size ≥ 1 sum to v(N) − v(∅)
     fixed_order: int | None = None  # values (SV, BV) are defined for one order only
 
+    def weights_of(self, n: int, order: int, t: int) -> np.ndarray:
+        """``weights(n, order, t)``, computed once per (index, n, order, t) (k-SII's come from exact rationals)."""
+        return _cached_weights(self.name, n, order, t).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_weights(name: str, n: int, order: int, t: int) -> np.ndarray:
+    return INDICES[name].weights(n, order, t)
+
 
 def _sizes(n: int) -> np.ndarray:
     return np.arange(n + 1, dtype=np.float64)
@@ -330,7 +339,7 @@ def compute_index(dividends, spec: IndexSpec, order: int, sums: SizeSums | None 
     n = n_players_of(dividends)
     out = _zeros_like(dividends)
     for t in range(order + 1):
-        w = spec.weights(n, order, t)
+        w = spec.weights_of(n, order, t)
         sel = like(masks_of_size(n, t).copy(), dividends)
         if not np.any(w[t + 1 :]):  # only the coalition's own dividend: nothing to sum
             out[..., sel] = dividends[..., sel] * float(w[t])

@@ -239,7 +239,7 @@ class ValueTable:
     def _player_values(self, name: str) -> np.ndarray:
         """SV or BV of every player, shape (n,), certified like :meth:`index` without its dense 2ⁿ table."""
         spec = get_index(name)
-        values = self._size_sums().singles(spec.weights(self._n, 1, 1))
+        values = self._size_sums().singles(spec.weights_of(self._n, 1, 1))
         checks = list(self._dividend_certificate.checks)
         if spec.efficient:
             checks.append(self._efficiency_check(values, spec))
