@@ -3,7 +3,7 @@
 The LP in value form: minimise Σ|x| + Σ|y| subject to |ζx(S) + Ry(S) − v(S)| ≤ τ on all 2ⁿ coalitions S, with x the
 AND concepts (every coalition) and y the OR concepts (coalitions of ≥ 2 players). Its optimum is often sparse (on
 the trained MLP of bench/andor.py at n = 14: about 500 concepts and as many coalitions where |ε| = τ, out of 2ⁿ
-each; on the demo's MLP it is not, and this solver stalls there). Where it is, a small LP over a working set of
+each; on the demo's MLP it is not, and this solver stalls there: see ``stall_rounds``). Where it is, a small LP over a working set of
 concepts (columns) and coalitions (rows) has the same optimum once the working set holds them, and the whole problem
 is needed only to check that it does:
 
@@ -12,8 +12,9 @@ is needed only to check that it does:
   ζᵀπ for the AND ones and Rᵀπ for the OR ones (fast transforms again); a concept with |price| > 1 would lower the
   L1 and joins the working set.
 
-Each round adds the most violated coalitions and the best-priced concepts, drops those idle for a few rounds, and
-re-solves with HiGHS's dual simplex from the previous basis. Every round yields certified bounds: repairing the
+Each round drops the rows and concepts idle for a few rounds, adds the best-priced concepts and re-optimises with
+HiGHS's primal simplex (the basis is still primal feasible), then adds the most violated coalitions and re-solves
+with the dual simplex, both from the previous basis. Every round yields certified bounds: repairing the
 violated coalitions into the AND concepts gives a feasible decomposition (an upper bound), and π scaled into dual
 feasibility gives vᵀπ − τ‖π‖₁ as a lower bound. When nothing is violated and nothing is priced in, they meet.
 

@@ -266,7 +266,7 @@ class ValueTable:
           / 12 on two cores); it stops with an error at ``time_limit``.
         - "working-set" solves it on a working set of coalitions and concepts that grows by pricing all of them with
           the fast transforms (column-and-row generation, highspy's warm-started simplex). Exact, and fast when the
-          optimum is sparse (2 s at n = 12, 14 s at n = 14 on a trained MLP, two cores); it can stall where it is
+          optimum is sparse (1.5 s at n = 12, 10 s at n = 14 on a trained MLP, two cores); it can stall where it is
           not. Stops at ``tol`` / ``time_limit`` with its best certified decomposition.
         - "pdhg" runs restarted Halpern PDHG whose operators are the fast transforms (any n, CPU or GPU) and stops
           when the certified optimality gap is below ``tol`` (relative), after ``max_iter`` iterations or
