@@ -45,6 +45,7 @@ class _Masker:
         # (low bits k, masked inputs of coalitions 0 … 2^k − 1, elements of players ≥ k, the reused batch buffer)
         self._template: tuple | None = None
         self._reuse = True  # hand the same buffer to the model each batch, until it is seen writing into its input
+        self._players: list | None = None  # each player's elements as a _Selection, made on first use
 
     def __call__(self, masks):
         m = masks.shape[0]
@@ -113,12 +114,17 @@ class _Masker:
         flat = block.reshape(1 << low, -1)
         x = self.x.reshape(1, -1) if self.x.shape == self.shape else (
             self.x.expand(self.shape) if self.torch else np.broadcast_to(self.x, self.shape)).reshape(1, -1)
+        if self._players is None:  # the same for every template: made once
+            self._players = _Selection.per_player(self._flat_owner(), self.n, self.x)
         for k in range(low):
             half = 1 << k
             flat[half:2 * half] = flat[:half]
-            mine = _Selection(to_numpy(self._elements(self.owner == k)).reshape(-1), self.x)
-            _overwrite(flat[half:2 * half], mine, x)
+            _overwrite(flat[half:2 * half], self._players[k], x)
         return block
+
+    def _flat_owner(self) -> np.ndarray:
+        """The player owning each element of the input (n for elements of no player), flattened."""
+        return np.broadcast_to(to_numpy(self.owner).reshape(self.owner_shape), self.shape).reshape(-1)
 
     def _elements(self, owner_selection):
         """A boolean selection over the owner elements, broadcast to the input's shape."""
@@ -214,8 +220,27 @@ class _Selection:
 
     def __init__(self, selected: np.ndarray, like_array):
         edges = np.flatnonzero(np.diff(np.concatenate([[0], selected.astype(np.int8), [0]])))
-        self.runs = list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
-        self.index = None if len(self.runs) <= self.MAX_RUNS else like(np.flatnonzero(selected), like_array)
+        self._set(list(zip(edges[0::2].tolist(), edges[1::2].tolist())), lambda: np.flatnonzero(selected),
+                  like_array)
+
+    def _set(self, runs: list, positions, like_array) -> None:
+        self.runs = runs
+        self.index = None if len(runs) <= self.MAX_RUNS else like(positions(), like_array)
+
+    @classmethod
+    def per_player(cls, flat_owner: np.ndarray, n: int, like_array) -> list:
+        """The selection of each player 0 … n−1 from one pass over the owners (not n comparisons)."""
+        starts = np.flatnonzero(np.concatenate([[True], flat_owner[1:] != flat_owner[:-1]]))
+        ends = np.append(starts[1:], flat_owner.size)
+        owners = flat_owner[starts]
+        out = []
+        for k in range(n):
+            mine = owners == k
+            selection = cls.__new__(cls)
+            selection._set(list(zip(starts[mine].tolist(), ends[mine].tolist())),
+                           lambda k=k: np.flatnonzero(flat_owner == k), like_array)
+            out.append(selection)
+        return out
 
     def __bool__(self) -> bool:
         return bool(self.runs)
