@@ -3,9 +3,9 @@
 The LP in value form: minimise Σ|x| + Σ|y| subject to |ζx(S) + Ry(S) − v(S)| ≤ τ on all 2ⁿ coalitions S, with x the
 AND concepts (every coalition) and y the OR concepts (coalitions of ≥ 2 players). Its optimum is often sparse (on
 the trained MLP of bench/andor.py at n = 14: about 500 concepts and as many coalitions where |ε| = τ, out of 2ⁿ
-each; on the demo's MLP it is not, and this solver stalls there: see ``stall_rounds``). Where it is, a small LP over a working set of
-concepts (columns) and coalitions (rows) has the same optimum once the working set holds them, and the whole problem
-is needed only to check that it does:
+each; on the demo's MLP it is not, and this solver stalls there: see ``stall_rounds``). Where it is, a small LP over
+a working set of concepts (columns) and coalitions (rows) has the same optimum once the working set holds them, and
+the whole problem is needed only to check that it does:
 
 * the rows left out: the reconstruction ζx + Ry on all 2ⁿ coalitions (fast transforms) shows which are violated;
 * the columns left out: the duals π of the working rows, lifted to all coalitions, price every concept at once:
