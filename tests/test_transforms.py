@@ -108,3 +108,26 @@ def test_numpy_only_kernels_without_torch(monkeypatch, n):
         np.testing.assert_allclose(a, b, atol=1e-12)
     np.testing.assert_allclose(without[0][1], brute_moebius(v[1], n), atol=1e-12)
     np.testing.assert_allclose(subset_moebius(subset_zeta(v)), v, atol=1e-12)
+
+
+def test_abs_reductions_agree_with_numpy_on_every_kind_of_array():
+    """max |a| and Σ|a| as the certificates take them: through a zero-copy torch view for writable float64 NumPy
+    arrays once torch is loaded, by NumPy for read-only ones (torch warns about those) and for other dtypes, directly
+    for tensors. Same numbers up to summation order (1e-12 relative); NaN propagates; nothing warns."""
+    import warnings
+
+    torch = pytest.importorskip("torch")
+    from harsanyi._array import abs_max, abs_sum
+
+    a = np.random.default_rng(3).normal(size=1 << 12)
+    frozen = a.copy()
+    frozen.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # float32: its own rounding of a (1e-6 relative)
+        for arr, rel in ((a, 1e-12), (frozen, 1e-12), (a.astype(np.float32), 1e-6), (torch.from_numpy(a.copy()), 1e-12)):
+            assert abs_max(arr) == pytest.approx(np.abs(a).max(), rel=rel)
+            assert abs_sum(arr) == pytest.approx(np.abs(a).sum(), rel=rel)
+    with_nan = a.copy()
+    with_nan[7] = np.nan
+    assert np.isnan(abs_max(with_nan)) and np.isnan(abs_sum(with_nan))
