@@ -267,3 +267,25 @@ def test_model_writing_into_its_input_still_gets_correct_batches():
     for batch_size in (4, 32):  # many batches through the same buffer
         np.testing.assert_allclose(Game.tabular(model, x).evaluate(batch_size=batch_size).values, expected,
                                    atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_player_selections_from_one_pass_match_one_comparison_per_player(seed):
+    """The template's per-player element selections (one pass over the owners) equal those from comparing the owners
+    with each player: runs where a player has few, the element index where it has many (> MAX_RUNS), none for a
+    player that owns nothing; non-players (owner n) belong to no one."""
+    from harsanyi._builders import _Selection
+
+    rng = np.random.default_rng(seed)
+    n = 6
+    segments = 40 if seed % 2 else 400  # about 5 runs per player, or about 50 (the index path)
+    owner = np.repeat(rng.integers(0, n + 1, size=segments), rng.integers(1, 4, size=segments))
+    owner[owner == 2] = n  # player 2 owns nothing
+    fast = _Selection.per_player(owner, n, np.zeros(1))
+    assert any(s.index is not None for s in fast) == (segments == 400)
+    for k in range(n):
+        slow = _Selection(owner == k, np.zeros(1))
+        assert fast[k].runs == slow.runs and bool(fast[k]) == bool(slow)
+        assert (fast[k].index is None) == (slow.index is None)
+        if slow.index is not None:
+            np.testing.assert_array_equal(fast[k].index, slow.index)
