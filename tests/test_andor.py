@@ -349,10 +349,12 @@ def test_auto_hands_a_stalled_working_set_over_to_pdhg_and_keeps_the_better_boun
 
 
 def test_working_set_stops_after_the_given_number_of_rounds_without_a_better_l1(monkeypatch):
-    """A table of noise has no sparse decomposition, so the working set's L1 stops improving at once: with
-    stall_rounds = 3 it stops at the first run of 3 rounds that did not lower the best L1 (by 1e-6 relative, the
-    solver's own threshold), and "auto" then hands over to PDHG and says why."""
+    """A table of noise has no sparse decomposition, so the working set's L1 stops improving at once while most
+    concepts stay priced in: with stall_rounds = 3 it stops at the first run of 3 rounds that did not lower the best
+    L1 (by 1e-6 relative, the solver's own threshold), and "auto" then hands over to PDHG and says why. A plateau
+    alone is not a stall: where few concepts are left to price in (the share is set to 100 % here), it goes on."""
     pytest.importorskip("highspy")
+    import harsanyi._activeset as activeset
     import harsanyi._andor as andor
     from harsanyi._activeset import solve_working_set
 
@@ -370,6 +372,9 @@ def test_working_set_stops_after_the_given_number_of_rounds_without_a_better_l1(
     assert auto.solver.method.endswith("stalled: no better L1 in 3 rounds, then restarted Halpern PDHG")
     assert auto.certificate.passed
     assert not solve_working_set(v, tau, tol=1e-6, max_rounds=len(best), time_limit=None, bar=bar)[3]["stalled"]
+    monkeypatch.setattr(activeset, "_STALLED_PRICED", 1.0)
+    longer = solve_working_set(v, tau, tol=1e-6, max_rounds=len(best) + 3, time_limit=None, bar=bar, stall_rounds=3)
+    assert not longer[3]["stalled"] and longer[3]["iterations"] == len(best) + 3
 
 
 def test_highs_stops_with_a_clear_error_at_its_time_limit():

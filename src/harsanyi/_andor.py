@@ -596,12 +596,13 @@ class _GraphedIterations:
 
 # --- small n: the LP solved exactly by HiGHS ------------------------------------------------------------------------
 HIGHS_MAX_PLAYERS = 10  # method="auto" solves n ≤ this as one sparse LP with HiGHS (seconds; 3ⁿ nonzeros)
-WORKING_SET_MAX_PLAYERS = 14  # … and n ≤ this on a working set first (exact in seconds when the optimum is sparse)
+WORKING_SET_MAX_PLAYERS = 15  # … and n ≤ this on a working set first (exact in seconds when the optimum is sparse)
 WORKING_SET_BUDGET = 30.0  # seconds "auto" gives the working set without a time_limit (half the limit with one)
 # before it hands over to PDHG: on games whose optimum is not sparse the working set stalls (BENCHMARKS.md) …
 WORKING_SET_STALL = 20  # … and "auto" hands over as soon as this many rounds in a row have not lowered its best L1
-# (on 12 trained-MLP games with n = 12–14 the working sets that converged never went more than 16 rounds without
-# a better L1; five of the six that did not went 18–33, the demo's 25)
+# while a tenth of all concepts are still priced in (_activeset): on 15 trained-MLP games with n = 12–14 and the
+# demo's, that stops the four runs that went 21–33 rounds without a better L1 and never converged, and none of the
+# nine that converged; the bench game at n = 15 (35 rounds on a plateau, then exact in 24 s) goes on
 
 
 def _kron_power(block, n: int):

@@ -272,9 +272,10 @@ class ValueTable:
           when the certified optimality gap is below ``tol`` (relative), after ``max_iter`` iterations or
           ``time_limit`` seconds, with its best certified decomposition. On a GPU the iterations between two
           checks replay as one CUDA graph.
-        - "auto" (default): "highs" for n ≤ 10 (with scipy); for n ≤ 14 (with highspy) the working set for half
-          of ``time_limit`` (30 s without one), or until 20 rounds in a row have not lowered its L1, then, if it
-          has not converged, PDHG for the rest, keeping the better certified result; "pdhg" beyond.
+        - "auto" (default): "highs" for n ≤ 10 (with scipy); for n ≤ 15 (with highspy) the working set for half
+          of ``time_limit`` (30 s without one), or until it stalls (20 rounds without a better L1 while a tenth of
+          all concepts would still lower it), then, if it has not converged, PDHG for the rest, keeping the better
+          certified result; "pdhg" beyond.
 
         ``result.solver`` says how far from optimal the L1 can be at most. The result's certificate checks universal
         matching within τ on every coalition; ``l1_before`` is the L1 of the plain Harsanyi dividends.
