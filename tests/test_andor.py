@@ -296,10 +296,10 @@ def test_auto_method_takes_highs_then_the_working_set_then_pdhg(monkeypatch):
     from harsanyi._andor import _resolve_method
 
     hybrid = "working-set, then pdhg"
-    assert [_resolve_method("auto", n) for n in (4, 10, 11, 14, 15)] == ["highs", "highs", hybrid, hybrid, "pdhg"]
+    assert [_resolve_method("auto", n) for n in (4, 10, 11, 15, 16)] == ["highs", "highs", hybrid, hybrid, "pdhg"]
     small = ValueTable(planted_game(5, seed=5)).and_or()
     assert small.solver.method.startswith("HiGHS") and small.solver.converged
-    big = ValueTable(np.random.default_rng(0).normal(size=1 << 15)).and_or(max_iter=32)
+    big = ValueTable(np.random.default_rng(0).normal(size=1 << 16)).and_or(max_iter=32)
     assert big.solver.method.startswith("restarted Halpern PDHG") and big.certificate.passed
     # "auto" never holds HiGHS to a limit it might just miss: a tiny limit still gives the exact optimum
     concepts = ValueTable(planted_game(8, seed=3)).and_or(time_limit=1e-6)
