@@ -284,7 +284,7 @@ def test_player_selections_from_one_pass_match_one_comparison_per_player(seed):
     fast = _Selection.per_player(owner, n, np.zeros(1))
     assert any(s.index is not None for s in fast) == (segments == 400)
     for k in range(n):
-        slow = _Selection(owner == k, np.zeros(1))
+        slow = _Selection.of(owner == k, np.zeros(1))
         assert fast[k].runs == slow.runs and bool(fast[k]) == bool(slow)
         assert (fast[k].index is None) == (slow.index is None)
         if slow.index is not None:

@@ -73,8 +73,8 @@ class _Masker:
             return self(self._index_masks(start, stop))
         if self._template is None or self._template[0] != low:
             buffer = self._doubling_template(low)
-            high = _Selection(to_numpy(self._elements((self.owner >= low) & (self.owner < self.n))).reshape(-1),
-                              self.x)
+            high = _Selection.of(to_numpy(self._elements((self.owner >= low) & (self.owner < self.n))).reshape(-1),
+                                 self.x)
             ends = buffer[[0, m - 1]]  # a copy of the first and last rows, to see a model writing into its input
             self._template = (low, buffer, high, ends)
         _, buffer, high, _ = self._template
@@ -115,19 +115,17 @@ class _Masker:
         x = self.x.reshape(1, -1) if self.x.shape == self.shape else (
             self.x.expand(self.shape) if self.torch else np.broadcast_to(self.x, self.shape)).reshape(1, -1)
         if self._players is None:  # the same for every template: made once
-            self._players = _Selection.per_player(self._flat_owner(), self.n, self.x)
+            owner = to_numpy(self._elements(self.owner)).reshape(-1)  # each element's player (n: no player's)
+            self._players = _Selection.per_player(owner, self.n, self.x)
         for k in range(low):
             half = 1 << k
             flat[half:2 * half] = flat[:half]
             _overwrite(flat[half:2 * half], self._players[k], x)
         return block
 
-    def _flat_owner(self) -> np.ndarray:
-        """The player owning each element of the input (n for elements of no player), flattened."""
-        return np.broadcast_to(to_numpy(self.owner).reshape(self.owner_shape), self.shape).reshape(-1)
-
     def _elements(self, owner_selection):
-        """A boolean selection over the owner elements, broadcast to the input's shape."""
+        """Values over the owner elements (the owners themselves, or a boolean selection of them), broadcast to the
+        input's shape."""
         sel = owner_selection.reshape(self.owner_shape)
         return sel.expand(self.shape) if self.torch else np.broadcast_to(sel, self.shape)
 
@@ -218,14 +216,18 @@ class _Selection:
 
     MAX_RUNS = 16
 
-    def __init__(self, selected: np.ndarray, like_array):
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], selected.astype(np.int8), [0]])))
-        self._set(list(zip(edges[0::2].tolist(), edges[1::2].tolist())), lambda: np.flatnonzero(selected),
-                  like_array)
-
-    def _set(self, runs: list, positions, like_array) -> None:
+    def __init__(self, runs: list, positions, like_array):
+        """``runs``: (start, stop) pairs; ``positions()``: the same elements as an index array, made only where
+        there are more than ``MAX_RUNS`` runs."""
         self.runs = runs
         self.index = None if len(runs) <= self.MAX_RUNS else like(positions(), like_array)
+
+    @classmethod
+    def of(cls, selected: np.ndarray, like_array) -> "_Selection":
+        """The selection of a flat boolean array."""
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], selected.astype(np.int8), [0]])))
+        return cls(list(zip(edges[0::2].tolist(), edges[1::2].tolist())), lambda: np.flatnonzero(selected),
+                   like_array)
 
     @classmethod
     def per_player(cls, flat_owner: np.ndarray, n: int, like_array) -> list:
@@ -233,14 +235,8 @@ class _Selection:
         starts = np.flatnonzero(np.concatenate([[True], flat_owner[1:] != flat_owner[:-1]]))
         ends = np.append(starts[1:], flat_owner.size)
         owners = flat_owner[starts]
-        out = []
-        for k in range(n):
-            mine = owners == k
-            selection = cls.__new__(cls)
-            selection._set(list(zip(starts[mine].tolist(), ends[mine].tolist())),
-                           lambda k=k: np.flatnonzero(flat_owner == k), like_array)
-            out.append(selection)
-        return out
+        return [cls(list(zip(starts[owners == k].tolist(), ends[owners == k].tolist())),
+                    lambda k=k: np.flatnonzero(flat_owner == k), like_array) for k in range(n)]
 
     def __bool__(self) -> bool:
         return bool(self.runs)
