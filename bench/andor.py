@@ -2,19 +2,23 @@
 
     python bench/andor.py                          # n = 8 … 16 on the CPU
     python bench/andor.py --ns 18 20 --device cuda # larger n on a GPU (when one is lent)
+    python bench/andor.py --ns 16 --first-order splitting --ws-max 0 --lp-max 0 --dense-max 0  # one column
 
 Games: a torch MLP (30 → 32 → 2) trained for a second on scikit-learn's breast cancer data; the first n features are
 the players, the baseline is the training mean, v = log-odds of the predicted class (one test row). Columns:
-  ours      and_or(method="pdhg"): restarted Halpern PDHG over fast transforms, with tol and a time limit
+  method    one line per first-order method of --first-order, each with tol and a time limit:
+            splitting = and_or(method="splitting"), restarted Halpern Peaceman–Rachford over exact graph projections;
+            pdhg = and_or(method="pdhg"), restarted Halpern PDHG; both over fast transforms
   L1        its final L1; before = the L1 of the plain Harsanyi dividends
   gap       its certified optimality gap (L1 − dual lower bound) / L1
-  dense     the same algorithm with K̃ and μ as dense 2ⁿ×2ⁿ matrices (as the papers' code builds its transforms),
-            run while the matrices fit in --dense-max GiB: same iterates, so the same L1; only time and memory differ
+  dense     (pdhg lines) the same algorithm with K̃ and μ as dense 2ⁿ×2ⁿ matrices (as the papers' code builds its
+            transforms), run while they fit in --dense-max GiB: same iterates, same L1; only time and memory differ
   ws        and_or(method="working-set"): the LP on a working set of coalitions and concepts (column-and-row
             generation with highspy), same tol and time limit: its time, L1 and certified gap
   LP        the exact optimum, and_or(method="highs") (scipy HiGHS on the sparse LP, n ≤ --lp-max; what the default
             method="auto" runs up to n = 12): its time, its L1, and ours / LP − 1
-Peak memory is tracemalloc's peak of NumPy allocations during the call (CPU runs), torch's peak on a GPU.
+Peak memory is tracemalloc's peak of NumPy allocations in a separate 64-iteration run (CPU; tracing slows the
+solvers, so the timed runs are not traced), torch's peak on a GPU.
 """
 
 from __future__ import annotations
@@ -73,14 +77,20 @@ class DenseProblem(andor._DividendProblem):
         return w @ self.k, w @ self.mu
 
 
-def measured(fn):
-    tracemalloc.start()
+def timed(fn):
     start = time.perf_counter()
     out = fn()
-    seconds = time.perf_counter() - start
+    return out, time.perf_counter() - start
+
+
+def peak_of(fn):
+    """tracemalloc's peak of NumPy allocations during fn(), in a run of its own: tracing every allocation slows a
+    solver that allocates a few dozen tables a step by up to 3×, so the timed runs are not traced."""
+    tracemalloc.start()
+    fn()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return out, seconds, peak
+    return peak
 
 
 def main():
@@ -93,10 +103,11 @@ def main():
     parser.add_argument("--dense-max", type=float, default=2.0, help="GiB for the two dense matrices")
     parser.add_argument("--lp-max", type=int, default=12)
     parser.add_argument("--ws-max", type=int, default=16, help="largest n for the working-set column (CPU)")
+    parser.add_argument("--first-order", nargs="+", default=["pdhg", "splitting"], choices=["splitting", "pdhg"])
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
           f"device {args.device}, torch {torch.__version__}; tol {args.tol}, time limit {args.time_limit} s")
-    print(f"{'n':>3} {'ours s':>8} {'its':>6} {'peak MiB':>8} {'L1 before':>10} {'L1':>10} {'gap':>8} "
+    print(f"{'n':>3} {'method':>9} {'s':>8} {'its':>6} {'peak MiB':>8} {'L1 before':>10} {'L1':>10} {'gap':>8} "
           f"{'dense s':>8} {'dense MiB':>9} {'dense L1':>10} {'ws s':>7} {'ws L1':>10} {'ws gap':>8} {'LP s':>7} "
           f"{'LP L1':>10} {'ours/LP-1':>9}")
     model, X = trained_mlp()
@@ -105,31 +116,37 @@ def main():
                             device=args.device)
         table = game.evaluate(progress=False)
         v = table.data if args.device == "cpu" else torch.as_tensor(table.values, device=args.device)  # solve there
-        run = dict(tol=args.tol, max_iter=args.max_iter, time_limit=args.time_limit, progress=False, method="pdhg")
-        if args.device.startswith("cuda"):
-            torch.cuda.reset_peak_memory_stats()
-        concepts, seconds, peak = measured(lambda: ValueTable(v).and_or(**run))
-        if args.device.startswith("cuda"):
-            peak = torch.cuda.max_memory_allocated()
-        line = (f"{n:>3} {seconds:>8.2f} {concepts.solver.iterations:>6} {peak / 2**20:>8.1f} "
-                f"{concepts.l1_before:>10.4f} {concepts.l1_after:>10.4f} {concepts.solver.gap:>8.2e}")
-        if 2 * 8 * 4 ** n <= args.dense_max * 2**30 and args.device == "cpu":
-            original = andor._DividendProblem
-            andor._DividendProblem = DenseProblem
-            try:
-                dense, d_seconds, d_peak = measured(lambda: ValueTable(v).and_or(**run))
-            finally:
-                andor._DividendProblem = original
-            line += f" {d_seconds:>8.2f} {d_peak / 2**20:>9.1f} {dense.l1_after:>10.4f}"
-        else:
-            line += f" {'-':>8} {'-':>9} {'-':>10}"
+        for method in args.first_order:
+            run = dict(tol=args.tol, max_iter=args.max_iter, time_limit=args.time_limit, progress=False, method=method)
+            if args.device.startswith("cuda"):
+                torch.cuda.reset_peak_memory_stats()
+            concepts, seconds = timed(lambda: ValueTable(v).and_or(**run))
+            if args.device.startswith("cuda"):
+                peak = torch.cuda.max_memory_allocated()
+            else:  # memory does not grow with the iterations: 64 of them show the peak
+                peak = peak_of(lambda: ValueTable(v).and_or(**{**run, "max_iter": 64, "time_limit": None}))
+            line = (f"{n:>3} {method:>9} {seconds:>8.2f} {concepts.solver.iterations:>6} {peak / 2**20:>8.1f} "
+                    f"{concepts.l1_before:>10.4f} {concepts.l1_after:>10.4f} {concepts.solver.gap:>8.2e}")
+            if method == "pdhg" and 2 * 8 * 4 ** n <= args.dense_max * 2**30 and args.device == "cpu":
+                original = andor._DividendProblem
+                andor._DividendProblem = DenseProblem
+                try:
+                    dense, d_seconds = timed(lambda: ValueTable(v).and_or(**run))
+                    d_peak = peak_of(lambda: ValueTable(v).and_or(**{**run, "max_iter": 64, "time_limit": None}))
+                finally:
+                    andor._DividendProblem = original
+                line += f" {d_seconds:>8.2f} {d_peak / 2**20:>9.1f} {dense.l1_after:>10.4f}"
+            else:
+                line += f" {'-':>8} {'-':>9} {'-':>10}"
+            if method != args.first_order[-1]:
+                print(line, flush=True)
         if args.device == "cpu" and n <= args.ws_max:
-            ws, ws_seconds, _ = measured(lambda: ValueTable(v).and_or(**{**run, "method": "working-set"}))
+            ws, ws_seconds = timed(lambda: ValueTable(v).and_or(**{**run, "method": "working-set"}))
             line += f" {ws_seconds:>7.2f} {ws.l1_after:>10.4f} {ws.solver.gap:>8.2e}"
         else:
             line += f" {'-':>7} {'-':>10} {'-':>8}"
         if n <= args.lp_max:
-            exact, lp_seconds, _ = measured(lambda: ValueTable(table.values).and_or(method="highs"))
+            exact, lp_seconds = timed(lambda: ValueTable(table.values).and_or(method="highs"))
             optimum = exact.l1_after
             line += f" {lp_seconds:>7.2f} {optimum:>10.4f} {concepts.l1_after / optimum - 1:>9.2e}"
         print(line, flush=True)

@@ -32,7 +32,7 @@ def test_demo_explains_and_certifies(capsys, tmp_path):
     assert "PASSED" in out and "on all 16,384 masked inputs" in out
     saved = Explanation.load(tmp_path / "demo.npz")
     assert f"L1 of the concepts {saved.l1_after:,.4g} (plain Harsanyi dividends: {saved.l1_before:,.4g})" in out
-    gap = saved.solver["gap"]  # under a 3 s limit PDHG's lower bound may still be 0 (gap 1)
+    gap = saved.solver["gap"]  # under a 3 s limit the lower bound may still be 0 (gap 1)
     assert saved.l1_after < saved.l1_before
     assert (f"at most {1 / (1 - gap):.3g}× the smallest L1 possible" if gap < 1 else "no useful lower bound") in out
 

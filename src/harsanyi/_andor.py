@@ -13,12 +13,14 @@ players (their "tidy-up"), so y is fixed at 0 there; that changes nothing in the
 Single model (``and_or``). With y fixed to 0 on coalitions of ≤ 1 player, the matching rows can be solved for x:
 x = μ(v + ε) + K̃y (see ``_DividendProblem``), so the LP becomes min ‖μv + K̃y + με‖₁ + ‖y‖₁ over y and the box
 |ε| ≤ τ. Every point is then an exact decomposition, and the dual variables are the signs of the AND concepts,
-bounded by 1. Small n: HiGHS (scipy) on that LP as a sparse matrix (3ⁿ nonzeros per operator), exact. Any n:
-restarted Halpern PDHG with reflection (Lu & Yang 2024), diagonal preconditioning by the row and column sums of the
-operator (Pock & Chambolle 2011), PDLP's restart criteria and adaptive primal weight (Applegate et al. 2021). Its
-operators are fast transforms, O(n·2ⁿ) per step; nothing 2ⁿ×2ⁿ is formed. The best iterate is an upper bound on the
-optimum, each dual iterate (scaled to feasibility) a certified lower bound, so the result states how far from
-optimal it can be at most.
+bounded by 1. Small n: HiGHS (scipy) on that LP as a sparse matrix (3ⁿ nonzeros per operator), exact; mid-sized n
+with a sparse optimum: the working set (``_activeset``), exact. Any n: restarted Halpern Peaceman–Rachford splitting
+in value form, whose linear step is the exact projection onto the graphs of μ and Ω (``_splitting``); or restarted
+Halpern PDHG with reflection (Lu & Yang 2024), diagonal preconditioning by the row and column sums of the operator
+(Pock & Chambolle 2011), PDLP's restart criteria and adaptive primal weight (Applegate et al. 2021). Their operators
+are fast transforms, O(n·2ⁿ) per step; nothing 2ⁿ×2ⁿ is formed. The best iterate is an upper bound on the optimum,
+each dual iterate (scaled to feasibility) a certified lower bound, so the result states how far from optimal it can
+be at most.
 
 Several models (``shared_concepts``, SPEC §3c) keep the matching rows as constraints (``_Problem``): the shared
 split adds rows of its own. That LP is solved by restarted, preconditioned PDHG with averaging, whose infeasible
@@ -36,6 +38,8 @@ import numpy as np
 from ._array import is_torch, like, to_numpy
 from ._certificate import Certificate, Check, rounding_tolerance
 from ._interactions import Interactions
+from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm, _primal_weight, _soft
+from ._splitting import halpern_splitting
 from ._sparsity import KAPPA, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._transforms import (
     masks_of_size,
@@ -52,7 +56,6 @@ from .exceptions import HarsanyiError, HarsanyiValueError
 
 __all__ = ["Concepts", "SolverReport", "SharedConcepts", "and_or_decomposition", "shared_concepts", "QTHRES", "METHODS"]
 
-_B_SUFF, _B_NEC, _B_ART = 0.2, 0.8, 0.36
 QTHRES = 0.02  # τ = qthres · |v(N) − v(∅)|, the newer default of the papers' code (SPEC §3)
 
 
@@ -285,27 +288,6 @@ def _concat(parts):
     return np.concatenate(parts)
 
 
-def _clip(a, lo, hi):
-    if is_torch(a):
-        import torch
-
-        if not (is_torch(lo) or is_torch(hi)):  # plain bounds: no host-to-device copy (CUDA graphs forbid one)
-            return torch.clamp(a, lo, hi)
-        lo = lo if is_torch(lo) else torch.as_tensor(lo, dtype=a.dtype, device=a.device)
-        hi = hi if is_torch(hi) else torch.as_tensor(hi, dtype=a.dtype, device=a.device)
-        return torch.minimum(torch.maximum(a, lo), hi)
-    return np.minimum(np.maximum(a, lo), hi)
-
-
-def _norm(a) -> float:
-    return math.sqrt(float((a * a).sum()))
-
-
-def _soft(a, t):
-    """Soft thresholding sign(a)·max(|a| − t, 0), the prox of t‖·‖₁."""
-    return a - _clip(a, -t, t)
-
-
 def _sorted_desc(a):
     """|a| sorted in decreasing order along axis 0."""
     if is_torch(a):
@@ -339,22 +321,6 @@ def _dual_norm(s, alpha: float) -> float:
     m = like(np.arange(1, s.shape[0] + 1, dtype=np.float64)[:, None], s)
     ratio = cs / ((1.0 - alpha) + alpha * m)
     return float(ratio.max())
-
-
-def _checkpoint(history, bar, iteration, best_obj, best_lower, check_every, tol, time_limit, start) -> bool:
-    """Record the bounds, show them, and say whether to stop (gap reached, or out of time)."""
-    history.append((iteration, best_obj, best_lower))
-    gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
-    bar.set_postfix_str(f"objective {best_obj:.6g}, gap {100 * gap:.3g} %", refresh=False)
-    bar.update(check_every)
-    return gap <= tol or (time_limit is not None and time.perf_counter() - start > time_limit)
-
-
-def _primal_weight(omega: float, dz: float, dw: float) -> float:
-    """PDLP's primal weight after a restart: the geometric mean of the old one and the dual/primal movement."""
-    if dz > 1e-10 and dw > 1e-10:
-        return math.exp(0.5 * math.log(dw / dz) + 0.5 * math.log(omega))
-    return omega
 
 
 def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | None, check_every: int, bar):
@@ -436,7 +402,7 @@ class _DividendProblem:
 
     def __init__(self, v, tau: float):
         n = int(v.shape[-1]).bit_length() - 1
-        self.n, self.tau = n, float(tau)
+        self.n, self.tau, self.v = n, float(tau), v
         pop = popcounts(n).astype(np.int64)
         self.free = like(pop >= 2, v)
         self.free_f = like((pop >= 2).astype(np.float64), v)  # multiplied, not indexed: no sync inside CUDA graphs
@@ -639,7 +605,7 @@ def _highs(problem: _DividendProblem, time_limit: float | None = None):
     res = linprog(cost, A_eq=rows, b_eq=to_numpy(problem.c), bounds=bounds, method="highs-ipm", options=options)
     if res.status == 1:
         raise HarsanyiError(f"HiGHS stopped at time_limit={time_limit} s before solving the AND-OR LP (n = {n}): "
-                            f"raise time_limit, or use method=\"pdhg\", which returns its best certified "
+                            f"raise time_limit, or use method=\"splitting\", which returns its best certified "
                             f"decomposition when the time is up.")
     if res.status != 0:  # pragma: no cover - the LP is always feasible and bounded (y = 0, ε = 0 is feasible)
         raise RuntimeError(f"HiGHS did not solve the AND-OR LP: {res.message}")
@@ -695,7 +661,7 @@ def _concepts(v, x, y, tau: float, report: SolverReport, player_names) -> Concep
                     report, values, player_names)
 
 
-METHODS = ("auto", "pdhg", "highs", "working-set")
+METHODS = ("auto", "splitting", "pdhg", "highs", "working-set")
 
 
 def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = None, tol: float = 1e-3,
@@ -711,9 +677,11 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     chosen = _resolve_method(method, n)
     problem = _DividendProblem(v, tau)
 
-    def pdhg(limit):
+    def first_order(limit, name):
+        runner, label = ((halpern_splitting, "restarted Halpern Peaceman–Rachford splitting") if name == "splitting"
+                         else (_halpern, "restarted Halpern PDHG"))
         (y, e, _), report, _ = _solve(problem, tol=tol, max_iter=max_iter, time_limit=limit, check_every=check_every,
-                                      progress=progress, n=n, runner=_halpern, method="restarted Halpern PDHG")
+                                      progress=progress, n=n, runner=runner, method=label)
         return y, e, report
 
     if chosen == "highs":
@@ -729,16 +697,16 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     elif chosen == "working-set":
         y, e, report = _working_set(v, tau, tol=tol, max_iter=max_iter, time_limit=time_limit, progress=progress,
                                     n=n)
-    elif chosen == "pdhg":
-        y, e, report = pdhg(time_limit)
-    else:  # "auto" for mid-sized n: the working set while it pays, then PDHG; the better certified result
+    elif chosen in ("pdhg", "splitting"):
+        y, e, report = first_order(time_limit, chosen)
+    else:  # "auto" for mid-sized n: the working set while it pays, then the splitting; the better certified result
         start = time.perf_counter()
         budget = WORKING_SET_BUDGET if time_limit is None else time_limit * 0.5
         y, e, report = _working_set(v, tau, tol=tol, max_iter=max_iter, time_limit=budget, progress=progress, n=n,
                                     stall_rounds=WORKING_SET_STALL)
         if not report.converged:
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
-            y2, e2, second = pdhg(left)
+            y2, e2, second = first_order(left, "splitting")
             if second.l1 < report.l1:
                 y, e = y2, e2
             l1, lower = min(report.l1, second.l1), max(report.lower_bound, second.lower_bound)
@@ -787,24 +755,24 @@ def _resolve_method(method, n: int) -> str:
     if method not in METHODS:
         raise HarsanyiValueError(
             f"Expected method in {METHODS}; received {method!r}. \"auto\" takes HiGHS for n ≤ {HIGHS_MAX_PLAYERS} "
-            f"(scipy), the working set for n ≤ {WORKING_SET_MAX_PLAYERS} (highspy), else PDHG.")
+            f"(scipy), the working set for n ≤ {WORKING_SET_MAX_PLAYERS} (highspy), else the splitting.")
     if method == "auto":
         if n <= HIGHS_MAX_PLAYERS and _importable("scipy.optimize"):
             return "highs"
         if n <= WORKING_SET_MAX_PLAYERS and _importable("highspy"):
-            return "working-set, then pdhg"
-        return "pdhg"
+            return "working-set, then splitting"
+        return "splitting"
     if method == "highs":
         if n > 12:
             raise HarsanyiValueError(
                 f"method=\"highs\" builds the LP as a sparse matrix with 2·3ⁿ nonzeros, practical up to n = 12; this "
-                f"table has n = {n}. Use method=\"working-set\" or \"pdhg\" (or \"auto\")."
+                f"table has n = {n}. Use method=\"working-set\" or \"splitting\" (or \"auto\")."
             )
         if not _importable("scipy.optimize"):
-            raise HarsanyiValueError('method="highs" needs scipy: pip install scipy, or use method="pdhg".')
+            raise HarsanyiValueError('method="highs" needs scipy: pip install scipy, or use method="splitting".')
     if method == "working-set" and not _importable("highspy"):
         raise HarsanyiValueError('method="working-set" needs highspy: pip install "harsanyi[lp]" (or highspy), or '
-                                 'use method="pdhg".')
+                                 'use method="splitting".')
     return method
 
 

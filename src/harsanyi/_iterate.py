@@ -1,0 +1,49 @@
+"""Pieces shared by the first-order LP solvers (PDHG in ``_andor``, the splitting in ``_splitting``)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from ._array import is_torch
+
+_B_SUFF, _B_NEC, _B_ART = 0.2, 0.8, 0.36  # PDLP's restart criteria: sufficient, necessary and artificial decay
+
+
+def _clip(a, lo, hi):
+    if is_torch(a):
+        import torch
+
+        if not (is_torch(lo) or is_torch(hi)):  # plain bounds: no host-to-device copy (CUDA graphs forbid one)
+            return torch.clamp(a, lo, hi)
+        lo = lo if is_torch(lo) else torch.as_tensor(lo, dtype=a.dtype, device=a.device)
+        hi = hi if is_torch(hi) else torch.as_tensor(hi, dtype=a.dtype, device=a.device)
+        return torch.minimum(torch.maximum(a, lo), hi)
+    return np.minimum(np.maximum(a, lo), hi)
+
+
+def _norm(a) -> float:
+    return math.sqrt(float((a * a).sum()))
+
+
+def _soft(a, t):
+    """Soft thresholding sign(a)·max(|a| − t, 0), the prox of t‖·‖₁."""
+    return a - _clip(a, -t, t)
+
+
+def _checkpoint(history, bar, iteration, best_obj, best_lower, check_every, tol, time_limit, start) -> bool:
+    """Record the bounds, show them, and say whether to stop (gap reached, or out of time)."""
+    history.append((iteration, best_obj, best_lower))
+    gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
+    bar.set_postfix_str(f"objective {best_obj:.6g}, gap {100 * gap:.3g} %", refresh=False)
+    bar.update(check_every)
+    return gap <= tol or (time_limit is not None and time.perf_counter() - start > time_limit)
+
+
+def _primal_weight(omega: float, dz: float, dw: float) -> float:
+    """PDLP's primal weight after a restart: the geometric mean of the old one and the dual/primal movement."""
+    if dz > 1e-10 and dw > 1e-10:
+        return math.exp(0.5 * math.log(dw / dz) + 0.5 * math.log(omega))
+    return omega
