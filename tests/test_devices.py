@@ -39,10 +39,11 @@ def test_transforms_and_indices_match_numpy(device):
     assert tab.harsanyi().certificate.passed
 
 
-def test_and_or_matches_numpy(device):
+@pytest.mark.parametrize("method", ["splitting", "pdhg"])
+def test_and_or_matches_numpy(device, method):
     v = random_table(7, 12)
-    a = ValueTable(v).and_or(max_iter=300, tol=1e-9, method="pdhg")
-    b = ValueTable(torch.tensor(v, device=device)).and_or(max_iter=300, tol=1e-9, method="pdhg")
+    a = ValueTable(v).and_or(max_iter=300, tol=1e-9, method=method)
+    b = ValueTable(torch.tensor(v, device=device)).and_or(max_iter=300, tol=1e-9, method=method)
     assert a.solver.iterations == b.solver.iterations  # same path: the stopping tests saw the same numbers
     np.testing.assert_allclose(as_numpy(b.and_.values), a.and_.values, atol=1e-7)  # 300 iterations amplify rounding a little
     np.testing.assert_allclose(as_numpy(b.or_.values), a.or_.values, atol=1e-7)
