@@ -60,22 +60,46 @@ class _GraphProjection:
 
     def __call__(self, cp, cq, da, do):
         """The point (p, q, μp, Ωq) nearest to (c_p, c_q, d_a, d_o): x = (I + KᵀK)⁻¹(c + Kᵀd), y = Kx."""
-        s = self.d * (kronecker_transform(cp, self.ut) + kronecker_transform(da, self.mut))
+        s = kronecker_transform(cp, self.ut)
+        s += kronecker_transform(da, self.mut)
+        s *= self.d
         p, a = kronecker_transform(s, self.u), kronecker_transform(s, self.mu)
         fq = _flip(cq)
         fq[..., 0] += do[..., 0]  # F Ωᵀd's rank-one part: (e∅ + e_N)·d(∅), and F swaps ∅ and N
         fq[..., -1] += do[..., 0]
-        s = self.d * (kronecker_transform(fq, self.ut) - kronecker_transform(do, self.mut))
-        q, o = _flip(kronecker_transform(s, self.u)), -kronecker_transform(s, self.mu)
+        s = kronecker_transform(fq, self.ut)
+        s -= kronecker_transform(do, self.mut)
+        s *= self.d
+        q, o = _flip(kronecker_transform(s, self.u)), kronecker_transform(s, self.mu)
+        o *= -1.0
         o[..., 0] += q[..., 0] + q[..., -1]
         (w00, w01), (w10, w11) = self.w
         q0, qn = q[..., 0:1], q[..., -1:]
-        c0, c1 = w00 * q0 + w01 * qn, w10 * q0 + w11 * qn
-        return p, q - c0 * self.g[0] - c1 * self.g[1], a, o - c0 * self.h[0] - c1 * self.h[1]
+        c0, c1 = w00 * q0 + w01 * qn, w10 * q0 + w11 * qn  # Woodbury: minus B⁻¹[e∅, e_N] · W · (q(∅), q(N))
+        q -= c0 * self.g[0]
+        q -= c1 * self.g[1]
+        o -= c0 * self.h[0]
+        o -= c1 * self.h[1]
+        return p, q, a, o
+
+
+def _reflect(u, z):
+    out = u * 2.0
+    out -= z
+    return out
+
+
+def _anchored(w, r, anchor, a: float):
+    """Halpern's step a·(2w − r) + (1 − a)·z⁰, in place on one new array."""
+    out = w * 2.0
+    out -= r
+    out *= a
+    out += anchor * (1.0 - a)
+    return out
 
 
 class _Splitting:
-    """The Douglas–Rachford operator of the value-form LP on z = (p, q, a, o): z ↦ (prox(z), T(z) − z)."""
+    """The Douglas–Rachford operator T of the value-form LP on z = (p, q, a, o)."""
 
     def __init__(self, problem, rho: float):
         self.problem, self.rho = problem, rho
@@ -84,14 +108,19 @@ class _Splitting:
 
     def prox(self, z):
         zp, zq, za, zo = z
-        s = zp + zq - self.v
-        d = (_clip(s, -self.tau, self.tau) - s) * 0.5  # onto the slab |p + q − v| ≤ τ, each coalition on its own
+        s = zp + zq
+        s -= self.v
+        d = _clip(s, -self.tau, self.tau)  # onto the slab |p + q − v| ≤ τ, each coalition on its own
+        d -= s
+        d *= 0.5
         return zp + d, zq + d, _soft(za, 1.0 / self.rho), _soft(zo, 1.0 / self.rho)
 
     def step(self, z):
+        """u = prox(z), the reflection r = 2u − z and its projection w onto the graphs: T(z) = z + w − u, and the
+        Peaceman–Rachford point 2T(z) − z = 2w − r."""
         u = self.prox(z)
-        w = self.project(*(2.0 * ui - zi for ui, zi in zip(u, z)))
-        return u, tuple(wi - ui for wi, ui in zip(w, u))
+        r = tuple(_reflect(ui, zi) for ui, zi in zip(u, z))
+        return u, r, self.project(*r)
 
     def decomposition(self, u):
         """(y, ε) of the dividend-form LP at the proximal point: the OR concepts of q (those of ≤ 1 player moved
@@ -124,16 +153,17 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
     k, r0, last, restarts, iteration, history = 0, None, math.inf, 0, 0, []
     while iteration < max_iter:
         iteration += 1
-        u, move = split.step(z)
+        u, r, w = split.step(z)
         if iteration % check_every == 0 or iteration == max_iter:
             y, e = split.decomposition(u)
             objective = problem.objective(y, e)
-            lower, w = max(((problem.dual_bound(w), w) for w in split.duals(z, u)), key=lambda item: item[0])
+            lower, signs = max(((problem.dual_bound(s), s) for s in split.duals(z, u)), key=lambda item: item[0])
             if objective < best_obj:
-                best, best_obj = (y, e, w), objective
+                best, best_obj = (y, e, signs), objective
             best_lower = max(best_lower, lower)
             if _checkpoint(history, bar, iteration, best_obj, best_lower, check_every, tol, time_limit, start):
                 break
+            move = tuple(wi - ui for wi, ui in zip(w, u))  # T(z) − z
             residual = math.sqrt(sum(_norm(m) ** 2 for m in move))
             r0 = residual if r0 is None else r0
             if residual <= _B_SUFF * r0 or (residual <= _B_NEC * r0 and residual > last) or k >= _B_ART * iteration:
@@ -143,7 +173,7 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
                 continue
             last = residual
         a = (k + 1) / (k + 2)
-        z = tuple(a * (zi + 2.0 * m) + (1.0 - a) * ai for zi, m, ai in zip(z, move, anchor))
+        z = tuple(_anchored(wi, ri, ai, a) for wi, ri, ai in zip(w, r, anchor))
         k += 1
     best_lower = max(best_lower, 0.0)
     gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0

@@ -272,8 +272,8 @@ class ValueTable:
           the concepts): its one linear step is the exact projection onto the graphs of the Möbius and OR
           transforms, which is a diagonal between Kronecker transforms (O(n·2ⁿ), any n, CPU or GPU). It stops when
           the certified optimality gap is below ``tol`` (relative), after ``max_iter`` iterations or
-          ``time_limit`` seconds, with its best certified decomposition. Far fewer iterations than PDHG: at n = 14
-          within 1 % of the optimum in about 20 s, where PDHG is still 2.4× above it (BENCHMARKS.md).
+          ``time_limit`` seconds, with its best certified decomposition. Far fewer iterations than PDHG: at n = 15
+          a certified 1 % gap in 60 s on two cores, where PDHG is still 4× above the optimum (BENCHMARKS.md).
         - "pdhg" runs restarted Halpern PDHG whose operators are the fast transforms (any n, CPU or GPU), with the
           same stopping rules; on a GPU the iterations between two checks replay as one CUDA graph.
         - "auto" (default): "highs" for n ≤ 10 (with scipy); for n ≤ 15 (with highspy) the working set for half
