@@ -47,11 +47,8 @@ def _kron_block(bits: int, subtract: bool, superset: bool) -> np.ndarray:
     f(S∪{i})) (superset); several bits compose as a Kronecker product (bit 0 the rightmost factor).
     """
     sign = -1.0 if subtract else 1.0
-    step = np.array([[1.0, sign], [0.0, 1.0]]) if superset else np.array([[1.0, 0.0], [sign, 1.0]])
-    k = np.ones((1, 1))
-    for _ in range(bits):
-        k = np.kron(step, k)
-    return np.ascontiguousarray(k.T)  # row form: new_block = block @ k.T
+    step = (1.0, sign, 0.0, 1.0) if superset else (1.0, 0.0, sign, 1.0)
+    return np.ascontiguousarray(_kron_factor_power((2, 2), step, bits).T)  # row form: new_block = block @ k.T
 
 
 def _butterfly(table, *, subtract: bool, superset: bool):
