@@ -16,7 +16,7 @@ the players, the baseline is the training mean, v = log-odds of the predicted cl
   ws        and_or(method="working-set"): the LP on a working set of coalitions and concepts (column-and-row
             generation with highspy), same tol and time limit: its time, L1 and certified gap
   LP        the exact optimum, and_or(method="highs") (scipy HiGHS on the sparse LP, n ≤ --lp-max; what the default
-            method="auto" runs up to n = 12): its time, its L1, and ours / LP − 1
+            method="auto" runs up to n = 10): its time, its L1, and the last first-order L1 / LP − 1
 Peak memory is tracemalloc's peak of NumPy allocations in a separate 64-iteration run (CPU; tracing slows the
 solvers, so the timed runs are not traced), torch's peak on a GPU.
 """
