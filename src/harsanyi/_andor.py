@@ -430,8 +430,10 @@ class _DividendProblem:
         return float(abs(self.and_concepts(y, e)).sum() + abs(y).sum())
 
     def dual_bound(self, w) -> float:
+        """⟨w, c⟩ − τ‖μᵀw‖₁ of w scaled into dual feasibility (|w| ≤ 1 and |K̃ᵀw| ≤ 1): a certified lower bound."""
         gy, ge = self.adjoint(w)
-        return (float((w * self.c).sum()) - self.tau * float(abs(ge).sum())) / max(1.0, float(abs(gy).max()))
+        scale = max(1.0, float(abs(w).max()), float(abs(gy).max()))
+        return (float((w * self.c).sum()) - self.tau * float(abs(ge).sum())) / scale
 
     def step(self, y, e, w, omega: float):
         """One PDHG step T(y, ε, λ) with primal weight ω (a float, or a 0-d tensor on the table's device)."""
