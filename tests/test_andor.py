@@ -405,3 +405,21 @@ def test_splitting_projects_exactly_onto_the_graphs_of_the_and_and_or_transforms
         got = [np.asarray(part) for part in project(*(backend(row.copy()) for row in r))]
         for part, expected in zip(got, (p, q, mu @ p, omega @ q)):
             np.testing.assert_allclose(part, expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dual_bound_of_any_sign_vector_is_below_the_optimum(seed):
+    """Weak duality for the scaling in ``_DividendProblem.dual_bound``: any w, in the box or far outside it (the
+    splitting passes unclipped slab multipliers), scaled by max(1, max|w|, max|K̃ᵀw|), bounds the LP optimum from
+    below. 1e-9: HiGHS's own accuracy."""
+    from harsanyi._andor import _DividendProblem
+
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=1 << 5) + 10.0  # v(∅) ≈ 10: a w on ∅ alone has K̃ᵀw = 0 and dual value ≈ 10·w(∅)
+    tau = 0.02 * abs(v[-1] - v[0])
+    optimum = lp_optimum(v, tau)
+    problem = _DividendProblem(v, tau)
+    on_empty = np.zeros(1 << 5)
+    on_empty[0] = 30.0
+    for w in [scale * rng.normal(size=1 << 5) for scale in (0.5, 1.0, 3.0, 30.0)] + [on_empty, -on_empty]:
+        assert problem.dual_bound(w) <= optimum + 1e-9
