@@ -160,5 +160,5 @@ def test_kronecker_transform_is_the_dense_kronecker_power(n, seed):
 
 
 def test_kronecker_transform_rejects_a_factor_that_is_not_2x2():
-    with pytest.raises(ValueError, match=r"Expected 2×2 factors, shape \(…, 2, 2\); received shape \(3, 3\)"):
+    with pytest.raises(HarsanyiValueError, match=r"Expected 2×2 factors, shape \(…, 2, 2\); received shape \(3, 3\)"):
         kronecker_transform(np.zeros(8), np.eye(3))
