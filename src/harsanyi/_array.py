@@ -22,6 +22,15 @@ def copy_float64(a):
     return np.array(a, dtype=np.float64, copy=True, order="C")
 
 
+def complement(a, *, copy: bool = False):
+    """A bitmask-indexed table read at the complements, f(N∖S) at S: the last axis reversed, since N∖S = (2ⁿ−1) − S.
+    A NumPy view unless ``copy`` (then contiguous and writable); torch always returns a new tensor."""
+    if is_torch(a):
+        return a.flip(-1)
+    out = a[..., ::-1]
+    return out.copy() if copy else out
+
+
 def _reducible(a):
     """``a`` as a torch tensor where torch reduces it without a temporary |a|: a tensor, or a float64 NumPy array
     viewed without a copy once torch is loaded (its reductions are multithreaded: 2–3× NumPy's at 2²⁰ entries;

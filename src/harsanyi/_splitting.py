@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from ._array import like
+from ._array import complement, like
 from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm, _soft
 from ._transforms import kronecker_transform, or_transform, popcounts, superset_zeta
 
@@ -41,8 +41,8 @@ from ._transforms import kronecker_transform, or_transform, popcounts, superset_
 _RHO = 20.0
 
 
-def _flip(a):
-    return a.flip(-1) if hasattr(a, "flip") else a[..., ::-1].copy()
+def _complement(a):
+    return complement(a, copy=True)  # written into below: a contiguous copy, never a view of the caller's table
 
 
 class _GraphProjection:
@@ -59,7 +59,8 @@ class _GraphProjection:
         # ΩᵀΩ = F μᵀμ F + e∅e∅ᵀ − e_N e_Nᵀ (F the complement flip): B = I + F μᵀμ F, corrected by Woodbury
         ends = np.zeros((2, 1 << n))
         ends[0, 0] = ends[1, -1] = 1.0
-        g = _flip(kronecker_transform(self.d * kronecker_transform(_flip(like(ends, v)), u.T), u))  # B⁻¹[e∅, e_N]
+        inner = self.d * kronecker_transform(_complement(like(ends, v)), u.T)
+        g = _complement(kronecker_transform(inner, u))  # B⁻¹[e∅, e_N]
         gram = np.array([[float(g[0, 0]), float(g[1, 0])], [float(g[0, -1]), float(g[1, -1])]])
         self.w = [[float(a) for a in row] for row in np.linalg.inv(np.diag([1.0, -1.0]) + gram)]
         self.g, self.h = g, or_transform(g)
@@ -70,13 +71,13 @@ class _GraphProjection:
         s += kronecker_transform(da, self.mut)
         s *= self.d
         p, a = kronecker_transform(s, self.u), kronecker_transform(s, self.mu)
-        fq = _flip(cq)
+        fq = _complement(cq)
         fq[..., 0] += do[..., 0]  # F Ωᵀd's rank-one part: (e∅ + e_N)·d(∅), and F swaps ∅ and N
         fq[..., -1] += do[..., 0]
         s = kronecker_transform(fq, self.ut)
         s -= kronecker_transform(do, self.mut)
         s *= self.d
-        q, o = _flip(kronecker_transform(s, self.u)), kronecker_transform(s, self.mu)
+        q, o = _complement(kronecker_transform(s, self.u)), kronecker_transform(s, self.mu)
         o *= -1.0
         o[..., 0] += q[..., 0] + q[..., -1]
         (w00, w01), (w10, w11) = self.w

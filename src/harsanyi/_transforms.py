@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from ._array import copy_float64, is_torch, n_players_of
+from ._array import complement, copy_float64, is_torch, n_players_of
 from .exceptions import HarsanyiValueError
 
 __all__ = [
@@ -127,7 +127,7 @@ def or_transform(v):
     I_or(∅) = v(∅) and, for S ≠ ∅, I_or(S) = −Σ_{T⊆S} (−1)^{|S|−|T|} v(N∖T), the negated Möbius transform of the
     complement game u(T) = v(N∖T). The complement of mask T is (2ⁿ−1) − T, so u is v reversed along the last axis.
     """
-    u = v.flip(-1) if hasattr(v, "flip") else v[..., ::-1]  # (..., 2^n): u[T] = v[N∖T]
+    u = complement(v)  # (..., 2^n): u[T] = v[N∖T]
     out = subset_moebius(u)
     out *= -1.0
     out[..., 0] = v[..., 0]
@@ -143,7 +143,7 @@ def or_reconstruct(i_or):
     nonempty[..., 0] = 0.0
     within = subset_zeta(nonempty)  # (..., 2^n): Σ_{∅≠T⊆R} I(T) at index R
     total = within[..., -1:]  # Σ_{T≠∅} I(T), kept 2-D for broadcasting
-    within_complement = within.flip(-1) if hasattr(within, "flip") else within[..., ::-1]
+    within_complement = complement(within)
     return i_or[..., :1] + total - within_complement
 
 
@@ -154,7 +154,7 @@ def or_reconstruct_adjoint(w):
     """
     within = subset_zeta(w)  # (..., 2^n): Σ_{S⊆R} w(S) at index R
     total = within[..., -1:]
-    out = total - (within.flip(-1) if hasattr(within, "flip") else within[..., ::-1])
+    out = total - complement(within)
     out[..., 0] = total[..., 0]
     return out
 
