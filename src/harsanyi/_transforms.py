@@ -194,8 +194,8 @@ def kronecker_transform(table, factor):
     batch = tuple(table.shape[:-1])
     factor = np.asarray(factor, dtype=np.float64)
     if factor.ndim < 2 or factor.shape[-2:] != (2, 2):
-        raise HarsanyiValueError(f"Expected 2×2 factors, shape (…, 2, 2); received shape {factor.shape}. Pass "
-                                 f"one 2×2 matrix, or a stack of them that broadcasts against the table's leading axes.")
+        raise HarsanyiValueError(f"Expected 2×2 factors, shape (…, 2, 2); received shape {factor.shape}. Pass one "
+                                 f"2×2 matrix, or a stack of them that broadcasts against the table's leading axes.")
     key = (factor.shape, tuple(factor.ravel().tolist()))
     lead = np.broadcast_shapes(batch, factor.shape[:-2])
     out, low = (table if n else copy_float64(table)), 0
