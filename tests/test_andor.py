@@ -386,7 +386,7 @@ def test_highs_stops_with_a_clear_error_at_its_time_limit():
         ValueTable(np.random.default_rng(1).normal(size=1 << 9)).and_or(method="highs", time_limit=1e-6)
 
 
-@pytest.mark.parametrize("n", [1, 3, 5])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
 def test_splitting_projects_exactly_onto_the_graphs_of_the_and_and_or_transforms(n, seed):
     """The splitting's one linear step, the nearest point (p, q, μp, Ωq) to any (c_p, c_q, d_a, d_o), against the
     normal equations x = (I + KᵀK)⁻¹(c + Kᵀd) with K the dense μ and Ω, on NumPy and torch. 1e-10: I + KᵀK's
@@ -405,6 +405,53 @@ def test_splitting_projects_exactly_onto_the_graphs_of_the_and_and_or_transforms
         got = [np.asarray(part) for part in project(*(backend(row.copy()) for row in r))]
         for part, expected in zip(got, (p, q, mu @ p, omega @ q)):
             np.testing.assert_allclose(part, expected, atol=1e-10)
+
+
+def test_splitting_on_two_threads_follows_the_same_iterates_as_on_one(monkeypatch):
+    """n = 12 runs the AND and OR halves of each step on two threads (``_THREADED_FROM``); held below it, the
+    same steps run one after the other. The same operations on the same numbers: equal to the last bits
+    (1e-12 relative: the BLAS may split its products differently when it has more threads)."""
+    import harsanyi._splitting as splitting
+
+    if splitting._cores() < 2:
+        pytest.skip("one core: both runs take the one-thread path")
+    v = np.random.default_rng(3).normal(size=1 << 12).cumsum()
+    runs = []
+    for threaded_from in (splitting._THREADED_FROM, 13):
+        monkeypatch.setattr(splitting, "_THREADED_FROM", threaded_from)
+        runs.append(ValueTable(v).and_or(method="splitting", max_iter=96, progress=False))
+    (a, b) = runs
+    assert a.solver.iterations == b.solver.iterations == 96
+    np.testing.assert_allclose(a.solver.l1, b.solver.l1, rtol=1e-12)
+    np.testing.assert_allclose(a.and_.values, b.and_.values, rtol=1e-12, atol=1e-12 * np.abs(v).max())
+
+
+def test_splitting_decomposition_is_a_repaired_match_of_the_graph_point(seed):
+    """The splitting's upper bound after a few steps: its (x, y) match v within τ on every coalition (plus the
+    rounding of ζx + Ry, ≤ 1e-9 here), y is 0 on ≤ 1 player, the L1 it reports is theirs, and x differs from the
+    graph point's AND concepts (with the OR ones of ≤ 1 player moved in) only on coalitions that contain one where
+    that point's match was off by more than τ (a correction moves the match of its supersets only)."""
+    from harsanyi._andor import _DividendProblem
+    from harsanyi._splitting import _Splitting
+
+    v = np.random.default_rng(seed).normal(size=1 << 7).cumsum()
+    tau = 0.02 * abs(v[-1] - v[0])
+    split = _Splitting(_DividendProblem(v, tau), 20.0 / abs(v[-1] - v[0]))
+    for _ in range(40):
+        split.begin()
+        split.half(0, 0.5)
+        split.half(1, 0.5)
+    x, y, l1 = split.decomposition()
+    assert np.abs(subset_zeta(x) + or_reconstruct(y) - v).max() <= tau + 1e-9
+    small = np.bitwise_count(np.arange(1 << 7)) <= 1
+    assert not y[small].any()
+    assert l1 == pytest.approx(np.abs(x).sum() + np.abs(y).sum(), rel=1e-12)
+    w_a, w_o = split.w[2], split.w[3]
+    start = w_a + w_o * small
+    off = np.abs(subset_zeta(start) + or_reconstruct(w_o * ~small) - v) > tau
+    above = subset_zeta(off.astype(float)) > 0  # S ⊇ some coalition that was off
+    assert off.any() and (x != start).any()  # a test that exercises the repair
+    np.testing.assert_array_equal(x[~above], start[~above])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

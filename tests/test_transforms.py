@@ -157,8 +157,24 @@ def test_kronecker_transform_is_the_dense_kronecker_power(n, seed):
                                atol=1e-12)
     np.testing.assert_allclose(kronecker_transform(table, [[1.0, 1.0], [0.0, 1.0]]), superset_zeta(table),
                                atol=1e-12)
+    # into given tables (what the splitting's loop does): the same numbers, in out, the table left as it was
+    for backend in (np.asarray, torch.from_numpy):
+        source = backend(table.copy())
+        out, work = backend(np.empty_like(expected)), backend(np.empty_like(expected))
+        assert kronecker_transform(source, factors, out=out, work=work) is out
+        np.testing.assert_allclose(np.asarray(out), expected, atol=1e-12)
+        np.testing.assert_array_equal(np.asarray(source), table)
 
 
 def test_kronecker_transform_rejects_a_factor_that_is_not_2x2():
     with pytest.raises(HarsanyiValueError, match=r"Expected 2×2 factors, shape \(…, 2, 2\); received shape \(3, 3\)"):
         kronecker_transform(np.zeros(8), np.eye(3))
+
+
+def test_kronecker_transform_rejects_out_without_work_or_of_another_shape():
+    factor = np.eye(2)
+    with pytest.raises(HarsanyiValueError, match=r"Expected both out and work, each of the result's shape \(8,\), "
+                                                 r"or neither; received shape \(8,\) and None"):
+        kronecker_transform(np.zeros(8), factor, out=np.zeros(8))
+    with pytest.raises(HarsanyiValueError, match=r"received shape \(4,\) and shape \(8,\)"):
+        kronecker_transform(np.zeros(8), factor, out=np.zeros(4), work=np.zeros(8))

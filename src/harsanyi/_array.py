@@ -22,6 +22,15 @@ def copy_float64(a):
     return np.array(a, dtype=np.float64, copy=True, order="C")
 
 
+def empty(shape, a):
+    """An uninitialised float64 array of ``shape`` in the backend and on the device of ``a``."""
+    if is_torch(a):
+        import torch
+
+        return torch.empty(shape, dtype=torch.float64, device=a.device)
+    return np.empty(shape)
+
+
 def complement(a, *, copy: bool = False):
     """A bitmask-indexed table read at the complements, f(N∖S) at S: the last axis reversed, since N∖S = (2ⁿ−1) − S.
     A NumPy view unless ``copy`` (then contiguous and writable); torch always returns a new tensor."""

@@ -33,12 +33,13 @@ def _soft(a, t):
     return a - _clip(a, -t, t)
 
 
-def _checkpoint(history, bar, iteration, best_obj, best_lower, check_every, tol, time_limit, start) -> bool:
-    """Record the bounds, show them, and say whether to stop (gap reached, or out of time)."""
+def _checkpoint(history, bar, iteration, best_obj, best_lower, advanced, tol, time_limit, start) -> bool:
+    """Record the bounds, show them (the bar moved on by ``advanced`` iterations), and say whether to stop (gap
+    reached, or out of time)."""
     history.append((iteration, best_obj, best_lower))
     gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
     bar.set_postfix_str(f"objective {best_obj:.6g}, gap {100 * gap:.3g} %", refresh=False)
-    bar.update(check_every)
+    bar.update(advanced)
     return gap <= tol or (time_limit is not None and time.perf_counter() - start > time_limit)
 
 

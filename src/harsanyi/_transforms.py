@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from ._array import complement, copy_float64, is_torch, n_players_of
+from ._array import complement, copy_float64, empty, is_torch, n_players_of
 from .exceptions import HarsanyiValueError
 
 __all__ = [
@@ -181,14 +181,16 @@ def _kron_factor_power_on(shape: tuple, factor: tuple, bits: int, device):
     return torch.from_numpy(_kron_factor_power(shape, factor, bits).copy()).to(device)
 
 
-def kronecker_transform(table, factor):
+def kronecker_transform(table, factor, *, out=None, work=None):
     """(⊗ⁿ A) f for a 2×2 matrix A = ``factor`` (A[out bit][in bit], the same map on every player's bit).
 
     Every transform above is one of these (ζ: A = [[1, 0], [1, 1]]; μ: [[1, 0], [−1, 1]]); this one takes any A, or
     a stack of them of shape (…, 2, 2) that broadcasts against the table's leading axes (one map per table). Bits
     are combined four at a time as one (16 × 16) matrix product over the table viewed as (…, 16, 2^low): one
     batched BLAS call per four bits instead of four strided passes of several elementwise operations each. Works
-    on the last axis of a float64 NumPy array or torch tensor (on its device); returns a new array.
+    on the last axis of a float64 NumPy array or torch tensor (on its device) and returns a new array, or, given
+    ``out`` and ``work`` (contiguous float64 arrays of the result's shape and backend, neither the table itself),
+    alternates its passes between them, ends in ``out`` and returns it: a loop that calls it allocates nothing.
     """
     n = n_players_of(table)
     batch = tuple(table.shape[:-1])
@@ -198,17 +200,47 @@ def kronecker_transform(table, factor):
                                  f"2×2 matrix, or a stack of them that broadcasts against the table's leading axes.")
     key = (factor.shape, tuple(factor.ravel().tolist()))
     lead = np.broadcast_shapes(batch, factor.shape[:-2])
-    out, low = (table if n else copy_float64(table)), 0
-    on_torch = is_torch(out)
-    while low < n:
+    shape = (*lead, 1 << n)
+    if (out is None) != (work is None) or (out is not None and not (tuple(out.shape) == tuple(work.shape) == shape)):
+        raise HarsanyiValueError(f"Expected both out and work, each of the result's shape {shape}, or neither; "
+                                 f"received {_shape_of(out)} and {_shape_of(work)}.")
+    if not n:
+        return copy_float64(table) if out is None else _copy_into(table, out)
+    if out is None:
+        out, work = empty(shape, table), empty(shape, table)
+    on_torch, passes = is_torch(table), -(-n // _GROUP_BITS)
+    source, low = table, 0
+    for index in range(passes):
         bits = min(_GROUP_BITS, n - low)
-        block = _kron_factor_power_on(*key, bits, out.device) if on_torch else _kron_factor_power(*key, bits)
+        block = _kron_factor_power_on(*key, bits, table.device) if on_torch else _kron_factor_power(*key, bits)
+        target = out if (passes - 1 - index) % 2 == 0 else work  # the last pass lands in out
         if low == 0:
-            out = out.reshape(*batch, -1, 1 << bits) @ block.swapaxes(-1, -2)
+            left, right = source.reshape(*batch, -1, 1 << bits), block.swapaxes(-1, -2)
+            view = target.reshape(*lead, -1, 1 << bits)
         else:
-            out = block[..., None, :, :] @ out.reshape(*lead, -1, 1 << bits, 1 << low)
-        low += bits
-    return out.reshape(*lead, 1 << n) if n else out
+            left, right = block[..., None, :, :], source.reshape(*lead, -1, 1 << bits, 1 << low)
+            view = target.reshape(*lead, -1, 1 << bits, 1 << low)
+        _matmul_into(left, right, view)
+        source, low = target, low + bits
+    return out
+
+
+def _copy_into(table, out):
+    out[...] = table
+    return out
+
+
+def _matmul_into(left, right, out) -> None:
+    if is_torch(out):
+        import torch
+
+        torch.matmul(left, right, out=out)
+    else:
+        np.matmul(left, right, out=out)
+
+
+def _shape_of(a) -> str:
+    return "None" if a is None else f"shape {tuple(a.shape)}"
 
 
 @functools.lru_cache(maxsize=4)
