@@ -408,7 +408,7 @@ def test_splitting_projects_exactly_onto_the_graphs_of_the_and_and_or_transforms
 
 
 def test_splitting_on_two_threads_follows_the_same_iterates_as_on_one(monkeypatch):
-    """n = 12 runs the AND and OR halves of each step on two threads (``_THREADED_FROM``); held below it, the
+    """With ``_THREADED_FROM`` at 12, n = 12 runs the AND and OR halves of each step on two threads; at 13, the
     same steps run one after the other. The same operations on the same numbers: equal to the last bits
     (1e-12 relative: the BLAS may split its products differently when it has more threads)."""
     import harsanyi._splitting as splitting
@@ -417,7 +417,7 @@ def test_splitting_on_two_threads_follows_the_same_iterates_as_on_one(monkeypatc
         pytest.skip("one core: both runs take the one-thread path")
     v = np.random.default_rng(3).normal(size=1 << 12).cumsum()
     runs = []
-    for threaded_from in (splitting._THREADED_FROM, 13):
+    for threaded_from in (12, 13):
         monkeypatch.setattr(splitting, "_THREADED_FROM", threaded_from)
         runs.append(ValueTable(v).and_or(method="splitting", max_iter=96, progress=False))
     (a, b) = runs

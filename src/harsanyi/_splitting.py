@@ -48,7 +48,7 @@ _RHO = 20.0
 
 # From this many players on, a NumPy table's two graph projections (AND and OR) run on two threads, each with its
 # own share of the BLAS threads: below it a half-step takes under 0.1 ms and the hand-over costs more than it saves.
-_THREADED_FROM = 12
+_THREADED_FROM = 15
 
 # Checks of the restart criteria (every check_every iterations) between two evaluations of the bounds: a repaired
 # decomposition and two dual bounds cost ≈ 20 ms at n = 16, four steps' worth.

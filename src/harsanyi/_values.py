@@ -272,8 +272,9 @@ class ValueTable:
           the concepts): its one linear step is the exact projection onto the graphs of the Möbius and OR
           transforms, which is a diagonal between Kronecker transforms (O(n·2ⁿ), any n, CPU or GPU). It stops when
           the certified optimality gap is below ``tol`` (relative), after ``max_iter`` iterations or
-          ``time_limit`` seconds, with its best certified decomposition. Far fewer iterations than PDHG: at n = 15
-          a certified 1 % gap in 60 s on two cores, where PDHG is still 4× above the optimum (BENCHMARKS.md).
+          ``time_limit`` seconds, with its best certified decomposition (the iterate's concepts, repaired into an
+          exact match). Far fewer iterations than PDHG: at n = 16 within 0.6 % of the optimum after 60 s on two
+          cores, where PDHG is still 6× above it (BENCHMARKS.md); the certified gap lags (10 % there).
         - "pdhg" runs restarted Halpern PDHG whose operators are the fast transforms (any n, CPU or GPU), with the
           same stopping rules; on a GPU the iterations between two checks replay as one CUDA graph.
         - "auto" (default): "highs" for n ≤ 10 (with scipy); for n ≤ 15 (with highspy) the working set for half
