@@ -670,8 +670,9 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
                          max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 16,
                          method: str = "auto", progress: bool | None = None, player_names=None) -> Concepts:
     """See :meth:`harsanyi.ValueTable.and_or`. ``check_every``: iterations of the splitting or PDHG between two
-    checks of the bounds and the restart criteria, the same on every device so that CPU and GPU follow the same
-    iterates (64 would give PDHG on a GPU 30 % more iterations per second at n = 16, but restarts at other times)."""
+    checks of the restart criteria and the time (PDHG also checks its bounds there, the splitting every fourth
+    time), the same on every device so that CPU and GPU follow the same iterates (64 would give PDHG on a GPU 30 %
+    more iterations per second at n = 16, but restarts at other times)."""
     v = table
     n = int(v.shape[-1]).bit_length() - 1
     tau = _check_tau(tau, qthres, abs(float(v[-1]) - float(v[0])))
