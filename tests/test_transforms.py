@@ -178,3 +178,5 @@ def test_kronecker_transform_rejects_out_without_work_or_of_another_shape():
         kronecker_transform(np.zeros(8), factor, out=np.zeros(8))
     with pytest.raises(HarsanyiValueError, match=r"received shape \(4,\) and shape \(8,\)"):
         kronecker_transform(np.zeros(8), factor, out=np.zeros(4), work=np.zeros(8))
+    with pytest.raises(HarsanyiValueError, match=r"Expected out and work to be contiguous"):
+        kronecker_transform(np.zeros(8), factor, out=np.zeros(16)[::2], work=np.zeros(8))

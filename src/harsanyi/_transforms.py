@@ -204,6 +204,9 @@ def kronecker_transform(table, factor, *, out=None, work=None):
     if (out is None) != (work is None) or (out is not None and not (tuple(out.shape) == tuple(work.shape) == shape)):
         raise HarsanyiValueError(f"Expected both out and work, each of the result's shape {shape}, or neither; "
                                  f"received {_shape_of(out)} and {_shape_of(work)}.")
+    if out is not None and not (_contiguous(out) and _contiguous(work)):
+        raise HarsanyiValueError("Expected out and work to be contiguous (the passes write through reshaped views of "
+                                 "them); pass np.empty / torch.empty arrays, or neither.")
     if not n:
         return copy_float64(table) if out is None else _copy_into(table, out)
     if out is None:
@@ -237,6 +240,10 @@ def _matmul_into(left, right, out) -> None:
         torch.matmul(left, right, out=out)
     else:
         np.matmul(left, right, out=out)
+
+
+def _contiguous(a) -> bool:
+    return a.is_contiguous() if is_torch(a) else a.flags.c_contiguous
 
 
 def _shape_of(a) -> str:
