@@ -147,10 +147,9 @@ class _Splitting:
         self.problem, self.rho, self.v, self.tau = problem, rho, v, problem.tau
         self.project = _GraphProjection(v)
         self.xp = _xp(v)
-        table = lambda: empty(v.shape, v)  # noqa: E731
-        self.z, self.anchor, self.r, self.w = ([v * 0.0 for _ in range(4)], [v * 0.0 for _ in range(4)],
-                                               [table() for _ in range(4)], [table() for _ in range(4)])
-        self.slab, self.move = table(), table()
+        self.z, self.anchor = [v * 0.0 for _ in range(4)], [v * 0.0 for _ in range(4)]
+        self.r, self.w = [empty(v.shape, v) for _ in range(4)], [empty(v.shape, v) for _ in range(4)]
+        self.slab, self.move = empty(v.shape, v), empty(v.shape, v)
         self.scratch = (self.project.buffers(v), self.project.buffers(v))
         from ._andor import _Problem  # here, not at the top: _andor imports this module
 
