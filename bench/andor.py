@@ -84,8 +84,9 @@ def timed(fn):
 
 
 def peak_of(fn):
-    """tracemalloc's peak of NumPy allocations during fn(), in a run of its own: tracing every allocation slows a
-    solver that allocates a few dozen tables a step by up to 3×, so the timed runs are not traced."""
+    """tracemalloc's peak of NumPy allocations during fn(), in a run of its own: tracing every allocation slowed a
+    solver that allocated a few dozen tables a step (PDHG; the splitting before it kept its tables) by up to 3×, so
+    the timed runs are not traced."""
     tracemalloc.start()
     fn()
     peak = tracemalloc.get_traced_memory()[1]

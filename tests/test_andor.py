@@ -334,8 +334,7 @@ def test_working_set_finds_the_optimum_of_a_sparse_game_beyond_the_dense_lp():
 
 def test_auto_hands_a_stalled_working_set_over_to_the_splitting_and_keeps_the_better_bounds(monkeypatch):
     """n = 11 under a time limit that leaves the working set one round: "auto" runs the splitting for the rest and
-    reports
-    the smaller L1 and the larger lower bound of the two runs, with a certified decomposition."""
+    reports the smaller L1 and the larger lower bound of the two runs, with a certified decomposition."""
     pytest.importorskip("highspy")
     import harsanyi._andor as andor
 
@@ -372,7 +371,8 @@ def test_working_set_stops_after_the_given_number_of_rounds_without_a_better_l1(
     assert np.all(np.diff(last_better) <= 3)  # no earlier run of 3 rounds without a better L1
     monkeypatch.setattr(andor, "WORKING_SET_STALL", 3)
     auto = ValueTable(v).and_or(max_iter=64)
-    assert auto.solver.method.endswith("stalled: no better L1 in 3 rounds, then restarted Halpern Peaceman–Rachford splitting")
+    assert auto.solver.method.endswith(
+        "stalled: no better L1 in 3 rounds, then restarted Halpern Peaceman–Rachford splitting")
     assert auto.certificate.passed
     assert not solve_working_set(v, tau, tol=1e-6, max_rounds=len(best), time_limit=None, bar=bar)[3]["stalled"]
     monkeypatch.setattr(activeset, "_STALLED_PRICED", 1.0)

@@ -22,6 +22,15 @@ def copy_float64(a):
     return np.array(a, dtype=np.float64, copy=True, order="C")
 
 
+def namespace(a):
+    """The module whose functions take ``a``'s kind of array, with ``out=``: torch for a tensor, else NumPy."""
+    if is_torch(a):
+        import torch
+
+        return torch
+    return np
+
+
 def empty(shape, a):
     """An uninitialised float64 array of ``shape`` in the backend and on the device of ``a``."""
     if is_torch(a):
@@ -31,13 +40,10 @@ def empty(shape, a):
     return np.empty(shape)
 
 
-def complement(a, *, copy: bool = False):
+def complement(a):
     """A bitmask-indexed table read at the complements, f(N∖S) at S: the last axis reversed, since N∖S = (2ⁿ−1) − S.
-    A NumPy view unless ``copy`` (then contiguous and writable); torch always returns a new tensor."""
-    if is_torch(a):
-        return a.flip(-1)
-    out = a[..., ::-1]
-    return out.copy() if copy else out
+    A NumPy view; torch returns a new tensor."""
+    return a.flip(-1) if is_torch(a) else a[..., ::-1]
 
 
 def _reducible(a):

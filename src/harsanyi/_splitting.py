@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from ._array import abs_sum, empty, is_torch, like
+from ._array import abs_sum, empty, is_torch, like, namespace
 from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm
 from ._transforms import kronecker_transform, or_reconstruct, popcounts, subset_zeta, superset_zeta
 
@@ -55,14 +55,6 @@ _THREADED_FROM = 15
 _BOUNDS_EVERY = 4
 
 _FLIP = np.array([[0.0, 1.0], [1.0, 0.0]])  # ⊗ of it reverses the last axis: f(N∖S) at S
-
-
-def _xp(a):
-    if is_torch(a):
-        import torch
-
-        return torch
-    return np
 
 
 class _GraphProjection:
@@ -114,7 +106,7 @@ class _GraphProjection:
 
     def or_half(self, cq, do, q, o, scratch) -> None:
         """(q, o) = the OR half of the projection of (c_q, d_o), written into q and o."""
-        xp = _xp(cq)
+        xp = namespace(cq)
         s, t, work = scratch
         (cin, din), (qout, oout) = self.or_in, self.or_out
         kronecker_transform(cq, cin, out=s, work=work)
@@ -146,7 +138,7 @@ class _Splitting:
         v = problem.v
         self.problem, self.rho, self.v, self.tau = problem, rho, v, problem.tau
         self.project = _GraphProjection(v)
-        self.xp = _xp(v)
+        self.xp = namespace(v)
         self.z, self.anchor = [v * 0.0 for _ in range(4)], [v * 0.0 for _ in range(4)]
         self.r, self.w = [empty(v.shape, v) for _ in range(4)], [empty(v.shape, v) for _ in range(4)]
         self.slab, self.move = empty(v.shape, v), empty(v.shape, v)

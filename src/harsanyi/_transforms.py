@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from ._array import complement, copy_float64, empty, is_torch, n_players_of
+from ._array import complement, copy_float64, empty, is_torch, n_players_of, namespace
 from .exceptions import HarsanyiValueError
 
 __all__ = [
@@ -223,7 +223,7 @@ def kronecker_transform(table, factor, *, out=None, work=None):
         else:
             left, right = block[..., None, :, :], source.reshape(*lead, -1, 1 << bits, 1 << low)
             view = target.reshape(*lead, -1, 1 << bits, 1 << low)
-        _matmul_into(left, right, view)
+        namespace(view).matmul(left, right, out=view)
         source, low = target, low + bits
     return out
 
@@ -231,15 +231,6 @@ def kronecker_transform(table, factor, *, out=None, work=None):
 def _copy_into(table, out):
     out[...] = table
     return out
-
-
-def _matmul_into(left, right, out) -> None:
-    if is_torch(out):
-        import torch
-
-        torch.matmul(left, right, out=out)
-    else:
-        np.matmul(left, right, out=out)
 
 
 def _contiguous(a) -> bool:
