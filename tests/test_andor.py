@@ -470,3 +470,120 @@ def test_dual_bound_of_any_sign_vector_is_below_the_optimum(seed):
     on_empty[0] = 30.0
     for w in [scale * rng.normal(size=1 << 5) for scale in (0.5, 1.0, 3.0, 30.0)] + [on_empty, -on_empty]:
         assert problem.dual_bound(w) <= optimum + 1e-9
+
+
+def _walk_game(n, seed):
+    return np.random.default_rng(seed).normal(size=1 << n).cumsum()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_splitting_resumed_from_its_checkpoint_takes_the_same_iterates(backend, tmp_path, monkeypatch):
+    """A run saved at every check (``_SAVE_SECONDS`` = 0) and interrupted mid-step at iteration 300 resumes from its
+    last save (iteration 288, between two steps) and ends where an uninterrupted run of the same 512 iterations
+    ends: the same concepts to the last bit, the same bounds, the same history. Nothing is left half-written."""
+    import harsanyi._splitting as splitting
+
+    v = _walk_game(9, seed=4)
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        v = torch.tensor(v)
+    args = dict(method="splitting", max_iter=512, tol=1e-9, progress=False)
+    straight = ValueTable(v).and_or(**args)
+    path = tmp_path / "run.npz"
+    monkeypatch.setattr(splitting, "_SAVE_SECONDS", 0.0)
+    begin, steps = splitting._Splitting.begin, []
+
+    def interrupted(self):
+        steps.append(1)
+        if len(steps) == 300:
+            raise KeyboardInterrupt
+        begin(self)
+
+    monkeypatch.setattr(splitting._Splitting, "begin", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ValueTable(v).and_or(checkpoint=path, **args)
+    monkeypatch.setattr(splitting._Splitting, "begin", begin)
+    resumed = ValueTable(v).and_or(checkpoint=str(path), **args)
+    assert resumed.solver.method.endswith("resumed from iteration 288")
+    assert resumed.solver.iterations == straight.solver.iterations == 512
+    np.testing.assert_array_equal(resumed.and_.values, straight.and_.values)
+    np.testing.assert_array_equal(resumed.or_.values, straight.or_.values)
+    assert (resumed.solver.l1, resumed.solver.lower_bound) == (straight.solver.l1, straight.solver.lower_bound)
+    assert resumed.solver.history == straight.solver.history
+    assert [p.name for p in tmp_path.iterdir()] == ["run.npz"]
+    # a finished run called again with the same max_iter makes no further iteration
+    again = ValueTable(v).and_or(checkpoint=path, **args)
+    assert again.solver.iterations == 512 and again.solver.method.endswith("resumed from iteration 512")
+    np.testing.assert_array_equal(again.and_.values, straight.and_.values)
+
+
+def test_splitting_continues_a_run_that_stopped_at_its_iteration_limit(tmp_path):
+    """256 iterations, then the same checkpoint with max_iter = 512: the 512 iterations of one run (and a better
+    certified gap than the first 256 gave)."""
+    v = _walk_game(8, seed=6)
+    args = dict(method="splitting", tol=1e-9, progress=False)
+    first = ValueTable(v).and_or(max_iter=256, checkpoint=tmp_path / "run.npz", **args)
+    more = ValueTable(v).and_or(max_iter=512, checkpoint=tmp_path / "run.npz", **args)
+    straight = ValueTable(v).and_or(max_iter=512, **args)
+    np.testing.assert_array_equal(more.and_.values, straight.and_.values)
+    assert more.solver.history[: len(first.solver.history)] == first.solver.history
+    assert more.solver.gap < first.solver.gap
+    # a run already within the tolerance asked for is not run on, whatever max_iter allows
+    done = ValueTable(v).and_or(max_iter=1024, checkpoint=tmp_path / "run.npz", **{**args, "tol": 0.5})
+    assert more.solver.gap < 0.5 and done.solver.iterations == 512 and done.solver.converged
+    np.testing.assert_array_equal(done.and_.values, more.and_.values)
+
+
+def test_checkpoint_errors_and_an_interrupted_write(tmp_path, monkeypatch):
+    """A checkpoint of another table or τ, an unreadable file, a method that keeps no state and a path in a missing
+    directory are refused before any work, saying how to fix it; a write that fails leaves the previous checkpoint
+    whole and no partial file."""
+    import harsanyi._splitting as splitting
+    from harsanyi import CacheError
+
+    v = _walk_game(7, seed=1)
+    path = tmp_path / "run.npz"
+    args = dict(method="splitting", max_iter=64, progress=False)
+    ValueTable(v).and_or(checkpoint=path, **args)
+    saved = path.read_bytes()
+    with pytest.raises(CacheError, match=r"another problem: its table differs.*delete it to start afresh"):
+        ValueTable(v + 1.0).and_or(checkpoint=path, **args)
+    with pytest.raises(CacheError, match=r"its tau differs"):
+        ValueTable(v).and_or(checkpoint=path, qthres=0.05, **args)
+    with pytest.raises(HarsanyiValueError, match=r"checkpoint= saves and resumes the splitting.*'highs'"):
+        ValueTable(v).and_or(checkpoint=path, method="auto")
+    with pytest.raises(HarsanyiValueError, match=r"writable directory.*Create the directory first"):
+        ValueTable(v).and_or(checkpoint=tmp_path / "missing" / "run.npz", **args)
+    with pytest.raises(HarsanyiValueError, match=r"writable directory"):
+        ValueTable(v).and_or(checkpoint=tmp_path, **args)
+    assert path.read_bytes() == saved
+
+    def failing_savez(fh, **arrays):
+        fh.write(b"half a checkpoint")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(splitting.np, "savez", failing_savez)
+    with pytest.raises(OSError, match="disk full"):
+        ValueTable(v).and_or(checkpoint=path, method="splitting", max_iter=128, progress=False)
+    assert path.read_bytes() == saved and sorted(p.name for p in tmp_path.iterdir()) == ["run.npz"]
+    monkeypatch.undo()
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(CacheError, match=r"Cannot read the AND-OR checkpoint .*Delete it to start afresh"):
+        ValueTable(v).and_or(checkpoint=path, **args)
+
+
+def test_explain_keeps_the_splitting_checkpoint_in_its_cache(tmp_path):
+    """explain(cache=DIR) at n = 16 (where "auto" takes the splitting): a second call goes on with the AND-OR run
+    from the first one's 64 iterations instead of starting afresh; below that no checkpoint is written."""
+    from harsanyi import Game, explain
+
+    weights = np.random.default_rng(2).normal(size=16)
+    game = Game.from_function(lambda masks: np.tanh(masks @ weights) + (masks[:, 0] & masks[:, 1]), n_players=16)
+    first = explain(game, cache=tmp_path / "run", max_iter=64, progress=False)
+    assert (tmp_path / "run" / "and-or-checkpoint.npz").exists() and first.solver["iterations"] == 64
+    second = explain(game, cache=tmp_path / "run", max_iter=128, progress=False)
+    assert second.solver["iterations"] == 128
+    assert second.solver["method"].endswith("resumed from iteration 64")
+    small = Game.from_function(lambda masks: masks.sum(axis=1) ** 2.0, n_players=6)
+    explain(small, cache=tmp_path / "small", progress=False)
+    assert not (tmp_path / "small" / "and-or-checkpoint.npz").exists()

@@ -29,6 +29,8 @@ iterates are repaired coalition by coalition (``_Problem.repair``).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -668,7 +670,8 @@ METHODS = ("auto", "splitting", "pdhg", "highs", "working-set")
 
 def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = None, tol: float = 1e-3,
                          max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 16,
-                         method: str = "auto", progress: bool | None = None, player_names=None) -> Concepts:
+                         method: str = "auto", progress: bool | None = None, checkpoint=None,
+                         player_names=None) -> Concepts:
     """See :meth:`harsanyi.ValueTable.and_or`. ``check_every``: iterations of the splitting or PDHG between two
     checks of the restart criteria and the time (PDHG also checks its bounds there, the splitting every fourth
     time), the same on every device so that CPU and GPU follow the same iterates (64 would give PDHG on a GPU 30 %
@@ -678,13 +681,24 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     tau = _check_tau(tau, qthres, abs(float(v[-1]) - float(v[0])))
     _check_solver_args(tol, max_iter)
     chosen = _resolve_method(method, n)
+    if checkpoint is not None and chosen != "splitting":
+        raise HarsanyiValueError(
+            f"checkpoint= saves and resumes the splitting, the method for long runs; method={method!r} runs "
+            f"{chosen!r} for n = {n}, which keeps no state to resume. Pass method=\"splitting\" with the checkpoint, "
+            f"or no checkpoint.")
     problem = _DividendProblem(v, tau)
 
     def first_order(limit, name):
-        runner, label = ((halpern_splitting, "restarted Halpern Peaceman–Rachford splitting") if name == "splitting"
-                         else (_halpern, "restarted Halpern PDHG"))
-        (y, e, _), report, _ = _solve(problem, tol=tol, max_iter=max_iter, time_limit=limit, check_every=check_every,
-                                      progress=progress, n=n, runner=runner, method=label)
+        if name == "splitting":
+            runner = functools.partial(halpern_splitting, checkpoint=checkpoint)
+            label = "restarted Halpern Peaceman–Rachford splitting"
+        else:
+            runner, label = _halpern, "restarted Halpern PDHG"
+        (y, e, _), report, stats = _solve(problem, tol=tol, max_iter=max_iter, time_limit=limit,
+                                          check_every=check_every, progress=progress, n=n, runner=runner,
+                                          method=label)
+        if stats.get("resumed_from"):
+            report = dataclasses.replace(report, method=f"{label}, resumed from iteration {stats['resumed_from']:,}")
         return y, e, report
 
     if chosen == "highs":

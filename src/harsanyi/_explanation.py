@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._andor import _resolve_method
 from ._array import to_numpy
 from ._certificate import Certificate
 from ._sparsity import KAPPA, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
@@ -155,13 +156,22 @@ def explain(game, *, table: ValueTable | None = None, qthres: float = 0.02, time
             max_iter: int = 20_000, tol: float = 1e-3, batch_size: int | None = None, cache=None,
             progress: bool | None = None) -> Explanation:
     """The whole pipeline on one game: evaluate (or use ``table``), dividends, Shapley values, k-SII pairs, AND-OR
-    concepts (``qthres``, stopped by ``tol`` / ``time_limit`` / ``max_iter``), multi-order strength."""
+    concepts (``qthres``, stopped by ``tol`` / ``time_limit`` / ``max_iter``), multi-order strength.
+
+    ``cache``: a directory an interrupted evaluation resumes from; where the AND-OR concepts are found by the
+    splitting (n > 15), its checkpoint is kept there too, so the same call again goes on with the AND-OR run for
+    another ``time_limit`` (a tighter certified gap) instead of starting it afresh."""
     if table is None:
         table = game.evaluate(batch_size=batch_size, cache=cache, progress=progress)
     elif table.n_players != game.n_players:
         raise HarsanyiValueError(f"The table has {table.n_players} players; the game has {game.n_players}.")
     dividends = table.harsanyi()
-    concepts = table.and_or(qthres=qthres, time_limit=time_limit, max_iter=max_iter, tol=tol, progress=progress)
+    checkpoint = None
+    if cache is not None and _resolve_method("auto", table.n_players) == "splitting":
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        checkpoint = Path(cache) / "and-or-checkpoint.npz"
+    concepts = table.and_or(qthres=qthres, time_limit=time_limit, max_iter=max_iter, tol=tol, progress=progress,
+                            checkpoint=checkpoint)
     multi = table.multi_order() if game.n_players >= 2 else None
     solver = concepts.solver
     return Explanation(

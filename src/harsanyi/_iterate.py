@@ -33,11 +33,18 @@ def _soft(a, t):
     return a - _clip(a, -t, t)
 
 
+def _gap(upper: float, lower: float) -> float:
+    """(upper − lower) / upper, the relative gap the runs stop at (0 when upper ≤ 0; inf before any upper bound)."""
+    if math.isinf(upper):
+        return math.inf
+    return (upper - lower) / upper if upper > 0 else 0.0
+
+
 def _checkpoint(history, bar, iteration, best_obj, best_lower, advanced, tol, time_limit, start) -> bool:
     """Record the bounds, show them (the bar moved on by ``advanced`` iterations), and say whether to stop (gap
     reached, or out of time)."""
     history.append((iteration, best_obj, best_lower))
-    gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
+    gap = _gap(best_obj, best_lower)
     bar.set_postfix_str(f"objective {best_obj:.6g}, gap {100 * gap:.3g} %", refresh=False)
     bar.update(advanced)
     return gap <= tol or (time_limit is not None and time.perf_counter() - start > time_limit)

@@ -24,21 +24,29 @@ repaired coalition by coalition into a match within τ, are a feasible decomposi
 certified lower bounds.
 
 Every table a step touches is allocated once and written in place (a fresh 2¹⁶-entry temporary costs more in page
-faults than the arithmetic on it), and on a NumPy table the AND and OR halves of a step run on two threads.
+faults than the arithmetic on it), and on a NumPy table the AND and OR halves of a step run on two threads. A run
+can keep its state in a checkpoint file (``_Checkpoint``) and be resumed from it on the same iterates.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import json
 import math
 import os
 import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from ._array import abs_sum, empty, is_torch, like, namespace
-from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm
+from ._array import abs_sum, empty, is_torch, like, namespace, to_numpy
+from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _gap, _norm
 from ._transforms import kronecker_transform, or_reconstruct, popcounts, subset_zeta, superset_zeta
+from .exceptions import CacheError, HarsanyiValueError
 
 # ρ·|v(N) − v(∅)|: the soft threshold 1/ρ is a twentieth of the game's range. A larger ρ lowers the L1 sooner and the
 # dual bound later: on the bench game after 3 000 iterations at n = 14, ρ·range = 10 / 20 / 40 / 80 gave L1 136.6 /
@@ -255,54 +263,173 @@ def _halves(split: _Splitting, n: int):
         yield run
 
 
+@dataclass
+class _Run:
+    """Where the loop is: Halpern's counter k since the last restart, the restart criteria's residuals r0 and
+    last, the counts, the best decomposition (x, y, dual signs) and the bounds, and the seconds spent before this
+    call (a resumed run adds to them)."""
+
+    k: int = 0
+    r0: float | None = None
+    last: float = math.inf
+    restarts: int = 0
+    iteration: int = 0
+    checks: int = 0
+    best_obj: float = math.inf
+    best_lower: float = -math.inf
+    seconds: float = 0.0
+    history: list = field(default_factory=list)
+
+    def scalars(self) -> dict:
+        return dataclasses.asdict(self)  # JSON as it is (inf and None included)
+
+    @classmethod
+    def of(cls, scalars: dict) -> "_Run":
+        return cls(**{**scalars, "history": [tuple(item) for item in scalars["history"]]})
+
+
+_SAVE_SECONDS = 60.0  # a checkpoint is rewritten at most this often while the splitting runs, and when it stops
+_CHECKPOINT_FORMAT = 1
+_SAVED = tuple(f"{part}{i}" for part in ("z", "anchor") for i in range(4)) + ("best_x", "best_y", "best_signs")
+
+
+class _Checkpoint:
+    """The splitting's state in one .npz file: its iterates z and anchor, the best decomposition, and ``_Run``'s
+    scalars with what identifies the problem (n, τ, ρ, check_every and a SHA-256 of the value table) as JSON.
+
+    A file is written whole under a temporary name, flushed to disk and renamed over the old one, so an
+    interruption leaves the previous state, never half of one. A run resumed from it takes the same iterates as one
+    that was never stopped (the state is saved between two iterations, and restored to the last bit)."""
+
+    def __init__(self, path, v, tau: float, rho: float, check_every: int):
+        self.path = Path(path)
+        parent = self.path.parent
+        if self.path.is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise HarsanyiValueError(
+                f"Expected checkpoint to be a file path in a writable directory; received {str(self.path)!r}. "
+                f"Create the directory first, or pass another path (e.g. 'andor-checkpoint.npz').")
+        host = np.ascontiguousarray(to_numpy(v), dtype=np.float64)
+        self.identity = {"format": _CHECKPOINT_FORMAT, "n": int(host.size).bit_length() - 1, "tau": float(tau),
+                         "rho": float(rho), "check_every": int(check_every),
+                         "table": hashlib.sha256(host.tobytes()).hexdigest()}
+        self.saved_at = time.perf_counter()
+
+    def load(self) -> tuple[_Run, dict] | None:
+        """(where the saved run was, its tables as NumPy arrays) from the file, or None if there is none yet."""
+        if not self.path.exists():
+            return None
+        size = 1 << self.identity["n"]
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                arrays = {name: data[name] for name in _SAVED}
+            if any(a.shape != (size,) or a.dtype != np.float64 for a in arrays.values()):
+                raise ValueError(f"its tables are not {size} float64 values each")
+            differ = [key for key, value in self.identity.items() if meta.get(key) != value]
+            run = None if differ else _Run.of(meta["state"])
+        except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError, zipfile.BadZipFile) as err:
+            raise CacheError(f"Cannot read the AND-OR checkpoint {str(self.path)!r} ({err}). Delete it to start "
+                             f"afresh, or pass another path.") from err
+        if differ:
+            raise CacheError(
+                f"The AND-OR checkpoint {str(self.path)!r} was written for another problem: its "
+                f"{', '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from this run's "
+                f"({', '.join(f'{key}={self.identity[key]!r}' for key in differ)})."
+                f" A checkpoint resumes the same table with the same τ and check_every; delete it to start afresh, "
+                f"or pass another path.")
+        return run, arrays
+
+    def due(self) -> bool:
+        return time.perf_counter() - self.saved_at >= _SAVE_SECONDS
+
+    def save(self, run: _Run, arrays: dict) -> None:
+        part = self.path.with_name(self.path.name + ".part")
+        meta = {**self.identity, "state": run.scalars()}
+        try:
+            with open(part, "wb") as fh:
+                np.savez(fh, meta=np.array(json.dumps(meta)), **{name: to_numpy(a) for name, a in arrays.items()})
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(part, self.path)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        self.saved_at = time.perf_counter()
+
+
 def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float | None, check_every: int, bar,
-                      rho: float | None = None):
+                      rho: float | None = None, checkpoint=None):
     """Restarted Halpern Peaceman–Rachford on ``problem`` (a ``_DividendProblem``), ρ = ``_RHO`` / |v(N) − v(∅)|
     unless given. The restart criteria and the time are checked every ``check_every`` iterations, the bounds (a
     repaired decomposition, two dual estimates) every ``_BOUNDS_EVERY`` checks, on the last iteration and when
-    time is up. Returns ((y, ε, signs), the best L1, the best lower bound, stats) like the PDHG runners."""
+    time is up. ``checkpoint``: a file the state is saved to (every ``_SAVE_SECONDS`` and when the run stops) and
+    resumed from; ``max_iter`` then counts the saved iterations too, ``time_limit`` this call's seconds. Returns
+    ((y, ε, signs), the best L1, the best lower bound, stats) like the PDHG runners."""
     start = time.perf_counter()
     if rho is None:
         scale = float(abs(problem.v[-1] - problem.v[0]))
         rho = _RHO / scale if scale > 0 else 1.0
     split = _Splitting(problem, rho)
     zero = problem.v * 0.0
-    best, best_obj, best_lower = (zero, zero, zero), math.inf, -math.inf
-    k, r0, last, restarts, iteration, checks, reported, history = 0, None, math.inf, 0, 0, 0, 0, []
-    with _halves(split, problem.n) as run:
-        while iteration < max_iter:
-            iteration += 1
-            check = iteration % check_every == 0 or iteration == max_iter
-            run(None if check else (k + 1) / (k + 2))
+    best, run = (zero, zero, zero), _Run()
+    saver = None if checkpoint is None else _Checkpoint(checkpoint, problem.v, problem.tau, rho, check_every)
+    saved = None if saver is None else saver.load()
+    if saved is not None:
+        run, arrays = saved
+        for table, name in zip(split.z + split.anchor, _SAVED):
+            table[...] = like(arrays[name], problem.v)
+        best = tuple(like(arrays[name], problem.v) for name in _SAVED[8:])
+        bar.update(run.iteration)
+    resumed_from, reported = run.iteration, run.iteration
+    finished = saved is not None and _gap(run.best_obj, run.best_lower) <= tol  # a converged run is not run on
+
+    def save():
+        arrays = dict(zip(_SAVED, split.z + split.anchor + list(best)))
+        saver.save(dataclasses.replace(run, seconds=run.seconds + time.perf_counter() - start), arrays)
+
+    with _halves(split, problem.n) as step:
+        while not finished and run.iteration < max_iter:
+            run.iteration += 1
+            check = run.iteration % check_every == 0 or run.iteration == max_iter
+            step(None if check else (run.k + 1) / (run.k + 2))
             if not check:
-                k += 1
+                run.k += 1
                 continue
-            checks += 1
+            run.checks += 1
+            stop = False
             late = time_limit is not None and time.perf_counter() - start > time_limit
-            if checks % _BOUNDS_EVERY == 0 or iteration == max_iter or late:
+            if run.checks % _BOUNDS_EVERY == 0 or run.iteration == max_iter or late:
                 x, y, objective = split.decomposition()
                 lower, signs = max(((problem.dual_bound(s), s) for s in split.duals()), key=lambda item: item[0])
-                if objective < best_obj:
-                    best, best_obj = (x, y, signs), objective
-                best_lower = max(best_lower, lower)
-                if _checkpoint(history, bar, iteration, best_obj, best_lower, iteration - reported, tol, time_limit,
-                               start):
-                    break
-                reported = iteration
+                if objective < run.best_obj:
+                    best, run.best_obj = (x, y, signs), objective
+                run.best_lower = max(run.best_lower, lower)
+                stop = _checkpoint(run.history, bar, run.iteration, run.best_obj, run.best_lower,
+                                   run.iteration - reported, tol, time_limit, start)
+                reported = run.iteration
+            # the step is finished (a restart, or Halpern's step) before any stop, so a saved state lies between two
+            # iterations and a resumed run goes on exactly as this one would have
             residual = split.residual()
-            r0 = residual if r0 is None else r0
-            if residual <= _B_SUFF * r0 or (residual <= _B_NEC * r0 and residual > last) or k >= _B_ART * iteration:
+            run.r0 = residual if run.r0 is None else run.r0
+            if (residual <= _B_SUFF * run.r0 or (residual <= _B_NEC * run.r0 and residual > run.last)
+                    or run.k >= _B_ART * run.iteration):
                 split.restart()
-                k, r0, last = 0, None, math.inf
-                restarts += 1
-                continue
-            last = residual
-            split.halpern((k + 1) / (k + 2))
-            k += 1
+                run.k, run.r0, run.last = 0, None, math.inf
+                run.restarts += 1
+            else:
+                run.last = residual
+                split.halpern((run.k + 1) / (run.k + 2))
+                run.k += 1
+            if stop:
+                break
+            if saver is not None and saver.due():
+                save()
+    if saver is not None and run.iteration > resumed_from:
+        save()
     x, y, signs = best
     noise = _clip(subset_zeta(x) + or_reconstruct(y) - problem.v, -problem.tau, problem.tau)  # the repaired match
-    best_lower = max(best_lower, 0.0)
-    gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
-    stats = dict(iterations=iteration, restarts=restarts, seconds=time.perf_counter() - start, gap=max(gap, 0.0),
-                 history=tuple(history), rho=rho)
-    return (y, noise, signs), best_obj, best_lower, stats
+    best_lower = max(run.best_lower, 0.0)
+    stats = dict(iterations=run.iteration, restarts=run.restarts, seconds=run.seconds + time.perf_counter() - start,
+                 gap=max(_gap(run.best_obj, best_lower), 0.0), history=tuple(run.history), rho=rho,
+                 resumed_from=resumed_from)
+    return (y, noise, signs), run.best_obj, best_lower, stats

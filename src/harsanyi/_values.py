@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from dataclasses import dataclass
 from math import comb
@@ -256,7 +257,8 @@ class ValueTable:
 
     # --- AND-OR concepts ----------------------------------------------------------------------------------------------
     def and_or(self, qthres: float = 0.02, *, tau: float | None = None, tol: float = 1e-3, max_iter: int = 20_000,
-               time_limit: float | None = None, method: str = "auto", progress: bool | None = None) -> "Concepts":
+               time_limit: float | None = None, method: str = "auto", progress: bool | None = None,
+               checkpoint: str | os.PathLike | None = None) -> "Concepts":
         """Sparse AND and OR concepts that reproduce v on all 2ⁿ coalitions within |ε| ≤ τ (SPEC §3).
 
         Minimises Σ|I_and| + Σ|I_or| over the AND/OR split and the noise ε, |ε_S| ≤ τ = qthres · |v(N) − v(∅)|
@@ -282,13 +284,19 @@ class ValueTable:
           all concepts would still lower it), then, if it has not converged, the splitting for the rest, keeping
           the better certified result; "splitting" beyond.
 
+        ``checkpoint``: a file (.npz) the splitting saves its state to, at most once a minute and when it stops, and
+        resumes from when it exists: an interrupted run loses at most a minute, and a run that stopped at its
+        ``time_limit`` can be continued for a tighter bound by calling again with the same table and τ (``max_iter``
+        counts the iterations already made; ``time_limit`` is this call's). With method "splitting", or "auto" where
+        it picks the splitting (n > 15).
+
         ``result.solver`` says how far from optimal the L1 can be at most. The result's certificate checks universal
         matching within τ on every coalition; ``l1_before`` is the L1 of the plain Harsanyi dividends.
         """
         from ._andor import and_or_decomposition
 
         return and_or_decomposition(self._table, qthres=qthres, tau=tau, tol=tol, max_iter=max_iter,
-                                    time_limit=time_limit, method=method, progress=progress,
+                                    time_limit=time_limit, method=method, progress=progress, checkpoint=checkpoint,
                                     player_names=self._names)
 
     # --- multi-order and coalition interactions ---------------------------------------------------------------------
