@@ -45,6 +45,8 @@ def add_explain_commands(sub) -> None:
                    "so does the AND-OR splitting (n > 15): run the command again for a tighter bound")
     e.add_argument("--qthres", type=float, default=0.02, help="AND-OR noise bound as a fraction of |v(N)−v(∅)|")
     e.add_argument("--time-limit", type=float, default=60.0, help="seconds for the AND-OR solver (default 60)")
+    e.add_argument("--max-iter", type=int, default=20_000, help="AND-OR iterations in all, a resumed run's included "
+                   "(default 20000)")
     e.add_argument("--out", default=None, help="the result file (default: DATA's name + .harsanyi.npz)")
     e.add_argument("--report", default=None, help="the HTML report (default: the result's name + .html)")
     e.set_defaults(func=run_explain)
@@ -199,7 +201,7 @@ def run_explain(args) -> int:
     print(f"prediction: {game.info.get('prediction'):.6g} ({game.info.get('output')}"
           f"{'' if game.info.get('target') is None else ', class %d' % game.info['target']})")
     explanation = explain(game, batch_size=args.batch_size, cache=args.cache, qthres=args.qthres,
-                          time_limit=args.time_limit, progress=True)
+                          time_limit=args.time_limit, max_iter=args.max_iter, progress=True)
     out = Path(args.out) if args.out else Path(args.data).with_suffix(".harsanyi.npz")
     result = explanation.save(out)
     report = write_report(explanation, Path(args.report) if args.report else result.with_suffix(".html"))
