@@ -37,6 +37,7 @@ import json
 import math
 import os
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -312,7 +313,7 @@ class _Checkpoint:
         self.identity = {"format": _CHECKPOINT_FORMAT, "n": int(host.size).bit_length() - 1, "tau": float(tau),
                          "rho": float(rho), "check_every": int(check_every),
                          "table": hashlib.sha256(host.tobytes()).hexdigest()}
-        self.saved_at = time.perf_counter()
+        self.saved_at, self.failed = time.perf_counter(), False
 
     def load(self) -> tuple[_Run, dict] | None:
         """(where the saved run was, its tables as NumPy arrays) from the file, or None if there is none yet."""
@@ -343,6 +344,10 @@ class _Checkpoint:
         return time.perf_counter() - self.saved_at >= _SAVE_SECONDS
 
     def save(self, run: _Run, arrays: dict) -> None:
+        """Write the state; a write that fails (a full disk, say) leaves the previous file, warns, and stops the
+        saving, not the run: its result is worth more than the checkpoint."""
+        if self.failed:
+            return
         part = self.path.with_name(self.path.name + ".part")
         meta = {**self.identity, "state": run.scalars()}
         try:
@@ -351,9 +356,13 @@ class _Checkpoint:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(part, self.path)
-        except BaseException:
+        except BaseException as err:
             part.unlink(missing_ok=True)
-            raise
+            if not isinstance(err, OSError):
+                raise
+            self.failed = True
+            warnings.warn(f"Could not write the AND-OR checkpoint {str(self.path)!r} ({err}); the run goes on without "
+                          f"saving, and the file keeps the state it had before.", RuntimeWarning, stacklevel=2)
         self.saved_at = time.perf_counter()
 
 

@@ -288,7 +288,8 @@ class ValueTable:
         resumes from when it exists: an interrupted run loses at most a minute, and a run that stopped at its
         ``time_limit`` can be continued for a tighter bound by calling again with the same table and τ (``max_iter``
         counts the iterations already made; ``time_limit`` is this call's). With method "splitting", or "auto" where
-        it picks the splitting (n > 15).
+        it picks the splitting (n > 15). The file is replaced whole or not at all; a write that fails warns and the
+        run goes on.
 
         ``result.solver`` says how far from optimal the L1 can be at most. The result's certificate checks universal
         matching within τ on every coalition; ``l1_before`` is the L1 of the plain Harsanyi dividends.
