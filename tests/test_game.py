@@ -38,6 +38,22 @@ def test_evaluate_is_bitmask_ordered_and_calls_each_coalition_once():
         table.values[0] = 0.0
 
 
+def test_automatic_batch_holds_about_a_mebibyte_of_input_on_the_cpu_and_more_on_a_gpu():
+    """The default batch: the largest power of two whose model input fits 1 MiB on the CPU (64 MiB on an
+    accelerator), at least 1, at most 2¹⁶ and 2ⁿ; the calls it makes cover every coalition once."""
+    calls = []
+    game = Game(lambda masks: calls.append(len(masks)) or np.zeros(len(masks)), 16, bytes_per_coalition=256)
+    assert game._auto_batch_size() == 1 << 12  # 2²⁰ / 256
+    game.evaluate(progress=False)
+    assert calls == [1 << 12] * 16
+    sizes = {(per, device): Game(np.zeros, 16, device=device, bytes_per_coalition=per)._auto_batch_size()
+             for per in (256, 3136, 602_112, 5 << 20) for device in (None, "cpu", "cuda:0")}
+    assert [sizes[per, None] for per in (256, 3136, 602_112, 5 << 20)] == [1 << 12, 256, 1, 1]
+    assert all(sizes[per, None] == sizes[per, "cpu"] for per in (256, 3136, 602_112, 5 << 20))
+    assert [sizes[per, "cuda:0"] for per in (256, 3136, 602_112, 5 << 20)] == [1 << 16, 1 << 14, 64, 8]
+    assert Game(np.zeros, 5, bytes_per_coalition=8)._auto_batch_size() == 32  # never more than 2ⁿ
+
+
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 7, 64, 10_000])
 def test_batch_size_invariance(batch_size):
     v = random_table(6, 1)
