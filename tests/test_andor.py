@@ -257,26 +257,49 @@ def test_shared_objective_reduces_to_the_single_model_one_for_k_1():
         z = rng.normal(size=(2, 64))
         assert problem.objective(z) == pytest.approx(np.abs(z).sum(), rel=1e-12)
     alone = ValueTable(v).and_or(method="highs")
-    joint = shared_concepts([ValueTable(v)], tol=1e-4)
-    assert joint.solver.converged and joint.concepts[0].certificate.passed
-    assert alone.l1_after * (1 - 1e-9) <= joint.solver.l1 <= alone.l1_after / (1 - 1e-4) + 1e-9
+    for method in ("highs", "pdhg"):
+        joint = shared_concepts([ValueTable(v)], tol=1e-4, method=method)
+        assert joint.solver.converged and joint.concepts[0].certificate.passed
+        assert alone.l1_after * (1 - 1e-9) <= joint.solver.l1 <= alone.l1_after / (1 - 1e-4) + 1e-9
 
 
-def test_shared_concepts_match_highs():
+@pytest.mark.parametrize("method", ["highs", "pdhg"])
+def test_shared_concepts_match_the_dense_lp(method):
+    """Both solvers against the shared objective written out densely for HiGHS (``shared_lp_optimum``): the sparse
+    LP to HiGHS's accuracy (1e-9 relative), PDHG within its certified gap."""
     from harsanyi import shared_concepts
 
     rng = np.random.default_rng(9)
     v = planted_game(4, seed=9)
     w = v + 0.3 * rng.normal(size=16)
     tables = [ValueTable(v), ValueTable(w)]
-    joint = shared_concepts(tables, tol=1e-3)
+    joint = shared_concepts(tables, tol=1e-3, method=method)
     taus = np.array([c.tau for c in joint.concepts])
     optimum = shared_lp_optimum(np.stack([v, w]), taus, joint.p, joint.alpha)
     assert joint.solver.converged and joint.split_violation <= 1e-9
     assert optimum * (1 - 1e-9) <= joint.solver.l1 <= optimum / (1 - 1e-3) + 1e-9
+    assert joint.solver.lower_bound <= optimum * (1 + 1e-9)
+    if method == "highs":
+        assert joint.solver.l1 == pytest.approx(optimum, rel=1e-9) and joint.solver.gap <= 1e-9
     assert all(c.certificate.passed for c in joint.concepts)
     assert 0 <= joint.overlap <= 1 and 0 <= joint.overlap_independent <= 1  # not ordered in general: κ decides
     assert "concepts salient in all" in repr(joint)
+
+
+def test_shared_concepts_auto_is_exact_for_small_n_and_pdhg_stays_above_it():
+    """Three noisy copies of a planted game at n = 7: "auto" takes HiGHS, whose certified lower bound (recomputed
+    from its row multipliers) meets its L1; PDHG, stopped early, ends above that optimum and its lower bound below."""
+    from harsanyi import shared_concepts
+
+    rng = np.random.default_rng(12)
+    v = planted_game(7, seed=12)
+    tables = [ValueTable(v + 0.2 * rng.normal(size=v.size)) for _ in range(3)]
+    exact = shared_concepts(tables, compare=False)
+    assert exact.solver.method.startswith("HiGHS") and exact.solver.gap <= 1e-9
+    assert all(c.certificate.passed for c in exact.concepts) and exact.split_violation == 0.0
+    early = shared_concepts(tables, compare=False, method="pdhg", max_iter=400)
+    assert early.solver.l1 >= exact.solver.l1 * (1 - 1e-9)
+    assert early.solver.lower_bound <= exact.solver.l1 * (1 + 1e-9)
 
 
 def test_shared_concepts_bad_input():
@@ -290,6 +313,10 @@ def test_shared_concepts_bad_input():
         shared_concepts([ValueTable(np.zeros(8))] * 2, alpha=2)
     with pytest.raises(HarsanyiValueError, match="p ≥ 0"):
         shared_concepts([ValueTable(np.zeros(8))] * 2, p=-1.0)
+    with pytest.raises(HarsanyiValueError, match=r"Expected method in \('auto', 'highs', 'pdhg'\); received 'simplex'"):
+        shared_concepts([ValueTable(np.zeros(8))] * 2, method="simplex")
+    with pytest.raises(HarsanyiValueError, match=r"practical up to n = 10.*method=\"pdhg\""):
+        shared_concepts([ValueTable(np.zeros(1 << 11))] * 2, method="highs")
 
 
 def test_auto_method_takes_highs_then_the_working_set_then_the_splitting(monkeypatch):
@@ -381,9 +408,14 @@ def test_working_set_stops_after_the_given_number_of_rounds_without_a_better_l1(
 
 
 def test_highs_stops_with_a_clear_error_at_its_time_limit():
+    from harsanyi import shared_concepts
+
     pytest.importorskip("scipy")
     with pytest.raises(HarsanyiError, match=r"HiGHS stopped at time_limit=1e-06 s .*method=\"splitting\""):
         ValueTable(np.random.default_rng(1).normal(size=1 << 9)).and_or(method="highs", time_limit=1e-6)
+    tables = [ValueTable(np.random.default_rng(seed).normal(size=1 << 8)) for seed in (1, 2)]
+    with pytest.raises(HarsanyiError, match=r"HiGHS stopped at time_limit=1e-06 s .*shared.*method=\"pdhg\""):
+        shared_concepts(tables, method="highs", time_limit=1e-6, compare=False)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
