@@ -708,6 +708,14 @@ def _shared_highs(problem: _Problem, time_limit: float | None = None):
     return like(z, problem.vs), like(w, problem.vs), int(getattr(res, "nit", 0))
 
 
+def _exact_report(objective: float, lower: float, iterations: int, start: float, tol: float) -> SolverReport:
+    """The report of an LP solved by HiGHS: its L1 and the lower bound recomputed from its multipliers."""
+    lower = max(lower, 0.0)
+    gap = max((objective - lower) / objective, 0.0) if objective > 0 else 0.0
+    return SolverReport("HiGHS (scipy), the LP solved exactly", iterations, 0, time.perf_counter() - start, objective,
+                        lower, gap, tol, gap <= tol, ((iterations, objective, lower),))
+
+
 def _check_tau(tau, qthres, scale: float) -> float:
     if tau is None:
         if not (isinstance(qthres, (int, float)) and math.isfinite(qthres) and qthres >= 0):
@@ -796,10 +804,7 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
         # slow machine; an explicit "highs" is held to time_limit
         y, e, w, iterations = _highs(problem, time_limit if method == "highs" else None)
         y, e, w = like(y, v), like(e, v), like(w, v)
-        objective, lower = problem.objective(y, e), max(problem.dual_bound(w), 0.0)
-        gap = max((objective - lower) / objective, 0.0) if objective > 0 else 0.0
-        report = SolverReport("HiGHS (scipy), the LP solved exactly", iterations, 0, time.perf_counter() - start,
-                              objective, lower, gap, tol, gap <= tol, ((iterations, objective, lower),))
+        report = _exact_report(problem.objective(y, e), problem.dual_bound(w), iterations, start, tol)
     elif chosen == "working-set":
         y, e, report = _working_set(v, tau, tol=tol, max_iter=max_iter, time_limit=time_limit, progress=progress,
                                     n=n)
@@ -1010,10 +1015,7 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
         start = time.perf_counter()
         exact, w, iterations = _shared_highs(problem, time_limit if method == "highs" else None)
         z, violation = problem.repair(exact)  # HiGHS's own feasibility tolerance, moved back inside the box
-        objective, lower = problem.objective(z), max(problem.dual_bound(w), 0.0)
-        gap = max((objective - lower) / objective, 0.0) if objective > 0 else 0.0
-        report = SolverReport("HiGHS (scipy), the LP solved exactly", iterations, 0, time.perf_counter() - start,
-                              objective, lower, gap, tol, gap <= tol, ((iterations, objective, lower),))
+        report = _exact_report(problem.objective(z), problem.dual_bound(w), iterations, start, tol)
         stats = {"split_violation": violation}
     else:
         z, report, stats = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit,
