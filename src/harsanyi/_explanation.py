@@ -160,7 +160,8 @@ def explain(game, *, table: ValueTable | None = None, qthres: float = 0.02, time
 
     ``cache``: a directory an interrupted evaluation resumes from; where the AND-OR concepts are found by the
     splitting (n > 15), its checkpoint is kept there too, so the same call again goes on with the AND-OR run for
-    another ``time_limit`` (a tighter certified gap) instead of starting it afresh."""
+    another ``time_limit`` (a tighter certified gap; ``max_iter`` counts every call's iterations) instead of
+    starting it afresh."""
     if table is None:
         table = game.evaluate(batch_size=batch_size, cache=cache, progress=progress)
     elif table.n_players != game.n_players:
