@@ -620,7 +620,7 @@ def _highs(problem: _DividendProblem, time_limit: float | None = None):
     return y, res.x[2 * size + 2 * m:], w, int(getattr(res, "nit", 0))
 
 
-def _shared_highs(problem: _Problem, time_limit: float | None = None):
+def _shared_highs(problem: _Problem, taus, time_limit: float | None = None):
     """The AND-OR LP of K tables (``_Problem``, K ≥ 1) solved exactly by scipy's HiGHS (interior point), in
     equality form with 3ⁿ nonzeros per transform. Per model: x = x⁺ − x⁻ (every coalition), y = y⁺ − y⁻ (coalitions
     of ≥ 2 players), the total t = Σy, the noise ε ∈ [−τ_k, τ_k] and, for K ≥ 2, the split's slack δ ∈ [−p, p];
@@ -630,7 +630,8 @@ def _shared_highs(problem: _Problem, time_limit: float | None = None):
         t − Σy = 0
         ½(ζx − t + (ζy)(N∖·)) − g − δ = 0   (K ≥ 2: the split ½(ζx − Ry) within p of g)
 
-    minimising α Σ_k (Σx± + Σy±) + (1 − α)(Σs + Σu) (K = 1: Σx± + Σy±). Returns z as ``_Problem`` stacks it and
+    minimising α Σ_k (Σx± + Σy±) + (1 − α)(Σs + Σu) (K = 1: Σx± + Σy±), with ``taus`` the models' τ_k (the same
+    numbers ``problem`` was made with). Returns z as ``_Problem`` stacks it and
     the rows' multipliers w (matching, then split), so that the lower bound is recomputed from them."""
     import scipy.sparse as sparse
     from scipy.optimize import linprog
@@ -638,7 +639,7 @@ def _shared_highs(problem: _Problem, time_limit: float | None = None):
     k, n, shared = problem.k, problem.n, problem.shared
     size = 1 << n
     vs = np.ascontiguousarray(to_numpy(problem.vs), dtype=np.float64)
-    taus = to_numpy(problem.upper[:k, 0] - problem.vs[:, 0]).astype(np.float64)
+    taus = [float(tau) for tau in taus]
     free = np.flatnonzero(popcounts(n) >= 2)
     m = free.size
     zeta = _kron_power(sparse.csr_matrix([[1.0, 0.0], [1.0, 1.0]]), n)
@@ -1013,7 +1014,7 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     problem = _Problem(vs, taus, alpha=alpha if len(tables) > 1 else 1.0, p=p)
     if chosen == "highs":
         start = time.perf_counter()
-        exact, w, iterations = _shared_highs(problem, time_limit if method == "highs" else None)
+        exact, w, iterations = _shared_highs(problem, taus, time_limit if method == "highs" else None)
         z, violation = problem.repair(exact)  # HiGHS's own feasibility tolerance, moved back inside the box
         report = _exact_report(problem.objective(z), problem.dual_bound(w), iterations, start, tol)
         stats = {"split_violation": violation}

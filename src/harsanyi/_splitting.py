@@ -299,8 +299,10 @@ class _Checkpoint:
     scalars with what identifies the problem (n, τ, ρ, check_every and a SHA-256 of the value table) as JSON.
 
     A file is written whole under a temporary name, flushed to disk and renamed over the old one, so an
-    interruption leaves the previous state, never half of one. A run resumed from it takes the same iterates as one
-    that was never stopped (the state is saved between two iterations, and restored to the last bit)."""
+    interruption leaves the previous state, never half of one. The state is saved between two iterations and
+    restored to the last bit, so a run resumed from a save made at one of its regular checks (the periodic saves,
+    and stops at a time limit or at a ``max_iter`` that is a multiple of ``check_every``) takes the same iterates as
+    one that was never stopped; a stop at another ``max_iter`` adds one check there (its restart test and bounds)."""
 
     def __init__(self, path, v, tau: float, rho: float, check_every: int):
         self.path = Path(path)
