@@ -1,5 +1,7 @@
 """Games from models: tabular, image and text builders; torch, scikit-learn and plain callables; outputs."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -110,6 +112,42 @@ def test_sklearn_classifier_and_regressor():
     # a linear model has no interactions: every dividend of order ≥ 2 vanishes, SV = w·(x − mean)
     np.testing.assert_allclose(table.shapley(), reg.coef_ * (Xd[3] - Xd.mean(0)), atol=1e-9)
     assert max(abs(v) for c, v in table.harsanyi().items() if len(c) >= 2) < 1e-9
+
+
+def test_sklearn_fitted_on_a_dataframe():
+    """An estimator fitted on a DataFrame is called with one (its columns): no feature-name warning, and a pipeline
+    that selects its columns by name (which refuses a plain array) works; the features take the columns' names."""
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    X = X.iloc[:, :6]
+    by_name = ColumnTransformer([("scaled", StandardScaler(), list(X.columns))])
+    model = make_pipeline(by_name, LogisticRegression(max_iter=1000)).fit(X, y)
+    with pytest.raises(ValueError, match="only supported for dataframes"):
+        model.predict_proba(X.values[:1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        game = Game.tabular(model, X.values[5], baseline="mean", background=X.values)
+        values = game.evaluate().values
+    assert game.player_names == tuple(X.columns)
+    c = game.info["target"]
+
+    def log_odds(Z):
+        p = np.clip(model.predict_proba(pd.DataFrame(Z, columns=X.columns))[:, c], 1e-7, 1 - 1e-7)
+        return np.log(p / (1 - p))
+
+    expected = brute_values(log_odds, X.values[5], X.values.mean(0), range(6), 6)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+    row = Game.tabular(model, X.iloc[[5]], baseline="mean", background=X)  # a one-row DataFrame names them too
+    assert row.player_names == tuple(X.columns)
+    np.testing.assert_array_equal(row.evaluate().values, values)
+    with pytest.raises(HarsanyiValueError, match="in another order"):  # read by position: refused, not mislabelled
+        Game.tabular(model, X.iloc[5][X.columns[::-1]])
 
 
 def test_tabular_errors():

@@ -113,6 +113,31 @@ def test_explain_torchscript_state_dict_and_image(tmp_path, monkeypatch):
     assert ex.kind == "image" and ex.n_players == 3
 
 
+def test_explain_reads_the_columns_an_estimator_was_fitted_with(tmp_path, capsys):
+    """A CSV with the model's columns in another order and a label column: read in the fitted order, without the
+    label; a CSV that lacks one of them: refused, naming it."""
+    import pandas as pd
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    data = load_breast_cancer()
+    frame = pd.DataFrame(data.data[:, :6], columns=[f"f{i}" for i in range(6)])
+    clf = LogisticRegression(max_iter=2000).fit(frame, data.target)
+    (tmp_path / "clf.pkl").write_bytes(pickle.dumps(clf))
+    shuffled = frame.iloc[:30, ::-1].assign(label=np.where(data.target[:30] == 1, "benign", "malignant"))
+    shuffled.to_csv(tmp_path / "rows.csv", index=False)
+    out = tmp_path / "r.npz"
+    assert main(["explain", str(tmp_path / "clf.pkl"), str(tmp_path / "rows.csv"), "--row", "2", "--baseline",
+                 "zero", "--time-limit", "2", "--out", str(out)]) == 0
+    ex = Explanation.load(out)
+    assert ex.player_names == tuple(frame.columns)
+    p = clf.predict_proba(frame.iloc[[2]])[0, ex.info["target"]]
+    assert ex.values[-1] == pytest.approx(np.log(p / (1 - p)), rel=1e-9)
+    frame.iloc[:30].drop(columns="f3").to_csv(tmp_path / "short.csv", index=False)
+    assert main(["explain", str(tmp_path / "clf.pkl"), str(tmp_path / "short.csv")]) == 2
+    assert "fitted with columns the CSV lacks: ['f3']" in capsys.readouterr().err
+
+
 def test_interrupted_explain_writes_nothing_and_resumes_from_the_cache(workdir, capsys):
     weights = np.random.default_rng(0).normal(size=8)
     model = workdir / "flaky.pkl"

@@ -307,9 +307,12 @@ def tabular_game(
     ``baseline``: "zero", "mean" (of ``background``, shape (b, d)), a number, or an array with one value per feature
     (d,) or per player (n,). ``output``: "auto" (log-odds for classifiers, raw for a single output), "raw", "logit",
     "prob", "log-odds", or a callable on the (m, k) scores. ``target``: the class; default the prediction on x.
+    ``feature_names``: default the labels of a pandas row (a Series, or a one-row DataFrame), else the columns a
+    scikit-learn estimator was fitted with (which it is then called with, as a DataFrame).
     """
-    if feature_names is None and type(x).__module__.startswith("pandas") and hasattr(x, "index"):
-        feature_names = [str(c) for c in x.index]  # a pandas Series: its labels name the features
+    if feature_names is None and type(x).__module__.startswith("pandas"):
+        # a pandas Series' labels or a one-row DataFrame's columns name the features
+        feature_names = [str(c) for c in (x.columns if hasattr(x, "columns") else x.index)]
     row = _as_array(x, "the input row").astype(np.float64)
     if row.ndim == 2 and row.shape[0] == 1:
         row = row[0]
@@ -318,9 +321,19 @@ def tabular_game(
             f"Expected one input row of shape (d,) or (1, d); received shape {row.shape}. Explain one row at a time."
         )
     d = row.shape[0]
+    fitted = getattr(model, "feature_names_in_", None)  # a scikit-learn estimator fitted on a DataFrame
+    if feature_names is None and fitted is not None and len(fitted) == d:
+        feature_names = fitted
     names = None if feature_names is None else [str(f) for f in feature_names]
     if names is not None and len(names) != d:
         raise HarsanyiValueError(f"Expected {d} feature names; received {len(names)}.")
+    if fitted is not None and names is not None:
+        order = [str(f) for f in fitted]
+        if names != order and sorted(names) == sorted(order):
+            raise HarsanyiValueError(
+                f"The row's features are the columns the model was fitted with, in another order: {names[:6]} … "
+                f"against {order[:6]} … The model reads them by position. Pass the row in the model's order, e.g. "
+                f"row[model.feature_names_in_] for a pandas row.")
 
     if players is None:
         groups = [[j] for j in range(d)]

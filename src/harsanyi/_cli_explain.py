@@ -101,11 +101,20 @@ def load_model(path: Path, model_class: str | None, device):
           f"or .pkl/.pickle/.joblib (a pickled scikit-learn estimator).")
 
 
-def _table(path: Path):
+def _table(path: Path, fitted=None):
+    """The rows of a .csv or .npy table and the CSV's column names. ``fitted``: the columns a scikit-learn
+    estimator was fitted with; a CSV that has them all is read in that order, without its other columns."""
     if path.suffix.lower() == ".csv":
         import pandas as pd
 
         frame = pd.read_csv(path)
+        if fitted is not None:
+            missing = [str(c) for c in fitted if c not in frame.columns]
+            if missing:
+                _fail(f"The model was fitted with columns the CSV lacks: {missing[:8]}"
+                      f"{' …' if len(missing) > 8 else ''}. Pass a CSV with the model's columns "
+                      f"({len(fitted)} of them, named as when it was fitted).")
+            frame = frame[list(fitted)]
         numeric = frame.select_dtypes(include="number")
         if numeric.shape[1] != frame.shape[1]:
             bad = [c for c in frame.columns if c not in numeric.columns]
@@ -183,7 +192,7 @@ def build_game(args):
     if suffix not in (".csv", ".npy"):
         _fail(f"Unknown data file type {suffix!r}: expected .csv or .npy (a table), an image file, a .npy image with "
               f"--grid, or .txt (text, with --tokenizer).")
-    X, names = _table(data)
+    X, names = _table(data, getattr(model, "feature_names_in_", None))
     if not 0 <= args.row < len(X):
         _fail(f"--row {args.row} is out of range: {str(data)!r} has rows 0 … {len(X) - 1}.")
     baseline = _baseline(args.baseline, "mean")

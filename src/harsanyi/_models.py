@@ -37,6 +37,7 @@ class Model:
         self.raw = model
         self.is_torch = _is_torch_module(model)
         self.method = None
+        self.columns = None  # the column names a scikit-learn estimator was fitted with
         if self.is_torch:
             import torch
 
@@ -53,6 +54,10 @@ class Model:
                 )
             self.device = None
             self.dtype = np.float64
+            # fitted on a DataFrame: called with one too (same column names), so no "X does not have valid feature
+            # names" warning, and a pipeline that selects its columns by name works
+            names = getattr(model, "feature_names_in_", None)
+            self.columns = None if names is None else list(names)
             wants_prob = output in ("prob", "log-odds", "auto") and hasattr(model, "predict_proba")
             if wants_prob:
                 self.method, self.kind = "predict_proba", "probabilities"
@@ -97,7 +102,7 @@ class Model:
             out = out.to(torch.float64)
         else:
             fn = getattr(self.raw, self.method) if self.method else self.raw
-            out = np.asarray(fn(batch), dtype=np.float64)
+            out = np.asarray(fn(self._framed(batch)), dtype=np.float64)
         if out.ndim == 1:
             out = out.reshape(m, 1)
         if out.ndim != 2 or out.shape[0] != m:
@@ -106,6 +111,16 @@ class Model:
                 f"shape {tuple(out.shape)}. Wrap the model so that it returns (batch, classes) scores."
             )
         return out
+
+    def _framed(self, batch):
+        """The batch as a pandas DataFrame with the columns the estimator was fitted with, where it has them."""
+        if self.columns is None or batch.ndim != 2 or batch.shape[1] != len(self.columns):
+            return batch
+        try:
+            import pandas as pd
+        except ImportError:  # fitted on another kind of data frame: plain arrays (scikit-learn may warn)
+            return batch
+        return pd.DataFrame(batch, columns=self.columns, copy=False)
 
 
 @dataclass(frozen=True)
