@@ -150,6 +150,66 @@ def test_sklearn_fitted_on_a_dataframe():
         Game.tabular(model, X.iloc[5][X.columns[::-1]])
 
 
+def _people(pd, rows=300):
+    """A small mixed table (numbers and categories, no ties in the categories' counts) and a pipeline that encodes
+    it, fitted on the DataFrame."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"age": rng.integers(20, 70, rows).astype(float),
+                          "sex": rng.choice(["f", "m"], rows, p=[0.4, 0.6]),
+                          "job": rng.choice(["clerk", "cook", "nurse"], rows, p=[0.2, 0.5, 0.3]),
+                          "hours": rng.normal(40.0, 5.0, rows)})
+    y = (frame.age > 45) ^ (frame.sex == "f") ^ (frame.job == "cook")
+    encode = ColumnTransformer([("numbers", StandardScaler(), ["age", "hours"]),
+                                ("categories", OneHotEncoder(), ["sex", "job"])])
+    return frame, make_pipeline(encode, LogisticRegression()).fit(frame, y)
+
+
+def test_categorical_features_through_a_pipeline():
+    """A mixed row (numbers and strings) for a pipeline that encodes it: masked like any row, the baseline "mean"
+    takes each category's most frequent value, and the values match a brute-force loop over the coalitions."""
+    pd = pytest.importorskip("pandas")
+    frame, model = _people(pd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        game = Game.tabular(model, frame.iloc[3], baseline="mean", background=frame)
+        values = game.evaluate().values
+    typical = [frame.age.mean(), frame.sex.value_counts().idxmax(), frame.job.value_counts().idxmax(),
+               frame.hours.mean()]
+    assert game.info["baseline"] == pytest.approx(typical) and game.player_names == tuple(frame.columns)
+    c = game.info["target"]
+
+    def log_odds(Z):
+        p = np.clip(model.predict_proba(pd.DataFrame(Z, columns=frame.columns).infer_objects())[:, c], 1e-7, 1 - 1e-7)
+        return np.log(p / (1 - p))
+
+    expected = brute_values(log_odds, frame.iloc[3].to_numpy(object), np.array(typical, dtype=object), range(4), 4)
+    np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
+    # a baseline row of one's own, and a player of two features (one a category)
+    own = Game.tabular(model, frame.iloc[3], players={"person": ["age", "sex"], "work": ["job", "hours"]},
+                       baseline=np.array([30.0, "m", "nurse", 38.0], dtype=object))
+    assert own.evaluate().n_players == 2
+
+
+def test_categorical_features_errors():
+    pd = pytest.importorskip("pandas")
+    frame, model = _people(pd, rows=50)
+    row = frame.iloc[0]
+    with pytest.raises(HarsanyiValueError, match=r"baseline='zero' has no value for the categorical features "
+                                                 r"\['sex', 'job'\]"):
+        Game.tabular(model, row)
+    with pytest.raises(HarsanyiValueError, match="A single baseline number has no value"):
+        Game.tabular(model, row, baseline=0.0)
+    with pytest.raises(HarsanyiValueError, match="is a number in the row but not in the background"):
+        Game.tabular(model, row, baseline="mean", background=frame.assign(age="old"))
+    with pytest.raises(HarsanyiValueError, match=r"categorical features \['sex', 'job'\], but a torch model"):
+        Game.tabular(mlp(4, 2), row, baseline="mean", background=frame)
+
+
 def test_tabular_errors():
     model = mlp(3, 2)
     with pytest.raises(HarsanyiValueError, match=r"one input row of shape \(d,\)"):

@@ -138,6 +138,34 @@ def test_explain_reads_the_columns_an_estimator_was_fitted_with(tmp_path, capsys
     assert "fitted with columns the CSV lacks: ['f3']" in capsys.readouterr().err
 
 
+def test_explain_a_pipeline_on_a_csv_with_categories(tmp_path, capsys):
+    """Text columns reach a scikit-learn pipeline that encodes them (the report shows them as they are); a torch
+    model is told to have them encoded."""
+    import pandas as pd
+    import torch
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"size": rng.normal(size=60), "colour": rng.choice(["red", "green", "blue"], 60),
+                          "shape": rng.choice(["round", "square"], 60)})
+    y = (frame["size"] > 0) ^ (frame.colour == "red")
+    encode = ColumnTransformer([("colours", OneHotEncoder(), ["colour", "shape"])], remainder="passthrough")
+    (tmp_path / "pipe.pkl").write_bytes(pickle.dumps(make_pipeline(encode, LogisticRegression()).fit(frame, y)))
+    frame.to_csv(tmp_path / "rows.csv", index=False)
+    html = tmp_path / "r.html"
+    assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "rows.csv"), "--row", "4", "--time-limit",
+                 "2", "--out", str(tmp_path / "r.npz"), "--report", str(html)]) == 0
+    ex = Explanation.load(tmp_path / "r.npz")
+    assert ex.inputs["row"][1] == frame.colour[4] and ex.dividend_certificate.passed
+    assert f"colour = {frame.colour[4]}" in html.read_text()
+    torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), tmp_path / "net.pt")
+    assert main(["explain", str(tmp_path / "net.pt"), str(tmp_path / "rows.csv")]) == 2
+    assert "non-numeric columns ['colour', 'shape'], and a torch model takes numbers" in capsys.readouterr().err
+
+
 def test_interrupted_explain_writes_nothing_and_resumes_from_the_cache(workdir, capsys):
     weights = np.random.default_rng(0).normal(size=8)
     model = workdir / "flaky.pkl"

@@ -7,7 +7,9 @@ inputs are ``where(keep, x, b)`` with ``keep = masks[:, owner]``, built with arr
 
 from __future__ import annotations
 
+import collections
 import functools
+import numbers
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -287,6 +289,35 @@ def _feature_index(feature, names: list[str] | None, d: int) -> int:
     raise HarsanyiValueError(f"Unknown feature {feature!r}: expected a name or an index in 0 … {d - 1}.")
 
 
+def _numeric_entries(row: np.ndarray) -> np.ndarray:
+    """Which entries of a row are numbers (bool, int, float); the others are categories (strings and the like)."""
+    if row.dtype.kind in "biuf":
+        return np.ones(row.shape, bool)
+    return np.array([isinstance(v, numbers.Real) for v in row.tolist()], dtype=bool)
+
+
+def _finite(values: np.ndarray) -> bool:
+    return bool(np.isfinite(values.astype(np.float64)).all())
+
+
+def _typical(background: np.ndarray, numeric: np.ndarray, names) -> np.ndarray:
+    """The baseline of a row with categorical features: the background's mean of each numeric feature and the most
+    frequent value of each categorical one (ties: the value seen first)."""
+    base = np.empty(background.shape[1], dtype=object)
+    for j in range(background.shape[1]):  # a loop over the features, not the coalitions
+        column = background[:, j]
+        if not numeric[j]:
+            base[j] = collections.Counter(column.tolist()).most_common(1)[0][0]
+            continue
+        try:
+            base[j] = float(column.astype(np.float64).mean())
+        except (TypeError, ValueError) as err:
+            raise HarsanyiValueError(
+                f"Feature {names[j] if names else j!r} is a number in the row but not in the background data ({err}); "
+                f"pass background data with the row's columns.") from err
+    return base
+
+
 def tabular_game(
     model,
     x,
@@ -307,13 +338,16 @@ def tabular_game(
     ``baseline``: "zero", "mean" (of ``background``, shape (b, d)), a number, or an array with one value per feature
     (d,) or per player (n,). ``output``: "auto" (log-odds for classifiers, raw for a single output), "raw", "logit",
     "prob", "log-odds", or a callable on the (m, k) scores. ``target``: the class; default the prediction on x.
+    Categorical features (strings and the like, in a row of a mixed DataFrame) are masked like the others, for
+    models that take them (a scikit-learn pipeline that encodes them, a callable); "mean" then takes the most
+    frequent value of each categorical feature in ``background``.
     ``feature_names``: default the labels of a pandas row (a Series, or a one-row DataFrame), else the columns a
     scikit-learn estimator was fitted with (which it is then called with, as a DataFrame).
     """
     if feature_names is None and type(x).__module__.startswith("pandas"):
         # a pandas Series' labels or a one-row DataFrame's columns name the features
         feature_names = [str(c) for c in (x.columns if hasattr(x, "columns") else x.index)]
-    row = _as_array(x, "the input row").astype(np.float64)
+    row = _as_array(x, "the input row")
     if row.ndim == 2 and row.shape[0] == 1:
         row = row[0]
     if row.ndim != 1:
@@ -321,6 +355,9 @@ def tabular_game(
             f"Expected one input row of shape (d,) or (1, d); received shape {row.shape}. Explain one row at a time."
         )
     d = row.shape[0]
+    numeric = _numeric_entries(row)
+    mixed = not numeric.all()  # categorical values (strings, …): the row stays an object array, as a DataFrame's
+    row = row.astype(object if mixed else np.float64)
     fitted = getattr(model, "feature_names_in_", None)  # a scikit-learn estimator fitted on a DataFrame
     if feature_names is None and fitted is not None and len(fitted) == d:
         feature_names = fitted
@@ -357,20 +394,30 @@ def tabular_game(
         owner[idx] = p
     n = len(groups)
 
+    categorical = [names[j] if names else j for j in np.flatnonzero(~numeric)]
     if isinstance(baseline, str):
         if baseline == "zero":
+            if mixed:
+                raise HarsanyiValueError(
+                    f"baseline='zero' has no value for the categorical features {categorical}. Use baseline='mean' "
+                    f"with background data (the mean of each numeric feature, the most frequent value of each "
+                    f"categorical one), or pass a baseline row.")
             base = np.zeros(d)
         elif baseline == "mean":
             if background is None:
                 raise HarsanyiValueError("baseline='mean' needs background data: pass background=X_train (shape (b, d)).")
-            bg = _as_array(background, "background data").astype(np.float64)
+            bg = _as_array(background, "background data")
             if bg.ndim != 2 or bg.shape[1] != d:
                 raise HarsanyiValueError(f"Expected background of shape (b, {d}); received {bg.shape}.")
-            base = bg.mean(axis=0)
+            base = _typical(bg, numeric, names) if mixed else bg.astype(np.float64).mean(axis=0)
         else:
             raise HarsanyiValueError(f"Unknown baseline {baseline!r}: expected 'zero', 'mean', a number or an array.")
     else:
-        base = _as_array(baseline, "the baseline").astype(np.float64)
+        base = _as_array(baseline, "the baseline").astype(object if mixed else np.float64)
+        if base.ndim == 0 and mixed:
+            raise HarsanyiValueError(
+                f"A single baseline number has no value for the categorical features {categorical}. Pass a baseline "
+                f"row (one value per feature), or baseline='mean' with background data.")
         if base.ndim == 0:
             base = np.full(d, float(base))
         elif base.shape == (n,) and n != d:
@@ -382,11 +429,16 @@ def tabular_game(
             raise HarsanyiValueError(
                 f"Expected a baseline with one value per feature ({d},) or per player ({n},); received {base.shape}."
             )
-    if not np.isfinite(base).all() or not np.isfinite(row).all():
+    if not _finite(base[numeric]) or not _finite(row[numeric]):
         raise HarsanyiValueError("The input row and the baseline must be finite; impute missing values first.")
 
     adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
-    masker = _Masker(row, base, owner, n, adapter)
+    if mixed and adapter.is_torch:
+        raise HarsanyiValueError(
+            f"The row has categorical features {categorical}, but a torch model takes numbers. Encode them first "
+            f"(e.g. one-hot columns, grouped into one player each), or explain a scikit-learn pipeline that encodes "
+            f"them.")
+    masker = _Masker(row, base, owner, n, adapter, input_dtype=object if mixed else None)
     rebuild = functools.partial(tabular_game, model, x, players=players, feature_names=feature_names,
                                 baseline=baseline, background=background, output=output, target=target,
                                 model_output=model_output)

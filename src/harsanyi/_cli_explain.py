@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._models import _is_torch_module
 from .exceptions import HarsanyiValueError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
@@ -101,9 +102,11 @@ def load_model(path: Path, model_class: str | None, device):
           f"or .pkl/.pickle/.joblib (a pickled scikit-learn estimator).")
 
 
-def _table(path: Path, fitted=None):
+def _table(path: Path, fitted=None, numbers_only: bool = True):
     """The rows of a .csv or .npy table and the CSV's column names. ``fitted``: the columns a scikit-learn
-    estimator was fitted with; a CSV that has them all is read in that order, without its other columns."""
+    estimator was fitted with; a CSV that has them all is read in that order, without its other columns. Without
+    ``numbers_only`` (a model that takes categories, e.g. a pipeline that encodes them), a CSV with text columns
+    gives rows of objects."""
     if path.suffix.lower() == ".csv":
         import pandas as pd
 
@@ -116,10 +119,14 @@ def _table(path: Path, fitted=None):
                       f"({len(fitted)} of them, named as when it was fitted).")
             frame = frame[list(fitted)]
         numeric = frame.select_dtypes(include="number")
-        if numeric.shape[1] != frame.shape[1]:
+        names = [str(c) for c in frame.columns]
+        if numeric.shape[1] == frame.shape[1]:
+            return numeric.to_numpy(np.float64), names
+        if numbers_only:
             bad = [c for c in frame.columns if c not in numeric.columns]
-            _fail(f"The CSV has non-numeric columns {bad}; encode them as numbers (the model's own input encoding).")
-        return numeric.to_numpy(np.float64), [str(c) for c in frame.columns]
+            _fail(f"The CSV has non-numeric columns {bad}, and a torch model takes numbers; encode them as numbers "
+                  f"(the model's own input encoding).")
+        return frame.to_numpy(object), names
     arr = np.load(path, allow_pickle=False)
     if arr.ndim == 1:
         arr = arr[None]
@@ -192,7 +199,7 @@ def build_game(args):
     if suffix not in (".csv", ".npy"):
         _fail(f"Unknown data file type {suffix!r}: expected .csv or .npy (a table), an image file, a .npy image with "
               f"--grid, or .txt (text, with --tokenizer).")
-    X, names = _table(data, getattr(model, "feature_names_in_", None))
+    X, names = _table(data, getattr(model, "feature_names_in_", None), numbers_only=_is_torch_module(model))
     if not 0 <= args.row < len(X):
         _fail(f"--row {args.row} is out of range: {str(data)!r} has rows 0 … {len(X) - 1}.")
     baseline = _baseline(args.baseline, "mean")

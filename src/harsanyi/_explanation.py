@@ -7,6 +7,7 @@ the HTML report and the command line are built from it.
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,12 +141,13 @@ def _jsonable(value):
 def _inputs_of(game) -> dict:
     info = game.info
     kind = info.get("kind", "function")
-    hook = getattr(game, "_learnable", None)
-    x = to_numpy(hook.input).astype(np.float64) if hook is not None else None
     if kind == "tabular":
         names = info.get("feature_names") or [f"x{j}" for j in range(len(info["x"]))]
-        return {"features": list(names), "row": list(map(float, info["x"])), "groups": info.get("groups")}
+        row = [float(v) if isinstance(v, numbers.Real) else str(v) for v in info["x"]]  # categories as text
+        return {"features": list(names), "row": row, "groups": info.get("groups")}
     if kind == "image":
+        hook = getattr(game, "_learnable", None)
+        x = to_numpy(hook.input).astype(np.float64) if hook is not None else None
         return {"image": x, "player_map": np.asarray(info["player_map"]), "channel_axis": info.get("channel_axis", 0)}
     if kind == "text":
         return {"words": list(game.player_names), "text": info.get("text")}

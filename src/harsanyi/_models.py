@@ -120,7 +120,8 @@ class Model:
             import pandas as pd
         except ImportError:  # fitted on another kind of data frame: plain arrays (scikit-learn may warn)
             return batch
-        return pd.DataFrame(batch, columns=self.columns, copy=False)
+        frame = pd.DataFrame(batch, columns=self.columns, copy=False)
+        return frame.infer_objects() if batch.dtype == object else frame  # a row with categories: numbers as numbers
 
 
 @dataclass(frozen=True)

@@ -137,8 +137,12 @@ def _input_rows(ex: Explanation):
         return []
     features, row = ex.inputs["features"], ex.inputs["row"]
     groups = ex.inputs.get("groups") or [[j] for j in range(len(row))]
-    return [(player, ", ".join(f"{features[j]} = {row[j]:.4g}" for j in group))
+    return [(player, ", ".join(f"{features[j]} = {_value(row[j])}" for j in group))
             for player, group in zip(ex.player_names, groups)]
+
+
+def _value(v) -> str:
+    return v if isinstance(v, str) else f"{v:.4g}"  # a category as it is, a number to four digits
 
 
 def _words(ex: Explanation):
