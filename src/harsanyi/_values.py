@@ -276,7 +276,8 @@ class ValueTable:
           the certified optimality gap is below ``tol`` (relative), after ``max_iter`` iterations or
           ``time_limit`` seconds, with its best certified decomposition (the iterate's concepts, repaired into an
           exact match). Far fewer iterations than PDHG: at n = 16 within 0.6 % of the optimum after 60 s on two
-          cores, where PDHG is still 6× above it (BENCHMARKS.md); the certified gap lags (10 % there).
+          cores, where PDHG is still 6× above it (BENCHMARKS.md); the certified gap lags (10 % there, 2.0–2.4 %
+          on two other inputs of the same model).
         - "pdhg" runs restarted Halpern PDHG whose operators are the fast transforms (any n, CPU or GPU), with the
           same stopping rules; on a GPU the iterations between two checks replay as one CUDA graph.
         - "auto" (default): "highs" for n ≤ 10 (with scipy); for n ≤ 15 (with highspy) the working set for half
