@@ -289,6 +289,10 @@ def _feature_index(feature, names: list[str] | None, d: int) -> int:
     raise HarsanyiValueError(f"Unknown feature {feature!r}: expected a name or an index in 0 … {d - 1}.")
 
 
+def _listed(names: list[str], most: int = 8) -> str:
+    return str(names) if len(names) <= most else f"{names[:most]} (and {len(names) - most} more)"
+
+
 def _numeric_entries(row: np.ndarray) -> np.ndarray:
     """Which entries of a row are numbers (bool, int, float); the others are categories (strings and the like)."""
     if row.dtype.kind in "biuf":
@@ -368,9 +372,9 @@ def tabular_game(
         order = [str(f) for f in fitted]
         if names != order and sorted(names) == sorted(order):
             raise HarsanyiValueError(
-                f"The row's features are the columns the model was fitted with, in another order: {names[:6]} … "
-                f"against {order[:6]} … The model reads them by position. Pass the row in the model's order, e.g. "
-                f"row[model.feature_names_in_] for a pandas row.")
+                f"The row's features are the columns the model was fitted with, in another order: {_listed(names)} "
+                f"against {_listed(order)}. The model reads them by position. Pass the row in the model's order, "
+                f"e.g. row[model.feature_names_in_] for a pandas row.")
 
     if players is None:
         groups = [[j] for j in range(d)]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._builders import _listed
 from ._models import _is_torch_module
 from .exceptions import HarsanyiValueError
 
@@ -114,9 +115,8 @@ def _table(path: Path, fitted=None, numbers_only: bool = True):
         if fitted is not None:
             missing = [str(c) for c in fitted if c not in frame.columns]
             if missing:
-                _fail(f"The model was fitted with columns the CSV lacks: {missing[:8]}"
-                      f"{' …' if len(missing) > 8 else ''}. Pass a CSV with the model's columns "
-                      f"({len(fitted)} of them, named as when it was fitted).")
+                _fail(f"The model was fitted with columns the CSV lacks: {_listed(missing)}. Pass a CSV with the "
+                      f"model's columns ({len(fitted)} of them, named as when it was fitted).")
             frame = frame[list(fitted)]
         numeric = frame.select_dtypes(include="number")
         names = [str(c) for c in frame.columns]
