@@ -307,6 +307,45 @@ def test_text_words_tokens_and_embedding_masking():
         Game.text(model, ids, players="tokens")
 
 
+def test_text_for_models_that_read_strings():
+    """text= without a tokenizer: the words are the players and the model gets the masked texts as strings. A word
+    counter is additive (closed form: a dividend of 1 on every single word, 0 on every larger coalition); a
+    TF-IDF pipeline matches a brute-force loop that joins the present words itself."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    text = "the plot was great but the acting was awful"
+    words = text.split()
+
+    def count(texts):
+        return np.array([[len(t.split())] for t in texts], dtype=float)
+
+    table = Game.text(count, text=text).evaluate()
+    dividends = table.harsanyi()
+    assert all(v == (1.0 if len(c) == 1 else 0.0) for c, v in dividends.items())
+    kept = Game.text(count, text=text, mask_word="[UNK]").evaluate()  # every word is still a word
+    np.testing.assert_array_equal(kept.values, np.full(1 << len(words), float(len(words))))
+
+    reviews = ["great movie loved it", "terrible plot awful acting", "wonderful and great", "boring and awful",
+               "loved the acting", "hated it terrible"] * 3
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(reviews, [1, 0, 1, 0, 1, 0] * 3)
+    game = Game.text(model, text=text, mask_word="[UNK]")
+    assert game.player_names == ("the", "plot", "was", "great", "but", "the#2", "acting", "was#2", "awful")
+    c = game.info["target"]
+    masked = [" ".join(w if mask >> i & 1 else "[UNK]" for i, w in enumerate(words)) for mask in range(1 << 9)]
+    p = np.clip(model.predict_proba(masked)[:, c], 1e-7, 1 - 1e-7)
+    np.testing.assert_allclose(game.evaluate(batch_size=100).values, np.log(p / (1 - p)), rtol=0, atol=1e-12)
+    with pytest.raises(HarsanyiValueError, match="A torch model takes token ids"):
+        Game.text(BagOfWords(), text=text)
+    with pytest.raises(HarsanyiValueError, match="players='tokens' needs a tokenizer"):
+        Game.text(count, text=text, players="tokens")
+    with pytest.raises(HarsanyiValueError, match="no words"):
+        Game.text(count, text="  ")
+    with pytest.raises(HarsanyiValueError, match="mask_word= is for models that read text"):
+        Game.text(BagOfWords(), np.array([1, 5, 2]), players="tokens", mask_id=3, mask_word="[UNK]")
+
+
 def test_torch_float32_batch_size_and_device_invariance():
     """float32 models: batch composition changes BLAS blocking, so values agree to float32 rounding (1e-5 rel)."""
     model = mlp(10, 2, dtype=torch.float32)

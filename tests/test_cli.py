@@ -166,6 +166,26 @@ def test_explain_a_pipeline_on_a_csv_with_categories(tmp_path, capsys):
     assert "non-numeric columns ['colour', 'shape'], and a torch model takes numbers" in capsys.readouterr().err
 
 
+def test_explain_a_text_pipeline_on_a_txt_file(tmp_path, capsys):
+    """A pickled pipeline that reads text: the .txt file's words are the players, no tokenizer; a torch model is
+    told to bring one."""
+    import torch
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    reviews = ["great movie loved it", "terrible plot awful acting", "wonderful and great", "boring and awful"] * 3
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(reviews, [1, 0, 1, 0] * 3)
+    (tmp_path / "pipe.pkl").write_bytes(pickle.dumps(model))
+    (tmp_path / "review.txt").write_text("a great plot but awful acting\n")
+    assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--time-limit", "2"]) == 0
+    ex = Explanation.load(tmp_path / "review.harsanyi.npz")
+    assert ex.kind == "text" and ex.player_names == ("a", "great", "plot", "but", "awful", "acting")
+    torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), tmp_path / "net.pt")
+    assert main(["explain", str(tmp_path / "net.pt"), str(tmp_path / "review.txt")]) == 2
+    assert "A text input for a torch model needs --tokenizer" in capsys.readouterr().err
+
+
 def test_interrupted_explain_writes_nothing_and_resumes_from_the_cache(workdir, capsys):
     weights = np.random.default_rng(0).normal(size=8)
     model = workdir / "flaky.pkl"

@@ -583,6 +583,7 @@ def text_game(
     mask_id: int | None = None,
     embedding=None,
     baseline_embedding=None,
+    mask_word: str | None = None,
     output="auto",
     target: int | None = None,
     model_output: str | None = None,
@@ -596,7 +597,17 @@ def text_game(
     Masking: absent tokens are replaced by ``mask_id`` (default the tokenizer's [MASK], else [PAD]) and the model is
     called on (m, L) token ids; or, with ``embedding`` (ids → (L, D)), absent tokens take ``baseline_embedding``
     (default the embedding of ``mask_id``, else zeros) and the model is called on (m, L, D) embeddings.
+
+    A model that reads text itself (a scikit-learn pipeline with a vectoriser, a callable on strings): give ``text``
+    without a tokenizer. Its words (split at white space) are the players; an absent word is dropped, or replaced by
+    ``mask_word``; the model is called on an array of m strings.
     """
+    if text is not None and tokenizer is None and input_ids is None:
+        return _words_game(model, text, players=players, mask_word=mask_word, output=output, target=target,
+                           model_output=model_output, device=device)
+    if mask_word is not None:
+        raise HarsanyiValueError("mask_word= is for models that read text (text= without a tokenizer); with token "
+                                 "ids absent tokens take mask_id=.")
     text_str = text
     if text is not None:
         if tokenizer is None:
@@ -680,6 +691,56 @@ def text_game(
     info = {"tokens": tokens, "owner": owner.tolist(), "input_ids": ids.tolist(), "text": text_str}
     return _model_game(adapter, masker, names=_unique_names(names), output=output, target=target, kind="text",
                        is_classifier=False, rebuild=rebuild, info=info)
+
+
+class _WordMasker:
+    """Masked texts for a model that reads strings: the words of absent players dropped (or replaced by a mask
+    word), the rest joined by single spaces. The masking itself is a :class:`_Masker` over the words."""
+
+    def __init__(self, words: list[str], mask_word: str | None, model: Model):
+        pieces = np.array([w + " " for w in words], dtype=object)  # each word with the space that follows it
+        absent = np.full(len(words), "" if mask_word is None else mask_word + " ", dtype=object)
+        self.inner = _Masker(pieces, absent, np.arange(len(words)), len(words), model, input_dtype=object)
+        self.n, self.x, self.b = self.inner.n, self.inner.x, self.inner.b
+        self.bytes_per_coalition = 4 * sum(len(p) for p in pieces) + 64  # the joined text, in UCS-4, and its array slot
+
+    def __call__(self, masks):
+        return _joined(self.inner(masks))
+
+    def range(self, start: int, stop: int):
+        return _joined(self.inner.range(start, stop))
+
+    def check_untouched(self, block) -> None:
+        """Nothing to check: the model sees new strings, never the masking's own buffer."""
+
+
+def _joined(pieces: np.ndarray) -> np.ndarray:
+    """(m, L) word pieces → (m,) strings, concatenated one word position at a time over all m rows at once."""
+    out = pieces[:, 0].astype(str)
+    for j in range(1, pieces.shape[1]):  # a loop over the words, not the coalitions
+        out = np.char.add(out, pieces[:, j].astype(str))
+    return np.char.rstrip(out, " ")
+
+
+def _words_game(model, text: str, *, players, mask_word, output, target, model_output, device) -> Game:
+    """``text_game`` for a model that reads strings: the words of ``text`` are the players."""
+    if not isinstance(text, str):
+        raise HarsanyiValueError(f"Expected text= as a string; received {type(text).__name__}.")
+    if players != "words":
+        raise HarsanyiValueError(f"players={players!r} needs a tokenizer=; without one the players are the words.")
+    words = text.split()
+    if not words:
+        raise HarsanyiValueError("The text has no words: nothing to explain.")
+    adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
+    if adapter.is_torch:
+        raise HarsanyiValueError("A torch model takes token ids, not strings: pass tokenizer= (or input_ids=) too.")
+    masker = _WordMasker(words, mask_word, adapter)
+    rebuild = functools.partial(text_game, model, text=text, players=players, mask_word=mask_word, output=output,
+                                target=target, model_output=model_output)
+    info = {"tokens": words, "owner": list(range(len(words))), "text": text, "mask_word": mask_word}
+    return _model_game(adapter, masker, names=_unique_names(words), output=output, target=target, kind="text",
+                       is_classifier=getattr(model, "_estimator_type", None) == "classifier", rebuild=rebuild,
+                       info=info)
 
 
 def _int_dtype(model: Model):

@@ -24,7 +24,8 @@ def add_explain_commands(sub) -> None:
         "self-contained HTML report. Models: TorchScript (.pt/.pth saved with torch.jit.save), a torch state dict "
         "with --model-class module:Class, or a pickled scikit-learn estimator (.pkl/.pickle/.joblib). Data: a CSV "
         "or .npy table (one row explained, --row), an image file or an (C,H,W)/(H,W,C) .npy array with --grid, or "
-        "a .txt file with --tokenizer.",
+        "a .txt file (with --tokenizer for a torch model; a pickled pipeline that reads text takes the words "
+        "as they are).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     e.add_argument("model", help="the saved model file")
@@ -169,7 +170,9 @@ def build_game(args):
     common = dict(output=args.output, target=args.target, device=args.device)
     if suffix == ".txt":
         if not args.tokenizer:
-            _fail("A text input needs --tokenizer (a Hugging Face tokenizer directory).")
+            if _is_torch_module(model):
+                _fail("A text input for a torch model needs --tokenizer (a Hugging Face tokenizer directory).")
+            return Game.text(model, text=data.read_text().strip(), players=args.players or "words", **common)
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
