@@ -42,6 +42,33 @@ def test_adult_mlp_twelve_attributes():
     assert concepts.salient() and all(c.players for c in concepts.salient())
 
 
+def test_adult_as_it_comes_through_a_pipeline():
+    """The raw census rows (strings for the categories) through a scikit-learn pipeline that encodes them: absent
+    categories take their most frequent training value, and everything certifies as for the MLP."""
+    pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    try:
+        train, y_train = zoo.adult_frame("train")
+        test, y_test = zoo.adult_frame("test")
+    except ImportError as err:
+        pytest.skip(str(err))
+    categories = list(train.select_dtypes(exclude="number").columns)
+    assert len(categories) == 7 and train.shape[1] == 12
+    encode = ColumnTransformer([("c", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categories)],
+                               remainder="passthrough")
+    model = make_pipeline(encode, HistGradientBoostingClassifier(max_iter=30, random_state=0)).fit(train, y_train)
+    assert model.score(test, y_test) > 0.80
+    game = Game.tabular(model, test.iloc[0], baseline="mean", background=train)
+    assert game.player_names == tuple(train.columns)
+    baseline = dict(zip(game.player_names, game.info["baseline"]))
+    assert baseline["sex"] == train["sex"].mode()[0] and baseline["age"] == pytest.approx(train["age"].mean())
+    explained(game)
+
+
 def test_mnist_cnn_on_a_grid_of_patches():
     try:
         X, y = zoo.mnist()

