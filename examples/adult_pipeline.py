@@ -14,7 +14,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from harsanyi import Game, zoo
+from harsanyi import Game, explain, zoo
+from harsanyi.report import write_report
 
 row = int(sys.argv[1]) if len(sys.argv) > 1 else 0
 train, y_train = zoo.adult_frame("train")
@@ -28,12 +29,10 @@ game = Game.tabular(model, test.iloc[row], baseline="mean", background=train)
 print(f"person {row}: predicted class {game.info['predicted_class']} (1: income > 50K), "
       f"log-odds {game.info['prediction']:.3f}; true class {y_test[row]}")
 print("absent attributes take:", dict(zip(game.player_names, game.info["baseline"])))
-table = game.evaluate()
-print("\nShapley values:")
-for name, value, phi in sorted(zip(game.player_names, test.iloc[row], table.shapley()), key=lambda item: -abs(item[2])):
-    print(f"  {name:>15} = {str(value):<20} {phi:+.3f}")
-concepts = table.and_or(time_limit=30)
-print(f"\n{concepts}\n{concepts.solver}\n{concepts.certificate}")
-print("\nsalient AND-OR concepts (|I| ≥ 5 % of the largest):")
-for concept in concepts.salient():
-    print("  ", concept)
+explanation = explain(game, time_limit=30)  # evaluate, dividends, Shapley values, pairs, AND-OR concepts
+print("\nShapley values, by attribute and its value:")
+ranked = sorted(zip(game.player_names, test.iloc[row], explanation.shapley), key=lambda item: -abs(item[2]))
+print("\n".join(f"  {name:>15} = {str(value):<20} {phi:+.3f}" for name, value, phi in ranked))
+print("\n" + explanation.certificate_sentence())
+print("ten largest salient concepts:", *explanation.salient()[:10], sep="\n  ")
+print("report:", write_report(explanation, f"adult_pipeline_{row}.html"))
