@@ -102,7 +102,15 @@ class Model:
             out = out.to(torch.float64)
         else:
             fn = getattr(self.raw, self.method) if self.method else self.raw
-            out = np.asarray(fn(self._framed(batch)), dtype=np.float64)
+            returned = fn(self._framed(batch))
+            try:
+                out = np.asarray(returned, dtype=np.float64)
+            except (TypeError, ValueError) as err:
+                sample = returned[0] if isinstance(returned, (list, tuple)) and returned else returned
+                raise ModelOutputError(
+                    f"Expected the model to return numbers, shape ({m},) or ({m}, k); it returned "
+                    f"{type(returned).__name__} ({err}), e.g. {sample!r:.80}. Wrap it so that it returns an array of "
+                    f"scores per input (for a pipeline of label dicts, e.g. the score of each class).") from err
         if out.ndim == 1:
             out = out.reshape(m, 1)
         if out.ndim != 2 or out.shape[0] != m:
