@@ -362,6 +362,11 @@ def tabular_game(
     numeric = _numeric_entries(row)
     mixed = not numeric.all()  # categorical values (strings, …): the row stays an object array, as a DataFrame's
     row = row.astype(object if mixed else np.float64)
+    width = getattr(model, "n_features_in_", None)  # a fitted scikit-learn estimator's input width
+    if isinstance(width, (int, np.integer)) and width != d:
+        raise HarsanyiValueError(
+            f"The row has {d} features, but the model was fitted with {int(width)} (its n_features_in_). Pass the "
+            f"model's features only (without a label or id column, say), in the order it was fitted with.")
     fitted = getattr(model, "feature_names_in_", None)  # a scikit-learn estimator fitted on a DataFrame
     if feature_names is None and fitted is not None and len(fitted) == d:
         feature_names = fitted
