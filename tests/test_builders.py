@@ -344,6 +344,8 @@ def test_text_for_models_that_read_strings():
         Game.text(count, text="  ")
     with pytest.raises(ModelOutputError, match=r"return numbers, shape \(1,\) .* e.g. \{'label': 'POS'"):
         Game.text(lambda texts: [{"label": "POS", "score": 0.9} for _ in texts], text=text)  # a pipeline's dicts
+    with pytest.raises(HarsanyiValueError, match="Pass text= or input_ids=, not both"):
+        Game.text(BagOfWords(), np.array([1, 5, 2]), text=text, players="tokens", mask_id=3)
     with pytest.raises(HarsanyiValueError, match="mask_word= is for models that read text"):
         Game.text(BagOfWords(), np.array([1, 5, 2]), players="tokens", mask_id=3, mask_word="[UNK]")
 

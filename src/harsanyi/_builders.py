@@ -616,7 +616,8 @@ def text_game(
     text_str = text
     if text is not None:
         if tokenizer is None:
-            raise HarsanyiValueError("text= needs a tokenizer=; or pass input_ids= (with word_ids= for words).")
+            raise HarsanyiValueError("Pass text= or input_ids=, not both: text= alone is for a model that reads "
+                                     "strings, text= with tokenizer= or input_ids= for one that takes token ids.")
         enc = tokenizer(text)
         input_ids = enc["input_ids"]
         if word_ids is None and hasattr(enc, "word_ids"):
