@@ -251,6 +251,22 @@ def test_image_grid_cells_and_baselines():
     assert blur.n_players == 4 and np.isfinite(blur.evaluate().values).all()
 
 
+def test_image_for_a_scikit_learn_estimator_on_flat_rows():
+    """An estimator fitted on flattened images (8 × 8 digits) gets the masked images flattened to its rows."""
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_digits(return_X_y=True)
+    model = LogisticRegression(max_iter=2000).fit(X / 16, y)
+    image = X[0].reshape(8, 8) / 16
+    game = Game.image(model, image, grid=(2, 4), channel_axis=None)
+    player_map, c = np.asarray(game.info["player_map"]), game.info["target"]
+    masked = np.stack([np.where(np.isin(player_map, [i for i in range(8) if mask >> i & 1]), image, 0.0).ravel()
+                       for mask in range(1 << 8)])
+    p = np.clip(model.predict_proba(masked)[:, c], 1e-7, 1 - 1e-7)
+    np.testing.assert_allclose(game.evaluate().values, np.log(p / (1 - p)), rtol=0, atol=1e-12)
+
+
 def test_image_segments_channels_last_and_errors():
     img = np.arange(2 * 4 * 4, dtype=float).reshape(4, 4, 2)
     seg = np.array([[0, 0, 1, 1]] * 2 + [[2, 2, 2, 7]] * 2)

@@ -38,6 +38,7 @@ class Model:
         self.is_torch = _is_torch_module(model)
         self.method = None
         self.columns = None  # the column names a scikit-learn estimator was fitted with
+        self.width = None  # … and the number of features
         if self.is_torch:
             import torch
 
@@ -58,6 +59,8 @@ class Model:
             # names" warning, and a pipeline that selects its columns by name works
             names = getattr(model, "feature_names_in_", None)
             self.columns = None if names is None else list(names)
+            width = getattr(model, "n_features_in_", None)
+            self.width = int(width) if isinstance(width, (int, np.integer)) else None
             wants_prob = output in ("prob", "log-odds", "auto") and hasattr(model, "predict_proba")
             if wants_prob:
                 self.method, self.kind = "predict_proba", "probabilities"
@@ -102,7 +105,7 @@ class Model:
             out = out.to(torch.float64)
         else:
             fn = getattr(self.raw, self.method) if self.method else self.raw
-            returned = fn(self._framed(batch))
+            returned = fn(self._as_fitted(batch))
             try:
                 out = np.asarray(returned, dtype=np.float64)
             except (TypeError, ValueError) as err:
@@ -120,8 +123,11 @@ class Model:
             )
         return out
 
-    def _framed(self, batch):
-        """The batch as a pandas DataFrame with the columns the estimator was fitted with, where it has them."""
+    def _as_fitted(self, batch):
+        """The batch in the form the estimator was fitted on: images (m, …) flattened to rows where it takes rows of
+        that many values, and a pandas DataFrame with its columns where it was fitted on one."""
+        if self.width is not None and batch.ndim > 2 and int(np.prod(batch.shape[1:])) == self.width:
+            batch = batch.reshape(batch.shape[0], -1)
         if self.columns is None or batch.ndim != 2 or batch.shape[1] != len(self.columns):
             return batch
         try:
