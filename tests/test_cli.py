@@ -83,7 +83,9 @@ def test_explain_a_pickled_estimator_on_a_csv_row_and_report(workdir, capsys):
     ex = Explanation.load(out)
     assert ex.player_names == ("a", "b", "c", "d") and ex.andor_certificate.passed
     assert html.exists() and "reproduce the model" in html.read_text()
-    assert "report:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "report:" in printed and "Shapley values (the 4 largest of 4):" in printed
+    assert "largest AND-OR concepts:" in printed and "certified dual bound" in printed
     assert main(["report", str(out), "--out", str(workdir / "again.html")]) == 0
     assert (workdir / "again.html").exists()
 

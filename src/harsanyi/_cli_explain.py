@@ -12,6 +12,7 @@ from ._builders import _listed
 from ._models import _is_torch_module
 from .exceptions import HarsanyiValueError
 
+_SHOWN = 5  # Shapley values and concepts printed by `harsanyi explain` (the report has them all)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
 
 
@@ -38,8 +39,9 @@ def add_explain_commands(sub) -> None:
     e.add_argument("--cells", help="image: the cells that are players, comma-separated indices (default: all)")
     e.add_argument("--channels-last", action="store_true", help="image arrays are (H, W, C) (image files always)")
     e.add_argument("--tokenizer", help="text: a Hugging Face tokenizer directory or name (loaded offline)")
-    e.add_argument("--baseline", default=None, help="zero, mean (tabular: of the data file), blur (image), a "
-                   "number, or a .npy file (default: mean for tables, zero otherwise)")
+    e.add_argument("--baseline", default=None, help="zero, mean (tabular: of the data file; the most frequent "
+                   "value of a text column), blur (image), a number, or a .npy file (default: mean for tables, zero "
+                   "otherwise)")
     e.add_argument("--output", default="auto", help="auto, raw, logit, prob or log-odds (default auto)")
     e.add_argument("--target", type=int, default=None, help="the class to explain (default: the prediction)")
     e.add_argument("--device", default=None, help="torch device, e.g. cuda (default: the model's)")
@@ -224,7 +226,13 @@ def run_explain(args) -> int:
     out = Path(args.out) if args.out else Path(args.data).with_suffix(".harsanyi.npz")
     result = explanation.save(out)
     report = write_report(explanation, Path(args.report) if args.report else result.with_suffix(".html"))
+    names = explanation.player_names
+    top = np.argsort(-np.abs(explanation.shapley))[:_SHOWN]
+    print(f"Shapley values (the {len(top)} largest of {n}):", *(f"  {explanation.shapley[j]:+9.4f}  {names[j]}"
+                                                              for j in top), sep="\n")
+    print("largest AND-OR concepts:", *explanation.concepts()[:_SHOWN], sep="\n  ")
     print(explanation.certificate_sentence())
+    print(explanation.solver_sentence())
     print(f"result: {result}\nreport: {report}")
     return 0 if explanation.andor_certificate.passed else 1
 

@@ -84,6 +84,14 @@ class Explanation:
                 f"(bound τ = {100 * self.tau / self.scale if self.scale else 0:.3g} %); the plain Harsanyi dividends "
                 f"reproduce them within {self.dividend_certificate.residual:.2e}.")
 
+    def solver_sentence(self) -> str:
+        """How the AND-OR concepts were found and how close their L1 is to the smallest possible, in plain words."""
+        solver = self.solver
+        state = "converged" if solver["converged"] else "stopped before its tolerance"
+        return (f"{solver['method']}, {state} after {solver['iterations']:,} iterations ({solver['seconds']:.1f} s); "
+                f"the L1 is within {100 * solver['gap']:.3g} % of the optimum (certified dual bound "
+                f"{solver['lower_bound']:.6g}).")
+
     # --- files ----------------------------------------------------------------------------------------------------
     def save(self, path) -> Path:
         """Write a lossless .npz (arrays + JSON metadata); written to a temporary name, then moved into place."""

@@ -119,17 +119,11 @@ def render_report(explanation, *, title: str | None = None, kappa: float = KAPPA
         certificate_passed=bool(ex.andor_certificate.passed), residual=ex.andor_certificate.residual,
         scale=ex.scale, coalitions=1 << ex.n_players, n_concepts=len(ex.concepts()), n_salient=len(salient),
         tau=ex.tau, certificate_sentence=ex.certificate_sentence(kappa), l1_before=ex.l1_before,
-        l1_after=ex.l1_after, solver_sentence=_solver_sentence(ex.solver), top_concepts=top, plots=_plots(ex),
+        l1_after=ex.l1_after, solver_sentence=ex.solver_sentence(), top_concepts=top, plots=_plots(ex),
         salient=salient, kappa=kappa, version=__version__, input_rows=_input_rows(ex), words=_words(ex),
         input_image=_input_image(ex),
     )
     return _environment().get_template("report.html.j2").render(**context)
-
-
-def _solver_sentence(solver: dict) -> str:
-    state = "converged" if solver["converged"] else "stopped before its tolerance"
-    return (f"{solver['method']}, {state} after {solver['iterations']:,} iterations ({solver['seconds']:.1f} s); the L1 "
-            f"is within {100 * solver['gap']:.3g} % of the optimum (certified dual bound {solver['lower_bound']:.6g}).")
 
 
 def _input_rows(ex: Explanation):
