@@ -210,6 +210,23 @@ def test_categorical_features_errors():
         Game.tabular(mlp(4, 2), row, baseline="mean", background=frame)
 
 
+def test_target_by_a_classifiers_label():
+    """A scikit-learn classifier's class can be named by its label (its index in classes_); an unknown one is
+    refused with the labels listed."""
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    data = load_iris()
+    clf = LogisticRegression(max_iter=1000).fit(data.data, data.target_names[data.target])
+    game = Game.tabular(clf, data.data[0], output="prob", target="virginica")
+    assert game.info["target"] == 2
+    assert game(np.ones(4, bool))[0] == pytest.approx(clf.predict_proba(data.data[:1])[0, 2])
+    with pytest.raises(HarsanyiValueError, match=r"or one of the model's classes \['setosa', 'versicolor', "):
+        Game.tabular(clf, data.data[0], target="rose")
+    with pytest.raises(HarsanyiValueError, match=r"class index \(int\); received 'rose'"):
+        Game.tabular(mlp(4, 3), data.data[0], target="rose")
+
+
 def test_tabular_errors():
     model = mlp(3, 2)
     with pytest.raises(HarsanyiValueError, match=r"one input row of shape \(d,\)"):

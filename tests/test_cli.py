@@ -178,12 +178,14 @@ def test_explain_a_text_pipeline_on_a_txt_file(tmp_path, capsys):
     from sklearn.pipeline import make_pipeline
 
     reviews = ["great movie loved it", "terrible plot awful acting", "wonderful and great", "boring and awful"] * 3
-    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(reviews, [1, 0, 1, 0] * 3)
+    model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(reviews, ["good", "bad"] * 6)
     (tmp_path / "pipe.pkl").write_bytes(pickle.dumps(model))
     (tmp_path / "review.txt").write_text("a great plot but awful acting\n")
-    assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--time-limit", "2"]) == 0
+    assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--time-limit", "2",
+                 "--target", "good"]) == 0  # a class by its label: classes_ is ['bad', 'good']
     ex = Explanation.load(tmp_path / "review.harsanyi.npz")
     assert ex.kind == "text" and ex.player_names == ("a", "great", "plot", "but", "awful", "acting")
+    assert ex.info["target"] == 1
     torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), tmp_path / "net.pt")
     assert main(["explain", str(tmp_path / "net.pt"), str(tmp_path / "review.txt")]) == 2
     assert "A text input for a torch model needs --tokenizer" in capsys.readouterr().err

@@ -155,9 +155,7 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
     if target is None and needs_target:
         target = predicted
     if target is not None:
-        if isinstance(target, bool) or not isinstance(target, (int, np.integer)):
-            raise HarsanyiValueError(f"Expected target to be a class index (int); received {target!r}.")
-        target = int(target)
+        target = _class_index(target, getattr(model.raw, "classes_", None))
     full_value = float(to_numpy(rule(scores, model.kind, target))[0])
 
     def values(masks):
@@ -177,6 +175,17 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
                                                                    kind=kind, is_classifier=is_classifier,
                                                                    rebuild=None, info=info))
     return game
+
+
+def _class_index(target, classes) -> int:
+    """``target`` as a class index: an int as it is, or one of a scikit-learn classifier's labels (``classes_``)."""
+    if isinstance(target, (int, np.integer)) and not isinstance(target, (bool, np.bool_)):
+        return int(target)
+    labels = [] if classes is None else list(np.asarray(classes).tolist())
+    if target in labels:
+        return labels.index(target)
+    known = f" or one of the model's classes {labels}" if labels else ""
+    raise HarsanyiValueError(f"Expected target to be a class index (int){known}; received {target!r}.")
 
 
 class _Learnable:

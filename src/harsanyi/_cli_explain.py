@@ -43,7 +43,8 @@ def add_explain_commands(sub) -> None:
                    "value of a text column), blur (image), a number, or a .npy file (default: mean for tables, zero "
                    "otherwise)")
     e.add_argument("--output", default="auto", help="auto, raw, logit, prob or log-odds (default auto)")
-    e.add_argument("--target", type=int, default=None, help="the class to explain (default: the prediction)")
+    e.add_argument("--target", type=_class, default=None, help="the class to explain, an index or a scikit-learn "
+                   "classifier's label (default: the prediction)")
     e.add_argument("--device", default=None, help="torch device, e.g. cuda (default: the model's)")
     e.add_argument("--batch-size", type=int, default=None, help="masked inputs per model call (default: auto)")
     e.add_argument("--cache", default=None, help="a directory: an interrupted evaluation resumes from it, and "
@@ -63,6 +64,14 @@ def add_explain_commands(sub) -> None:
     r.add_argument("--out", default=None, help="the report (one result) or a directory (several; default: next to "
                    "each result)")
     r.set_defaults(func=run_report)
+
+
+def _class(text: str):
+    """--target: an index when it reads as one, else a class label."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _fail(message: str):
