@@ -210,6 +210,42 @@ def test_categorical_features_errors():
         Game.tabular(mlp(4, 2), row, baseline="mean", background=frame)
 
 
+def test_classifiers_are_explained_by_scores_not_labels():
+    """A classifier without predict_proba (LinearSVC) is explained by its decision function (its margins as logits),
+    not by predict's labels; one with neither is refused; output="logit" on a forest (probabilities only) says so."""
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.datasets import load_breast_cancer, load_iris
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import LinearSVC
+
+    X, y = load_breast_cancer(return_X_y=True)
+    svc = make_pipeline(StandardScaler(), LinearSVC()).fit(X[:, :6], y)
+    game = Game.tabular(svc, X[0, :6])
+    margin = svc.decision_function(X[:1, :6])[0]
+    assert game.info["output"] == "log-odds" and game.info["target"] == int(margin > 0)
+    assert game.info["prediction"] == pytest.approx(abs(margin))  # the predicted class's margin
+    Xi, yi = load_iris(return_X_y=True)
+    three = LinearSVC().fit(Xi, yi)
+    assert Game.tabular(three, Xi[60], output="logit", target=1)(np.ones(4, bool))[0] == pytest.approx(
+        three.decision_function(Xi[60:61])[0, 1])
+
+    class LabelsOnly(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            return self
+
+        def predict(self, X):
+            return np.zeros(len(X), dtype=int)
+
+    with pytest.raises(HarsanyiValueError, match="LabelsOnly has neither predict_proba nor decision_function"):
+        Game.tabular(LabelsOnly().fit(Xi, yi), Xi[0])
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(Xi, yi)
+    with pytest.raises(HarsanyiValueError, match="output='logit' needs logits"):
+        Game.tabular(forest, Xi[0], output="logit")
+
+
 def test_target_by_a_classifiers_label():
     """A scikit-learn classifier's class can be named by its label (its index in classes_); an unknown one is
     refused with the labels listed."""

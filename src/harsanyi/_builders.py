@@ -460,7 +460,7 @@ def tabular_game(
     rebuild = functools.partial(tabular_game, model, x, players=players, feature_names=feature_names,
                                 baseline=baseline, background=background, output=output, target=target,
                                 model_output=model_output)
-    is_classifier = adapter.kind == "probabilities" or getattr(model, "_estimator_type", None) == "classifier"
+    is_classifier = adapter.kind == "probabilities" or adapter.is_classifier
     info = {"x": row.tolist(), "baseline": base.tolist(), "feature_names": names, "groups": groups}
     return _model_game(adapter, masker, names=player_names, output=output, target=target, kind="tabular",
                        is_classifier=is_classifier, rebuild=rebuild, info=info)
@@ -754,7 +754,7 @@ def _words_game(model, text: str, *, players, mask_word, output, target, model_o
                                 target=target, model_output=model_output)
     info = {"tokens": words, "owner": list(range(len(words))), "text": text, "mask_word": mask_word}
     return _model_game(adapter, masker, names=_unique_names(words), output=output, target=target, kind="text",
-                       is_classifier=getattr(model, "_estimator_type", None) == "classifier", rebuild=rebuild,
+                       is_classifier=adapter.is_classifier, rebuild=rebuild,
                        info=info)
 
 

@@ -30,6 +30,18 @@ def _is_sklearn_estimator(model) -> bool:
     return hasattr(model, "fit") and any(hasattr(model, m) for m in ("predict_proba", "decision_function", "predict"))
 
 
+def _sklearn_classifier(model) -> bool:
+    """Whether a scikit-learn(-like) estimator is a classifier (scikit-learn's tags; ``_estimator_type`` before)."""
+    try:
+        from sklearn.base import is_classifier
+    except ImportError:  # an estimator of another library that follows the same conventions
+        return getattr(model, "_estimator_type", None) == "classifier"
+    try:
+        return bool(is_classifier(model))
+    except Exception:  # noqa: BLE001 - an estimator whose tags scikit-learn cannot read
+        return getattr(model, "_estimator_type", None) == "classifier"
+
+
 class Model:
     """A model of any supported kind, seen as inputs (m, …) → scores (m, k), float64, on the model's backend."""
 
@@ -38,6 +50,7 @@ class Model:
         self.is_torch = _is_torch_module(model)
         self.method = None
         self.columns = None  # the column names a scikit-learn estimator was fitted with
+        self.is_classifier = False  # a scikit-learn classifier (its scores are per class)
         self.width = None  # … and the number of features
         if self.is_torch:
             import torch
@@ -61,11 +74,18 @@ class Model:
             self.columns = None if names is None else list(names)
             width = getattr(model, "n_features_in_", None)
             self.width = int(width) if isinstance(width, (int, np.integer)) else None
-            wants_prob = output in ("prob", "log-odds", "auto") and hasattr(model, "predict_proba")
-            if wants_prob:
+            self.is_classifier = _sklearn_classifier(model)
+            scores = output in ("prob", "log-odds", "logit", "auto")  # a class's score, not the estimator's predict
+            has_decision = hasattr(model, "decision_function")
+            if scores and hasattr(model, "predict_proba") and (output != "logit" or not has_decision):
                 self.method, self.kind = "predict_proba", "probabilities"
-            elif output == "logit" and hasattr(model, "decision_function"):
+            elif scores and has_decision:  # an SVM, say: its margins as logits
                 self.method, self.kind = "decision_function", "logits"
+            elif scores and self.is_classifier:
+                raise HarsanyiValueError(
+                    f"{type(model).__name__} has neither predict_proba nor decision_function: its predict gives class "
+                    f"labels, whose changes under masking are steps, not scores. Use a classifier with scores (e.g. "
+                    f"SVC(probability=True)), or pass output= a callable on what the model returns.")
             else:
                 self.method, self.kind = "predict", "logits"
         elif callable(model):
