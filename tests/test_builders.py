@@ -246,6 +246,20 @@ def test_classifiers_are_explained_by_scores_not_labels():
         Game.tabular(forest, Xi[0], output="logit")
 
 
+def test_a_regressors_outputs_are_not_classes():
+    """A scikit-learn regressor with two outputs: "auto" is its raw output (not log-odds between the outputs), so
+    it needs target= to say which."""
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 4))
+    reg = LinearRegression().fit(X, np.c_[X @ [1.0, 2.0, 3.0, 4.0], X @ [4.0, 3.0, 2.0, 1.0]])
+    game = Game.tabular(reg, X[0], target=1)
+    assert game.info["output"] == "raw" and game.info["prediction"] == pytest.approx(reg.predict(X[:1])[0, 1])
+    with pytest.raises(HarsanyiValueError, match=r"model returns 2. Pass target=INDEX \(the output, or class"):
+        Game.tabular(reg, X[0])
+
+
 def test_target_by_a_classifiers_label():
     """A scikit-learn classifier's class can be named by its label (its index in classes_); an unknown one is
     refused with the labels listed."""

@@ -149,7 +149,8 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
     n = masker.n
     full = masker(_full_mask(n, model))
     scores = model(full)
-    name, rule = make_output(output, scores.shape[1], model.kind, is_classifier)
+    name, rule = make_output(output, scores.shape[1], model.kind, is_classifier,
+                             regressor=model.method == "predict" and not model.is_classifier)
     needs_target = name in ("logit", "prob", "log-odds") or (name == "raw" and scores.shape[1] > 1 and target is not None)
     predicted = predicted_class(scores, model.kind)
     if target is None and needs_target:

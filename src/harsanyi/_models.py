@@ -194,8 +194,8 @@ def _raw(scores, kind, target):
         return scores[:, 0]
     if target is None:
         raise HarsanyiValueError(
-            f"output='raw' needs one score per input, but the model returns {scores.shape[1]}. Pass target=CLASS, "
-            f"or output='logit' / 'log-odds' / a callable."
+            f"output='raw' needs one score per input, but the model returns {scores.shape[1]}. Pass target=INDEX (the "
+            f"output, or class, to explain), or output='logit' / 'log-odds' / a callable."
         )
     return _column(scores, target)
 
@@ -255,12 +255,15 @@ OUTPUTS: dict[str, Output] = {
 }
 
 
-def make_output(output, n_scores: int, kind: str, is_classifier: bool) -> tuple[str, Callable]:
-    """Resolve ``output`` ("auto", a registered name, or a callable) to (name, rule)."""
+def make_output(output, n_scores: int, kind: str, is_classifier: bool, regressor: bool = False) -> tuple[str, Callable]:
+    """Resolve ``output`` ("auto", a registered name, or a callable) to (name, rule). "auto": log-odds for
+    probabilities, several scores (a torch classifier's logits) or a classifier; raw for one score and for a
+    ``regressor`` (a scikit-learn estimator's predict, whose several outputs are not classes)."""
     if callable(output):
         return getattr(output, "__name__", "custom"), lambda scores, kind, target: output(scores)
     if output == "auto":
-        output = "log-odds" if (kind == "probabilities" or n_scores > 1 or is_classifier) else "raw"
+        several = n_scores > 1 and not regressor
+        output = "log-odds" if (kind == "probabilities" or several or is_classifier) else "raw"
     if output not in OUTPUTS:
         raise HarsanyiValueError(
             f"Unknown output {output!r}. Valid: 'auto', {', '.join(map(repr, OUTPUTS))}, or a callable scores → (m,)."
