@@ -244,6 +244,11 @@ def test_classifiers_are_explained_by_scores_not_labels():
     forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(Xi, yi)
     with pytest.raises(HarsanyiValueError, match="output='logit' needs logits"):
         Game.tabular(forest, Xi[0], output="logit")
+    # "raw" and a callable output see the classifier's scores too, never its labels
+    raw = Game.tabular(forest, Xi[0], output="raw", target=2)
+    assert raw(np.ones(4, bool))[0] == pytest.approx(forest.predict_proba(Xi[:1])[0, 2])
+    summed = Game.tabular(forest, Xi[0], output=lambda scores: scores.sum(1))
+    assert summed(np.ones(4, bool))[0] == pytest.approx(1.0)
 
 
 def test_a_regressors_outputs_are_not_classes():

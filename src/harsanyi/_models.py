@@ -75,7 +75,8 @@ class Model:
             width = getattr(model, "n_features_in_", None)
             self.width = int(width) if isinstance(width, (int, np.integer)) else None
             self.is_classifier = _sklearn_classifier(model)
-            scores = output in ("prob", "log-odds", "logit", "auto")  # a class's score, not the estimator's predict
+            # a classifier's scores, not predict's labels (for "raw" and a callable output too: its scores (m, k))
+            scores = self.is_classifier or output in ("prob", "log-odds", "logit", "auto")
             has_decision = hasattr(model, "decision_function")
             if scores and hasattr(model, "predict_proba") and (output != "logit" or not has_decision):
                 self.method, self.kind = "predict_proba", "probabilities"
@@ -85,7 +86,7 @@ class Model:
                 raise HarsanyiValueError(
                     f"{type(model).__name__} has neither predict_proba nor decision_function: its predict gives class "
                     f"labels, whose changes under masking are steps, not scores. Use a classifier with scores (e.g. "
-                    f"SVC(probability=True)), or pass output= a callable on what the model returns.")
+                    f"SVC(probability=True)), or explain a function of the inputs that returns scores.")
             else:
                 self.method, self.kind = "predict", "logits"
         elif callable(model):
