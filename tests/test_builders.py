@@ -79,6 +79,22 @@ def test_outputs_from_logits():
     assert custom == pytest.approx(z.sum())
 
 
+def test_a_softmax_read_as_logits_is_warned_about():
+    """A torch model that ends in a softmax, explained with its outputs read as logits (the default): a warning
+    names model_output='probabilities', which makes it right (and silent)."""
+    model = torch.nn.Sequential(mlp(4, 3, seed=2), torch.nn.Softmax(dim=-1))
+    x = np.ones(4)
+    with pytest.warns(UserWarning, match="look like probabilities.*model_output='probabilities'"):
+        Game.tabular(model, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        game = Game.tabular(model, x, model_output="probabilities")
+        Game.tabular(mlp(4, 3, seed=2), x)  # logits: no warning
+    p = model(torch.tensor(x[None]))[0].detach().numpy()
+    c = game.info["target"]
+    assert game(np.ones(4, bool))[0] == pytest.approx(np.log(p[c] / (1 - p[c])))
+
+
 def test_single_logit_binary_model_signs():
     model = mlp(3, 1, seed=3)
     x = np.array([0.5, -1.0, 2.0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import functools
 import numbers
+import warnings
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -144,6 +145,12 @@ class _Masker:
         return int(np.prod(self.shape)) * 8
 
 
+def _look_like_probabilities(scores) -> bool:
+    """Several scores of one input that are all in [0, 1] and sum to 1 (to float32 rounding)."""
+    row = np.asarray(to_numpy(scores), dtype=np.float64)[0]
+    return row.size >= 2 and bool(((row >= 0) & (row <= 1)).all()) and abs(row.sum() - 1.0) <= 1e-5
+
+
 def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: str, is_classifier: bool,
                 rebuild, info: dict) -> Game:
     n = masker.n
@@ -151,6 +158,11 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
     scores = model(full)
     name, rule = make_output(output, scores.shape[1], model.kind, is_classifier,
                              regressor=model.method == "predict" and not model.is_classifier)
+    if name in ("logit", "log-odds", "prob") and model.kind == "logits" and _look_like_probabilities(scores):
+        warnings.warn(
+            f"The model's {scores.shape[1]} outputs on the input are in [0, 1] and sum to 1: they look like "
+            f"probabilities, but are read as logits for output={name!r}. If the model ends in a softmax, pass "
+            f"model_output='probabilities' (or drop the softmax).", UserWarning, stacklevel=3)
     needs_target = name in ("logit", "prob", "log-odds") or (name == "raw" and scores.shape[1] > 1 and target is not None)
     predicted = predicted_class(scores, model.kind)
     if target is None and needs_target:
