@@ -50,8 +50,8 @@ class Model:
         self.is_torch = _is_torch_module(model)
         self.method = None
         self.columns = None  # the column names a scikit-learn estimator was fitted with
-        self.is_classifier = False  # a scikit-learn classifier (its scores are per class)
         self.width = None  # … and the number of features
+        self.is_classifier = False  # a scikit-learn classifier (its scores are per class)
         if self.is_torch:
             import torch
 
