@@ -292,10 +292,18 @@ def test_target_by_a_classifiers_label():
     game = Game.tabular(clf, data.data[0], output="prob", target="virginica")
     assert game.info["target"] == 2
     assert game(np.ones(4, bool))[0] == pytest.approx(clf.predict_proba(data.data[:1])[0, 2])
-    with pytest.raises(HarsanyiValueError, match=r"or one of the model's classes \['setosa', 'versicolor', "):
+    assert Game.tabular(clf, data.data[0], target=2).info["target"] == 2  # string labels: an int is an index
+    with pytest.raises(HarsanyiValueError, match=r"one of the model's classes \['setosa', 'versicolor', "):
         Game.tabular(clf, data.data[0], target="rose")
     with pytest.raises(HarsanyiValueError, match=r"class index \(int\); received 'rose'"):
         Game.tabular(mlp(4, 3), data.data[0], target="rose")
+    # numeric labels 1 and 2: a number names a label (an index would be ambiguous); the default is the prediction
+    numbered = LogisticRegression(max_iter=1000).fit(data.data[50:], data.target[50:])  # classes_ = [1, 2]
+    row = data.data[120]  # predicted 2 (virginica), index 1
+    assert Game.tabular(numbered, row, target=1).info["target"] == 0
+    assert Game.tabular(numbered, row).info["target"] == 1 == list(numbered.classes_).index(numbered.predict([row])[0])
+    with pytest.raises(HarsanyiValueError, match=r"one of the model's classes \[1, 2\]; received 0"):
+        Game.tabular(numbered, row, target=0)
 
 
 def test_tabular_errors():

@@ -165,10 +165,10 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
             f"model_output='probabilities' (or drop the softmax).", UserWarning, stacklevel=3)
     needs_target = name in ("logit", "prob", "log-odds") or (name == "raw" and scores.shape[1] > 1 and target is not None)
     predicted = predicted_class(scores, model.kind)
-    if target is None and needs_target:
-        target = predicted
-    if target is not None:
+    if target is not None:  # the user's class, by label or index; the predicted class is an index already
         target = _class_index(target, getattr(model.raw, "classes_", None))
+    elif needs_target:
+        target = predicted
     full_value = float(to_numpy(rule(scores, model.kind, target))[0])
 
     def values(masks):
@@ -191,14 +191,16 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
 
 
 def _class_index(target, classes) -> int:
-    """``target`` as a class index: an int as it is, or one of a scikit-learn classifier's labels (``classes_``)."""
-    if isinstance(target, (int, np.integer)) and not isinstance(target, (bool, np.bool_)):
-        return int(target)
+    """``target`` as a class index. A scikit-learn classifier's class is one of its labels (``classes_``), or, where
+    no label is a number, an index; anything else is an index."""
     labels = [] if classes is None else list(np.asarray(classes).tolist())
-    if target in labels:
+    if labels and target in labels:
         return labels.index(target)
-    known = f" or one of the model's classes {labels}" if labels else ""
-    raise HarsanyiValueError(f"Expected target to be a class index (int){known}; received {target!r}.")
+    index = isinstance(target, (int, np.integer)) and not isinstance(target, (bool, np.bool_))
+    if index and not any(isinstance(label, (int, float)) for label in labels):
+        return int(target)
+    known = f"one of the model's classes {labels}" if labels else "a class index (int)"
+    raise HarsanyiValueError(f"Expected target to be {known}; received {target!r}.")
 
 
 class _Learnable:
@@ -363,7 +365,8 @@ def tabular_game(
     (features by index or name; a group acts as one player; features in no group keep their input value).
     ``baseline``: "zero", "mean" (of ``background``, shape (b, d)), a number, or an array with one value per feature
     (d,) or per player (n,). ``output``: "auto" (log-odds for classifiers, raw for a single output), "raw", "logit",
-    "prob", "log-odds", or a callable on the (m, k) scores. ``target``: the class; default the prediction on x.
+    "prob", "log-odds", or a callable on the (m, k) scores. ``target``: the class (an index; for a scikit-learn
+    classifier one of its labels, or an index where no label is a number); default the prediction on x.
     Categorical features (strings and the like, in a row of a mixed DataFrame) are masked like the others, for
     models that take them (a scikit-learn pipeline that encodes them, a callable); "mean" then takes the most
     frequent value of each categorical feature in ``background``.
