@@ -162,6 +162,8 @@ def test_sklearn_fitted_on_a_dataframe():
     row = Game.tabular(model, X.iloc[[5]], baseline="mean", background=X)  # a one-row DataFrame names them too
     assert row.player_names == tuple(X.columns)
     np.testing.assert_array_equal(row.evaluate().values, values)
+    reversed_background = Game.tabular(model, X.values[5], baseline="mean", background=X[X.columns[::-1]])
+    np.testing.assert_array_equal(reversed_background.evaluate().values, values)  # its columns read by name
     with pytest.raises(HarsanyiValueError, match="in another order"):  # read by position: refused, not mislabelled
         Game.tabular(model, X.iloc[5][X.columns[::-1]])
 
@@ -196,6 +198,10 @@ def test_categorical_features_through_a_pipeline():
         values = game.evaluate().values
     typical = [frame.age.mean(), frame.sex.value_counts().idxmax(), frame.job.value_counts().idxmax(),
                frame.hours.mean()]
+    # a background with the columns in another order and a label: read by name, the same game
+    shuffled = frame[frame.columns[::-1]].assign(label=0)
+    again = Game.tabular(model, frame.iloc[3], baseline="mean", background=shuffled)
+    assert again.info["baseline"] == game.info["baseline"]
     assert game.info["baseline"] == pytest.approx(typical) and game.player_names == tuple(frame.columns)
     c = game.info["target"]
 

@@ -313,6 +313,18 @@ def _feature_index(feature, names: list[str] | None, d: int) -> int:
     raise HarsanyiValueError(f"Unknown feature {feature!r}: expected a name or an index in 0 … {d - 1}.")
 
 
+def _in_row_order(background, names):
+    """A background DataFrame that has every one of the row's named features: those columns, in the row's order
+    (it may hold them in another order, or more columns, such as a label). Anything else as it is: by position."""
+    columns = getattr(background, "columns", None)
+    if names is None or columns is None:
+        return background
+    labels = [str(c) for c in columns]
+    if labels == names or not set(names) <= set(labels):
+        return background
+    return background.iloc[:, [labels.index(name) for name in names]]
+
+
 def _listed(names: list[str], most: int = 8) -> str:
     return str(names) if len(names) <= most else f"{names[:most]} (and {len(names) - most} more)"
 
@@ -363,7 +375,8 @@ def tabular_game(
 
     ``players``: None (each feature is a player), a dict ``{player name: [features]}`` or a list of feature lists
     (features by index or name; a group acts as one player; features in no group keep their input value).
-    ``baseline``: "zero", "mean" (of ``background``, shape (b, d)), a number, or an array with one value per feature
+    ``baseline``: "zero", "mean" (of ``background``, shape (b, d); a DataFrame that has the row's named features
+    is read by name, whatever its column order), a number, or an array with one value per feature
     (d,) or per player (n,). ``output``: "auto" (log-odds for classifiers, raw for a single output), "raw", "logit",
     "prob", "log-odds", or a callable on the (m, k) scores. ``target``: the class (an index; for a scikit-learn
     classifier one of its labels, or an index where no label is a number); default the prediction on x.
@@ -440,7 +453,7 @@ def tabular_game(
         elif baseline == "mean":
             if background is None:
                 raise HarsanyiValueError("baseline='mean' needs background data: pass background=X_train (shape (b, d)).")
-            bg = _as_array(background, "background data")
+            bg = _as_array(_in_row_order(background, names), "background data")
             if bg.ndim != 2 or bg.shape[1] != d:
                 raise HarsanyiValueError(f"Expected background of shape (b, {d}); received {bg.shape}.")
             base = _typical(bg, numeric, names) if mixed else bg.astype(np.float64).mean(axis=0)
