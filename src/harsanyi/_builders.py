@@ -151,13 +151,11 @@ def _look_like_probabilities(scores) -> bool:
     return row.size >= 2 and bool(((row >= 0) & (row <= 1)).all()) and abs(row.sum() - 1.0) <= 1e-5
 
 
-def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: str, is_classifier: bool,
-                rebuild, info: dict) -> Game:
+def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: str, rebuild, info: dict) -> Game:
     n = masker.n
     full = masker(_full_mask(n, model))
     scores = model(full)
-    name, rule = make_output(output, scores.shape[1], model.kind, is_classifier,
-                             regressor=model.method == "predict" and not model.is_classifier)
+    name, rule = make_output(output, scores.shape[1], model.kind, model.is_classifier, regressor=model.regressor)
     if name in ("logit", "log-odds", "prob") and model.kind == "logits" and _look_like_probabilities(scores):
         warnings.warn(
             f"The model's {scores.shape[1]} outputs on the input are in [0, 1] and sum to 1: they look like "
@@ -185,8 +183,7 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
     game = Game(values, n, player_names=names, backend=model.backend, device=model.device,
                 bytes_per_coalition=masker.bytes_per_coalition, info=info, rebuild=rebuild, values_range=values_range)
     game._learnable = _Learnable(model, masker, rule, target, dict(names=names, output=output, target=target,
-                                                                   kind=kind, is_classifier=is_classifier,
-                                                                   rebuild=None, info=info))
+                                                                   kind=kind, rebuild=None, info=info))
     return game
 
 
@@ -489,10 +486,9 @@ def tabular_game(
     rebuild = functools.partial(tabular_game, model, x, players=players, feature_names=feature_names,
                                 baseline=baseline, background=background, output=output, target=target,
                                 model_output=model_output)
-    is_classifier = adapter.kind == "probabilities" or adapter.is_classifier
     info = {"x": row.tolist(), "baseline": base.tolist(), "feature_names": names, "groups": groups}
     return _model_game(adapter, masker, names=player_names, output=output, target=target, kind="tabular",
-                       is_classifier=is_classifier, rebuild=rebuild, info=info)
+                       rebuild=rebuild, info=info)
 
 
 # --- images -----------------------------------------------------------------------------------------------------------
@@ -567,7 +563,7 @@ def image_game(
             if grid is not None and isinstance(cell, (tuple, list)) and len(cell) == 2:
                 cell = int(cell[0]) * cols + int(cell[1])
             if cell not in label_name:
-                raise HarsanyiValueError(f"Unknown cell {cell!r}; cells are {labels[:8]}{' …' if len(labels) > 8 else ''}.")
+                raise HarsanyiValueError(f"Unknown cell {cell!r}; cells are {_listed(labels)}.")
             chosen.append(int(cell))
         if len(set(chosen)) != len(chosen):
             raise HarsanyiValueError(f"Cells repeat in {list(cells)}; each cell may be one player once.")
@@ -609,7 +605,7 @@ def image_game(
     info = {"player_map": player_map, "cells": chosen, "grid": None if grid is None else [rows, cols],
             "channel_axis": channel_axis, "image_shape": list(img.shape)}
     return _model_game(adapter, masker, names=[label_name[c] for c in chosen], output=output, target=target,
-                       kind="image", is_classifier=False, rebuild=rebuild, info=info)
+                       kind="image", rebuild=rebuild, info=info)
 
 
 # --- text ---------------------------------------------------------------------------------------------------------------
@@ -734,7 +730,7 @@ def text_game(
                                 model_output=model_output)
     info = {"tokens": tokens, "owner": owner.tolist(), "input_ids": ids.tolist(), "text": text_str}
     return _model_game(adapter, masker, names=_unique_names(names), output=output, target=target, kind="text",
-                       is_classifier=False, rebuild=rebuild, info=info)
+                       rebuild=rebuild, info=info)
 
 
 class _WordMasker:
@@ -783,8 +779,7 @@ def _words_game(model, text: str, *, players, mask_word, output, target, model_o
                                 target=target, model_output=model_output)
     info = {"tokens": words, "owner": list(range(len(words))), "text": text, "mask_word": mask_word}
     return _model_game(adapter, masker, names=_unique_names(words), output=output, target=target, kind="text",
-                       is_classifier=adapter.is_classifier, rebuild=rebuild,
-                       info=info)
+                       rebuild=rebuild, info=info)
 
 
 def _int_dtype(model: Model):

@@ -106,6 +106,11 @@ class Model:
             raise HarsanyiValueError(f"Expected model_output in {SCORE_KINDS}; received {self.kind!r}.")
 
     @property
+    def regressor(self) -> bool:
+        """A scikit-learn estimator read through predict that is no classifier: its several outputs are not classes."""
+        return self.method == "predict" and not self.is_classifier
+
+    @property
     def backend(self) -> str:
         return "torch" if self.is_torch else "numpy"
 
