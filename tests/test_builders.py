@@ -212,9 +212,14 @@ def test_categorical_features_through_a_pipeline():
     expected = brute_values(log_odds, frame.iloc[3].to_numpy(object), np.array(typical, dtype=object), range(4), 4)
     np.testing.assert_allclose(values, expected, rtol=0, atol=1e-12)
     # a baseline row of one's own, and a player of two features (one a category)
+    own_base = np.array([30.0, "m", "nurse", 38.0], dtype=object)
     own = Game.tabular(model, frame.iloc[3], players={"person": ["age", "sex"], "work": ["job", "hours"]},
-                       baseline=np.array([30.0, "m", "nurse", 38.0], dtype=object))
-    assert own.evaluate().n_players == 2
+                       baseline=own_base).evaluate()
+    person_only = frame.iloc[3].to_numpy(object).copy()
+    person_only[2:] = own_base[2:]  # "work" absent: job and hours at the baseline row's values
+    np.testing.assert_allclose(own.values, log_odds(np.stack([own_base, person_only, np.r_[own_base[:2],
+                               frame.iloc[3].to_numpy(object)[2:]], frame.iloc[3].to_numpy(object)])),
+                               rtol=0, atol=1e-12)
 
 
 def test_categorical_features_errors():

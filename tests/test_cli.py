@@ -181,11 +181,12 @@ def test_explain_a_text_pipeline_on_a_txt_file(tmp_path, capsys):
     model = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(reviews, ["good", "bad"] * 6)
     (tmp_path / "pipe.pkl").write_bytes(pickle.dumps(model))
     (tmp_path / "review.txt").write_text("a great plot but awful acting\n")
+    other = "good" if model.predict(["a great plot but awful acting"])[0] == "bad" else "bad"  # not the default
     assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--time-limit", "2",
-                 "--target", "good"]) == 0  # a class by its label: classes_ is ['bad', 'good']
+                 "--target", other]) == 0  # a class by its label: classes_ is ['bad', 'good']
     ex = Explanation.load(tmp_path / "review.harsanyi.npz")
     assert ex.kind == "text" and ex.player_names == ("a", "great", "plot", "but", "awful", "acting")
-    assert ex.info["target"] == 1
+    assert ex.info["target"] == ["bad", "good"].index(other) != ex.info["predicted_class"]
     torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), tmp_path / "net.pt")
     assert main(["explain", str(tmp_path / "net.pt"), str(tmp_path / "review.txt")]) == 2
     assert "A text input for a torch model needs --tokenizer" in capsys.readouterr().err
