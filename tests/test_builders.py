@@ -389,6 +389,22 @@ def test_image_segments_channels_last_and_errors():
         Game.image(lambda b: b, np.zeros((2, 3, 4, 5)), grid=2)
 
 
+def test_image_segments_with_negative_labels_and_chosen_cells():
+    """A label map may use any integers (−1 for an unlabelled background is common): every pixel belongs to the player
+    of its own label. Checked against the brute-force masked sums over all coalitions (integers, so exact)."""
+    img = np.arange(3 * 6 * 6, dtype=float).reshape(3, 6, 6)
+    seg = np.repeat(np.repeat(np.array([[-1, 4, 4], [2, -3, 4]]), 3, axis=0), 2, axis=1)  # (6, 6)
+    game = Game.image(lambda b: np.asarray(b).sum(axis=(1, 2, 3)), img, segments=seg, cells=[4, -1, -3],
+                      output="raw")
+    assert game.player_names == ("segment 4", "segment -1", "segment -3")
+    values = game.evaluate().values
+    for mask in range(8):
+        kept = np.isin(seg, [lab for i, lab in enumerate([4, -1, -3]) if mask >> i & 1]) | (seg == 2)
+        assert values[mask] == (img * kept).sum()
+    with pytest.raises(HarsanyiValueError, match="integer labels.*fractional"):
+        Game.image(lambda b: b, img, segments=seg + 0.5)
+
+
 class BagOfWords(torch.nn.Module):
     def __init__(self, vocab=30, dim=4):
         super().__init__()

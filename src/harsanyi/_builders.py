@@ -550,6 +550,13 @@ def image_game(
         cell_map = _as_array(segments, "the segment map")
         if cell_map.shape != (h, w):
             raise HarsanyiValueError(f"Expected a segment map of shape ({h}, {w}); received {cell_map.shape}.")
+        if not (np.issubdtype(cell_map.dtype, np.integer) or np.issubdtype(cell_map.dtype, np.bool_)
+                or (np.issubdtype(cell_map.dtype, np.floating) and np.array_equal(cell_map, np.round(cell_map)))):
+            raise HarsanyiValueError(
+                f"Expected a segment map of integer labels (one label per segment, e.g. from skimage.segmentation); "
+                f"received dtype {cell_map.dtype}{' with fractional values' if cell_map.dtype.kind == 'f' else ''}. "
+                f"Pass the label map itself, not a boundary image or probabilities."
+            )
         cell_map = cell_map.astype(np.int64)
         labels = np.unique(cell_map).tolist()
         label_name = {lab: f"segment {lab}" for lab in labels}
@@ -567,9 +574,10 @@ def image_game(
             chosen.append(int(cell))
         if len(set(chosen)) != len(chosen):
             raise HarsanyiValueError(f"Cells repeat in {list(cells)}; each cell may be one player once.")
-    lookup = np.full(max(labels) + 1, -1, dtype=np.int64)
-    lookup[chosen] = np.arange(len(chosen))
-    player_map = lookup[cell_map]  # (H, W): player of each pixel, −1 for pixels that always keep their value
+    # labels may be any integers (negative ones too): each pixel's label goes to its rank among the sorted labels
+    lookup = np.full(len(labels), -1, dtype=np.int64)
+    lookup[np.searchsorted(labels, chosen)] = np.arange(len(chosen))
+    player_map = lookup[np.searchsorted(labels, cell_map)]  # (H, W): player of each pixel, −1: keeps its value
 
     if isinstance(baseline, str):
         if baseline == "zero":
