@@ -114,6 +114,22 @@ def test_planted_sparse_game_is_recovered_within_the_gap(method):
     assert concepts.l1_after < 0.5 * concepts.l1_before  # AND-OR is far sparser than the dividends alone here
 
 
+@pytest.mark.parametrize("method", ["splitting", "pdhg", "highs", "working-set"])
+@pytest.mark.parametrize("scale", [3e-13, 7e15])
+def test_the_optimum_scales_with_the_values(method, scale):
+    """Values in any unit (a probability's tiny changes, a price in cents): the L1 of v·s is s times the LP optimum
+    of v, found to the same certified gap. HiGHS's absolute tolerances once gave a gap of 84 % at s = 1e-12 and an
+    error at 1e20; the solvers now see v in a unit of its own spread."""
+    v = planted_game(6, seed=21)
+    optimum = lp_optimum(v, 0.02 * abs(v[-1] - v[0]))
+    concepts = ValueTable(v * scale).and_or(tol=1e-3, method=method)
+    assert concepts.solver.converged and concepts.certificate.passed
+    assert optimum * (1 - 1e-9) <= concepts.l1_after / scale <= optimum / (1 - 1e-3) + 1e-9
+    assert concepts.solver.l1 == pytest.approx(concepts.l1_after, rel=1e-12)
+    assert concepts.solver.lower_bound / scale <= optimum * (1 + 1e-9)
+    assert all(lower <= optimum * scale * (1 + 1e-9) for _, _, lower in concepts.solver.history)
+
+
 def test_certificate_fails_for_concepts_that_do_not_reproduce_the_table():
     rng = np.random.default_rng(4)
     v = rng.normal(size=1 << 5)
@@ -286,6 +302,22 @@ def test_shared_concepts_match_the_dense_lp(method):
     assert "concepts salient in all" in repr(joint)
 
 
+def test_shared_concepts_scale_with_the_values():
+    """Two models whose outputs are scaled by 1e-12 (HiGHS, exact): the same concepts, L1 and split violation,
+    times the scale (1e-9 relative: HiGHS's accuracy)."""
+    from harsanyi import shared_concepts
+
+    rng = np.random.default_rng(13)
+    v = planted_game(5, seed=13)
+    tables = np.stack([v, v + 0.3 * rng.normal(size=v.size)])
+    plain = shared_concepts([ValueTable(t) for t in tables], compare=False)
+    small = shared_concepts([ValueTable(t * 1e-12) for t in tables], compare=False)
+    assert small.solver.gap <= 1e-9 and all(c.certificate.passed for c in small.concepts)
+    assert small.solver.l1 == pytest.approx(plain.solver.l1 * 1e-12, rel=1e-9)
+    assert small.p == pytest.approx(plain.p * 1e-12, rel=1e-12)
+    assert small.split_violation <= 1e-9 * small.p
+
+
 def test_shared_concepts_auto_is_exact_for_small_n_and_pdhg_stays_above_it():
     """Three noisy copies of a planted game at n = 7: "auto" takes HiGHS, whose certified lower bound (recomputed
     from its row multipliers) meets its L1; PDHG, stopped early, ends above that optimum and its lower bound below."""
@@ -389,7 +421,7 @@ def test_working_set_stops_after_the_given_number_of_rounds_without_a_better_l1(
 
     v = np.random.default_rng(0).normal(size=1 << 11)
     tau = 0.02 * abs(v[-1] - v[0])
-    bar = types.SimpleNamespace(update=lambda k: None, set_postfix=lambda **kw: None)
+    bar = types.SimpleNamespace(update=lambda k: None, set_postfix_str=lambda *a, **kw: None)
     _, _, _, stats = solve_working_set(v, tau, tol=1e-6, max_rounds=1000, time_limit=None, bar=bar, stall_rounds=3)
     best = np.array([h[1] for h in stats["history"]])
     better = np.r_[True, best[1:] < best[:-1] * (1 - 1e-6)]

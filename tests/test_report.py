@@ -13,7 +13,7 @@ pytest.importorskip("matplotlib")
 torch = pytest.importorskip("torch")
 
 from harsanyi import Explanation, Game, explain  # noqa: E402
-from harsanyi.exceptions import CacheError  # noqa: E402
+from harsanyi.exceptions import CacheError, HarsanyiValueError  # noqa: E402
 from harsanyi.report import render_report, write_index, write_report  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -72,6 +72,11 @@ def test_save_load_roundtrip_and_bad_file(tmp_path):
     (tmp_path / "bad.npz").write_text("not a result")
     with pytest.raises(CacheError, match="Cannot read"):
         Explanation.load(tmp_path / "bad.npz")
+
+
+def test_explain_takes_a_game_and_says_how_to_build_one():
+    with pytest.raises(HarsanyiValueError, match=r"explain\(\) takes a Game.*received Linear.*Game.tabular"):
+        explain(torch.nn.Linear(3, 1))
 
 
 def test_report_html_holds_the_numbers_and_no_external_references():

@@ -221,7 +221,7 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
         gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
         history.append((rounds, best_obj, best_lower))
         bar.update(1)
-        bar.set_postfix(L1=f"{best_obj:.6g}", gap=f"{gap:.2e}", rows=len(lp.row_mask), refresh=False)
+        bar.set_postfix_str(f"certified gap {100 * gap:.3g} %, rows {len(lp.row_mask)}", refresh=False)
         violation = np.abs(residual) - tau
         # Stalled: no better L1 for stall_rounds rounds while the duals still price in a large share of all concepts.
         # Where the optimum is sparse that share falls to a few % within a few dozen rounds, even while the repaired

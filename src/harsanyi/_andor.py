@@ -734,6 +734,22 @@ def _check_solver_args(tol, max_iter) -> None:
         raise HarsanyiValueError(f"Expected max_iter to be a positive integer; received {max_iter!r}.")
 
 
+def _unit(vs) -> float:
+    """The power of two just above the spread of the values, max |v(S) − v(∅)| (else max |v|, else 1). The solvers
+    work on v / unit, where HiGHS's absolute tolerances and the first-order methods' step sizes fit; a power of two
+    scales every number exactly, so the concepts scaled back are those of v itself."""
+    spread = float(abs(vs - vs[..., :1]).max())
+    if not spread > 0:
+        spread = float(abs(vs).max())
+    return math.ldexp(1.0, math.frexp(spread)[1]) if spread > 0 and math.isfinite(spread) else 1.0
+
+
+def _in_units(report: SolverReport, unit: float) -> SolverReport:
+    """A report of the problem solved on v / unit, in the units of v (the gap is a ratio and stays)."""
+    return dataclasses.replace(report, l1=report.l1 * unit, lower_bound=report.lower_bound * unit,
+                               history=tuple((it, l1 * unit, lower * unit) for it, l1, lower in report.history))
+
+
 def _solve(problem, *, tol, max_iter, time_limit, check_every, progress, n, runner=None, method=None):
     from tqdm.auto import tqdm
 
@@ -774,9 +790,9 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     checks of the restart criteria and the time (PDHG also checks its bounds there, the splitting every fourth
     time), the same on every device so that CPU and GPU follow the same iterates (64 would give PDHG on a GPU 30 %
     more iterations per second at n = 16, but restarts at other times)."""
-    v = table
-    n = int(v.shape[-1]).bit_length() - 1
-    tau = _check_tau(tau, qthres, abs(float(v[-1]) - float(v[0])))
+    original = table
+    n = int(original.shape[-1]).bit_length() - 1
+    tau_original = _check_tau(tau, qthres, abs(float(original[-1]) - float(original[0])))
     _check_solver_args(tol, max_iter)
     chosen = _resolve_method(method, n)
     if checkpoint is not None and chosen != "splitting":
@@ -784,6 +800,8 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
             f"checkpoint= saves and resumes the splitting, the method for long runs; method={method!r} runs "
             f"{chosen!r} for n = {n}, which keeps no state to resume. Pass method=\"splitting\" with the checkpoint, "
             f"or no checkpoint.")
+    unit = _unit(original)  # the solvers below see v and τ in this unit; the concepts are scaled back at the end
+    v, tau = (original, tau_original) if unit == 1.0 else (original / unit, tau_original / unit)
     problem = _DividendProblem(v, tau)
 
     def first_order(limit, name):
@@ -830,7 +848,7 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     # larger than the L1 of the concepts. One size-by-size pass (as in _Problem.repair) moves that rounding back
     # inside the box, so the certificate is judged at the scale of the concepts themselves.
     z, _ = _Problem(v[None], [tau]).repair(_concat([problem.and_concepts(y, e)[None], y[None]]))
-    return _concepts(v, z[0], z[1], tau, report, player_names)
+    return _concepts(original, z[0] * unit, z[1] * unit, tau_original, _in_units(report, unit), player_names)
 
 
 def _importable(module: str) -> bool:
@@ -1011,18 +1029,20 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
         raise HarsanyiValueError(f"Expected p ≥ 0 (the bound on |γ_k − γ_shared|); received {p!r}.")
     n = sizes[0]
     chosen = _resolve_shared_method(method, n)
-    problem = _Problem(vs, taus, alpha=alpha if len(tables) > 1 else 1.0, p=p)
+    unit = _unit(vs)  # one unit for all the models, which share the split and its bound p
+    scaled_taus = [tau / unit for tau in taus]
+    problem = _Problem(vs / unit, scaled_taus, alpha=alpha if len(tables) > 1 else 1.0, p=p / unit)
     if chosen == "highs":
         start = time.perf_counter()
-        exact, w, iterations = _shared_highs(problem, taus, time_limit if method == "highs" else None)
+        exact, w, iterations = _shared_highs(problem, scaled_taus, time_limit if method == "highs" else None)
         z, violation = problem.repair(exact)  # HiGHS's own feasibility tolerance, moved back inside the box
         report = _exact_report(problem.objective(z), problem.dual_bound(w), iterations, start, tol)
         stats = {"split_violation": violation}
     else:
         z, report, stats = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit,
                                   check_every=check_every, progress=progress, n=n)
-    k = len(tables)
-    decompositions = tuple(_concepts(vs[i], z[i], z[k + i], taus[i], report, names) for i in range(k))
+    k, report = len(tables), _in_units(report, unit)
+    decompositions = tuple(_concepts(vs[i], z[i] * unit, z[k + i] * unit, taus[i], report, names) for i in range(k))
     shared, overlap = _overlap(decompositions, kappa)
     independent = None
     if compare and k > 1:
@@ -1030,4 +1050,4 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
                 for t in tables]
         independent = _overlap(solo, kappa)[1]
     return SharedConcepts(decompositions, [(kind, mask) for kind, mask in shared], overlap, independent, kappa,
-                          float(p), float(alpha), stats["split_violation"], report)
+                          float(p), float(alpha), stats["split_violation"] * unit, report)

@@ -172,6 +172,14 @@ def explain(game, *, table: ValueTable | None = None, qthres: float = 0.02, time
     splitting (n > 15), its checkpoint is kept there too, so the same call again goes on with the AND-OR run for
     another ``time_limit`` (a tighter certified gap; ``max_iter`` counts every call's iterations) instead of
     starting it afresh."""
+    from ._game import Game
+
+    if not isinstance(game, Game):
+        raise HarsanyiValueError(
+            f"explain() takes a Game (the model and the one input, with its players); received "
+            f"{type(game).__name__}. Build it first, e.g. explain(Game.tabular(model, x)), Game.image(model, image, "
+            f"grid=(4, 4)) or Game.text(model, text=..., tokenizer=...)."
+        )
     if table is None:
         table = game.evaluate(batch_size=batch_size, cache=cache, progress=progress)
     elif table.n_players != game.n_players:

@@ -45,7 +45,7 @@ def _checkpoint(history, bar, iteration, best_obj, best_lower, advanced, tol, ti
     reached, or out of time)."""
     history.append((iteration, best_obj, best_lower))
     gap = _gap(best_obj, best_lower)
-    bar.set_postfix_str(f"objective {best_obj:.6g}, gap {100 * gap:.3g} %", refresh=False)
+    bar.set_postfix_str(f"certified gap {100 * gap:.3g} %", refresh=False)  # the L1 itself is in the solver's units
     bar.update(advanced)
     return gap <= tol or (time_limit is not None and time.perf_counter() - start > time_limit)
 
