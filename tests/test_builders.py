@@ -389,6 +389,18 @@ def test_image_segments_channels_last_and_errors():
         Game.image(lambda b: b, np.zeros((2, 3, 4, 5)), grid=2)
 
 
+def test_a_model_that_fails_on_the_input_gets_its_shape_its_error_and_the_fix():
+    """The model's own error, chained, under a message that shows the input's shape and what to change."""
+    from harsanyi import ModelInputError
+
+    cnn = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.Flatten())  # takes (m, 3, H, W)
+    with pytest.raises(ModelInputError, match=r"image input .* shape \(1, 8, 8, 3\)\. RuntimeError: .*channel_axis=0") as info:
+        Game.image(cnn, np.zeros((8, 8, 3)), grid=2, channel_axis=-1)
+    assert isinstance(info.value.__cause__, RuntimeError) and isinstance(info.value, HarsanyiValueError)
+    with pytest.raises(ModelInputError, match=r"tabular input .* shape \(1, 4\)\. RuntimeError: .*in the order of x"):
+        Game.tabular(torch.nn.Linear(3, 1), np.zeros(4), baseline="zero")
+
+
 def test_image_segments_with_negative_labels_and_chosen_cells():
     """A label map may use any integers (−1 for an unlabelled background is common): every pixel belongs to the player
     of its own label. Checked against the brute-force masked sums over all coalitions (integers, so exact)."""

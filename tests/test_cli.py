@@ -227,21 +227,81 @@ def test_explain_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, 
     assert message in capsys.readouterr().err
 
 
-def test_explain_an_image_file(tmp_path):
-    """A PNG through the CLI: channels last, scaled to [0, 1], a 2 × 2 grid of patches."""
+def _picture(tmp_path, shape=(40, 30, 3)):
+    from PIL import Image
+
+    pixels = (np.random.default_rng(0).uniform(size=shape) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "picture.png")
+    return pixels
+
+
+def _small_cnn(tmp_path):
+    """A TorchScript CNN that takes (m, 3, H, W), as torch image models do."""
+    import torch
+
+    torch.manual_seed(0)
+    cnn = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1),
+                              torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+    torch.jit.save(torch.jit.script(cnn), tmp_path / "cnn.pt")
+    return cnn
+
+
+def test_explain_an_image_file_for_a_torch_cnn(tmp_path):
+    """A PNG through the CLI to a torch CNN: turned into (C, H, W), cut to a square about its centre, resized to
+    16 × 16 and normalised with ImageNet's statistics. v(N) is the CNN on that image made by hand (PIL's bilinear
+    resize of the same crop; 1e-5: float32 convolutions)."""
     import torch
     from PIL import Image
 
-    pixels = (np.random.default_rng(0).uniform(size=(8, 8, 3)) * 255).astype(np.uint8)
-    Image.fromarray(pixels).save(tmp_path / "picture.png")
+    from harsanyi.zoo import IMAGENET_MEAN, IMAGENET_STD
+
+    pixels = _picture(tmp_path)
+    cnn = _small_cnn(tmp_path)
+    assert main(["explain", str(tmp_path / "cnn.pt"), str(tmp_path / "picture.png"), "--grid", "2x2", "--resize",
+                 "16", "--normalize", "imagenet", "--output", "raw", "--target", "1", "--time-limit", "2"]) == 0
+    ex = Explanation.load(tmp_path / "picture.harsanyi.npz")
+    crop = pixels[5:35]  # 40 × 30 → the central 30 × 30
+    square = np.asarray(Image.fromarray(crop).resize((16, 16), Image.BILINEAR), dtype=np.float64) / 255.0
+    by_hand = ((square - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)[None].astype(np.float32)
+    with torch.no_grad():
+        expected = float(cnn(torch.from_numpy(by_hand))[0, 1])
+    assert ex.kind == "image" and ex.n_players == 4 and ex.inputs["image"].shape == (3, 16, 16)
+    assert float(ex.values[-1]) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_explain_an_image_file_for_a_model_that_takes_channels_last(tmp_path):
+    """--layout hwc: the model gets (m, H, W, C), pixels in [0, 1]; v(N) is their mean (1e-5: float32)."""
+    import torch
+
+    pixels = _picture(tmp_path, (8, 8, 3))
 
     class Mean(torch.nn.Module):
         def forward(self, x):
             return torch.stack([x.mean(dim=(1, 2, 3)), x[..., :4, :].mean(dim=(1, 2, 3))], dim=1)
 
     torch.jit.save(torch.jit.script(Mean()), tmp_path / "mean.pt")
-    assert main(["explain", str(tmp_path / "mean.pt"), str(tmp_path / "picture.png"), "--grid", "2x2",
-                 "--output", "raw", "--target", "0", "--time-limit", "2"]) == 0
+    assert main(["explain", str(tmp_path / "mean.pt"), str(tmp_path / "picture.png"), "--grid", "2x2", "--layout",
+                 "hwc", "--output", "raw", "--target", "1", "--time-limit", "2"]) == 0
     ex = Explanation.load(tmp_path / "picture.harsanyi.npz")
-    assert ex.kind == "image" and ex.n_players == 4
-    assert float(ex.values[-1]) == pytest.approx(pixels.mean() / 255.0, rel=1e-5)  # v(N): the model on the image
+    assert ex.inputs["image"].shape == (8, 8, 3)
+    assert float(ex.values[-1]) == pytest.approx(pixels[:, :4].mean() / 255.0, rel=1e-5)  # the left half: W in HWC
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--layout", "hwc"], "The model failed on the image input as the game gives it, a batch of shape (1, 40, 30, 3)"),
+    (["--resize", "big"], "Expected --resize as ROWSxCOLS or one number"),
+    (["--resize", "0x4"], "Expected --resize as ROWSxCOLS or one number"),
+    (["--normalize", "0.5/0"], "Expected --normalize as 'imagenet' or MEAN/STD"),
+    (["--normalize", "1,2/1,2"], "Expected --normalize as 'imagenet' or MEAN/STD"),
+])
+def test_explain_an_image_file_bad_arguments(tmp_path, capsys, extra, message):
+    """A CNN given channels last fails inside the model: the message shows the input's shape, the model's own error
+    and what to change; bad --resize / --normalize values are refused before any work."""
+    _picture(tmp_path)
+    _small_cnn(tmp_path)
+    assert main(["explain", str(tmp_path / "cnn.pt"), str(tmp_path / "picture.png"), "--grid", "2x2", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    if extra[0] == "--layout":
+        assert "expected input[1, 40, 30, 3] to have 3 channels" in err and "channel_axis=0 for (C, H, W)" in err
+    assert not list(tmp_path.glob("*.npz")) and not list(tmp_path.glob("*.html"))

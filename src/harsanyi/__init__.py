@@ -20,6 +20,7 @@ from .exceptions import (
     HarsanyiError,
     HarsanyiValueError,
     MemoryBudgetError,
+    ModelInputError,
     ModelOutputError,
 )
 
@@ -49,6 +50,7 @@ __all__ = [
     "CertificateError",
     "MemoryBudgetError",
     "ModelOutputError",
+    "ModelInputError",
     "CacheError",
     "ExponentialCostWarning",
 ]

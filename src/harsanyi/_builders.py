@@ -18,7 +18,7 @@ import numpy as np
 from ._array import like, to_numpy
 from ._game import Game
 from ._models import Model, make_output, predicted_class
-from .exceptions import HarsanyiValueError
+from .exceptions import HarsanyiError, HarsanyiValueError, ModelInputError
 
 __all__ = ["tabular_game", "image_game", "text_game"]
 
@@ -151,10 +151,31 @@ def _look_like_probabilities(scores) -> bool:
     return row.size >= 2 and bool(((row >= 0) & (row <= 1)).all()) and abs(row.sum() - 1.0) <= 1e-5
 
 
+_CALL_HINTS = {
+    "tabular": "The model is called on rows (m, features) in the order of x; pass x in the form the model was fitted on.",
+    "image": "The model is called on (m, *image.shape): pass the image in the layout it takes (channel_axis=0 for "
+             "(C, H, W), -1 for (H, W, C)), at the size and with the normalisation it was trained on.",
+    "text": "The model is called on token ids (m, L), or on embeddings (m, L, D) with embedding=; wrap a model that "
+            "needs more (an attention mask, say) in a function of the ids.",
+}
+
+
 def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: str, rebuild, info: dict) -> Game:
     n = masker.n
     full = masker(_full_mask(n, model))
-    scores = model(full)
+    try:
+        scores = model(full)
+    except HarsanyiError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the model's own error, re-raised with the input it was given
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]  # TorchScript: a traceback first
+        said = lines[-1] if lines else ""
+        said = said if said.startswith(f"{type(err).__name__}:") else f"{type(err).__name__}: {said}"
+        shape = tuple(full.shape) if hasattr(full, "shape") else (len(full),)
+        raise ModelInputError(
+            f"The model failed on the {kind} input as the game gives it, a batch of shape {shape}. {said.rstrip('.')}. "
+            f"{_CALL_HINTS.get(kind, '')}".rstrip()
+        ) from err
     name, rule = make_output(output, scores.shape[1], model.kind, model.is_classifier, regressor=model.regressor)
     if name in ("logit", "log-odds", "prob") and model.kind == "logits" and _look_like_probabilities(scores):
         warnings.warn(

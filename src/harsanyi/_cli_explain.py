@@ -37,7 +37,13 @@ def add_explain_commands(sub) -> None:
                    "player per feature; text: 'words' (default) or 'tokens'")
     e.add_argument("--grid", help="image: the grid of patches, 'ROWSxCOLS' (e.g. 4x4)")
     e.add_argument("--cells", help="image: the cells that are players, comma-separated indices (default: all)")
-    e.add_argument("--channels-last", action="store_true", help="image arrays are (H, W, C) (image files always)")
+    e.add_argument("--layout", choices=("chw", "hwc"), default=None, help="image: how the model takes an image, "
+                   "(C, H, W) or (H, W, C) (default: chw for a torch model, hwc otherwise); an image file is turned "
+                   "into it, a .npy image must be stored in it")
+    e.add_argument("--resize", help="image file: the size the model takes, ROWSxCOLS or one number for a square "
+                   "(e.g. 224), cut about the centre to that aspect ratio first (default: as it is)")
+    e.add_argument("--normalize", help="image file: the model's normalisation of pixels in [0, 1], 'imagenet' or "
+                   "MEAN/STD per channel (e.g. 0.5,0.5,0.5/0.25,0.25,0.25; default: none)")
     e.add_argument("--tokenizer", help="text: a Hugging Face tokenizer directory or name (loaded offline)")
     e.add_argument("--baseline", default=None, help="zero, mean (tabular: of the data file; the most frequent "
                    "value of a text column), blur (image), a number, or a .npy file (default: mean for tables, zero "
@@ -199,14 +205,15 @@ def build_game(args):
             rows, cols = (int(v) for v in args.grid.lower().split("x"))
         except ValueError:
             _fail(f"Expected --grid as ROWSxCOLS, e.g. 4x4; received {args.grid!r}.")
+        layout = args.layout or ("chw" if _is_torch_module(model) else "hwc")
         if suffix in IMAGE_SUFFIXES:
-            from PIL import Image
-
-            image = np.asarray(Image.open(data).convert("RGB"), dtype=np.float32) / 255.0
-            channel_axis = -1
+            image = _image_file(data, args.resize, args.normalize)
+            image = image.transpose(2, 0, 1).copy() if layout == "chw" else image
         else:
+            if args.resize or args.normalize:
+                _fail("--resize and --normalize apply to image files; store a .npy image as the model takes it.")
             image = np.load(data, allow_pickle=False).astype(np.float32)
-            channel_axis = -1 if args.channels_last else 0
+        channel_axis = None if image.ndim == 2 else 0 if layout == "chw" else -1  # (H, W): one channel, no axis
         cells = None if not args.cells else [int(c) for c in args.cells.split(",")]
         return Game.image(model, image, grid=(rows, cols), cells=cells, baseline=_baseline(args.baseline, "zero"),
                           channel_axis=channel_axis, **common)
@@ -219,6 +226,39 @@ def build_game(args):
     baseline = _baseline(args.baseline, "mean")
     return Game.tabular(model, X[args.row], feature_names=names, players=_players(args.players, names),
                         baseline=baseline, background=X if baseline == "mean" else None, **common)
+
+
+def _image_file(path: Path, resize: str | None, normalize: str | None) -> np.ndarray:
+    """An image file as float32 (H, W, 3): RGB in [0, 1], resized (cut about the centre to the new aspect ratio
+    first) and normalised as asked."""
+    from PIL import Image
+
+    from .zoo import IMAGENET_MEAN, IMAGENET_STD, fit_image
+
+    pixels = np.asarray(Image.open(path).convert("RGB"))
+    if resize:
+        try:
+            rows, cols = (int(v) for v in (resize.lower().split("x") if "x" in resize.lower() else (resize, resize)))
+            if rows < 1 or cols < 1:
+                raise ValueError
+        except ValueError:
+            _fail(f"Expected --resize as ROWSxCOLS or one number of pixels, e.g. 224 or 224x224; received {resize!r}.")
+        image = fit_image(pixels, rows, cols)
+    else:
+        image = pixels / 255.0
+    if normalize:
+        if normalize.lower() == "imagenet":
+            mean, std = IMAGENET_MEAN, IMAGENET_STD
+        else:
+            try:
+                mean, std = (np.array([float(v) for v in part.split(",")]) for part in normalize.split("/"))
+                if mean.size not in (1, 3) or std.size not in (1, 3) or not (std > 0).all():
+                    raise ValueError
+            except ValueError:
+                _fail(f"Expected --normalize as 'imagenet' or MEAN/STD with 1 or 3 values each and STD > 0, e.g. "
+                      f"0.5,0.5,0.5/0.25,0.25,0.25; received {normalize!r}.")
+        image = (image - mean) / std
+    return image.astype(np.float32)
 
 
 def run_explain(args) -> int:

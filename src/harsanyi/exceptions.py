@@ -8,6 +8,7 @@ __all__ = [
     "CertificateError",
     "MemoryBudgetError",
     "ModelOutputError",
+    "ModelInputError",
     "CacheError",
     "ExponentialCostWarning",
 ]
@@ -31,6 +32,11 @@ class MemoryBudgetError(HarsanyiError, MemoryError):
 
 class ModelOutputError(HarsanyiError, ValueError):
     """The model (or game function) returned something that is not one finite number per coalition."""
+
+
+class ModelInputError(HarsanyiValueError):
+    """The model raised an error on the input as the game gives it (a layout, size or dtype it does not take); the
+    message shows that input's shape and the model's own error, which is chained as ``__cause__``."""
 
 
 class CacheError(HarsanyiError, OSError):

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["adult", "adult_frame", "train_mlp", "mnist", "mnist_cnn", "efficientnet_lite0", "photo", "IMAGENET_MEAN",
-           "IMAGENET_STD"]
+__all__ = ["adult", "adult_frame", "train_mlp", "mnist", "mnist_cnn", "efficientnet_lite0", "photo", "fit_image",
+           "IMAGENET_MEAN", "IMAGENET_STD"]
 
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406])
 IMAGENET_STD = np.array([0.229, 0.224, 0.225])
@@ -152,16 +152,22 @@ def efficientnet_lite0():
 def photo(name: str = "china.jpg", size: int = 224) -> np.ndarray:
     """A real photo bundled with scikit-learn ("china.jpg" or "flower.jpg"), centre-cropped, resized to
     size × size, as float32 (3, size, size) normalised for ImageNet models."""
-    from PIL import Image
     from sklearn.datasets import load_sample_image
 
-    img = load_sample_image(name)
-    h, w = img.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    img = Image.fromarray(img[top:top + side, left:left + side]).resize((size, size), Image.BILINEAR)
-    arr = np.asarray(img, dtype=np.float64) / 255.0
+    arr = fit_image(load_sample_image(name), size, size)
     return ((arr - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1).astype(np.float32)
+
+
+def fit_image(pixels: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """An (H, W, 3) uint8 picture cut to the aspect ratio rows : cols about its centre and resized (bilinear) to
+    rows × cols pixels, as float64 (rows, cols, 3) in [0, 1]."""
+    from PIL import Image
+
+    h, w = pixels.shape[:2]
+    height, width = min(h, w * rows // cols), min(w, h * cols // rows)
+    top, left = (h - height) // 2, (w - width) // 2
+    img = Image.fromarray(pixels[top:top + height, left:left + width]).resize((cols, rows), Image.BILINEAR)
+    return np.asarray(img, dtype=np.float64) / 255.0
 
 
 # --- text: the MiniLM sentence encoder and a sentiment head trained on a bundled labelled word list -----------------
