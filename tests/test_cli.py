@@ -201,7 +201,7 @@ def test_interrupted_explain_writes_nothing_and_resumes_from_the_cache(workdir, 
             "--time-limit", "2", "--out", str(workdir / "f.npz")]
     assert main(argv) == 130
     assert "interrupted; no result file was written" in capsys.readouterr().err
-    assert not (workdir / "f.npz").exists() and not list(workdir.glob("*.tmp*"))
+    assert not (workdir / "f.npz").exists() and not list(workdir.glob("*.tmp*")) and not list(workdir.glob("*.part"))
     done_before = np.load(cache / "done.npy").sum()
     assert 0 < done_before < 16  # some of the 16 chunks of 2^8 coalitions were kept
     model.write_bytes(pickle.dumps(Flaky(weights, limit=10**9)))

@@ -51,7 +51,7 @@ def test_dataframe(sii):
 
 def test_save_load_is_lossless(sii, tmp_path):
     path = sii.save(tmp_path / "res")
-    assert path.suffix == ".npz" and not list(tmp_path.glob("*.tmp"))
+    assert path.suffix == ".npz" and not list(tmp_path.glob("*.part"))
     back = Interactions.load(path)
     np.testing.assert_array_equal(back.values, sii.values)
     assert (back.index, back.max_order, back.min_order, back.player_names) == (

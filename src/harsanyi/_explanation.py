@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import numbers
-import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 from ._andor import _resolve_method
 from ._array import to_numpy
 from ._certificate import Certificate
+from ._files import read_npz, write_npz
 from ._sparsity import KAPPA, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._values import ValueTable
 from .exceptions import CacheError, HarsanyiValueError
@@ -108,24 +109,17 @@ class Explanation:
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         arrays.update({f"input_{k}": v for k, v in self.inputs.items() if isinstance(v, np.ndarray)})
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        try:
-            np.savez_compressed(tmp, meta=np.array(json.dumps(meta, default=_jsonable)), **arrays)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        write_npz(path, meta, arrays, compress=True)
         return path
 
     @classmethod
     def load(cls, path) -> "Explanation":
         path = Path(path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                arrays = {name: data[name] for name in _ARRAYS}
-                inputs = {k[len("input_"):]: data[k] for k in data.files if k.startswith("input_")}
-        except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
+            meta, stored = read_npz(path)
+            arrays = {name: stored[name] for name in _ARRAYS}
+            inputs = {k[len("input_"):]: a for k, a in stored.items() if k.startswith("input_")}
+        except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile) as err:
             raise CacheError(f"Cannot read {str(path)!r} as a harsanyi explanation ({err}). Write it with "
                              f"Explanation.save() or `harsanyi explain`.") from err
         if meta.get("format") != _FORMAT:
@@ -136,14 +130,6 @@ class Explanation:
                    andor_certificate=Certificate.from_dict(meta["andor_certificate"]), solver=meta["solver"],
                    l1_before=float(meta["l1_before"]), l1_after=float(meta["l1_after"]), extra=meta["extra"],
                    **arrays)
-
-
-def _jsonable(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _inputs_of(game) -> dict:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
+import zipfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -12,6 +10,7 @@ import numpy as np
 
 from ._array import n_players_of
 from ._certificate import Certificate
+from ._files import read_npz, write_npz
 from ._transforms import popcounts
 from .exceptions import CacheError, HarsanyiValueError
 
@@ -245,28 +244,20 @@ class Interactions:
         }
 
     def save(self, path) -> Path:
-        """Write a lossless ``.npz`` (the values plus JSON metadata); written to a temporary file, then renamed."""
+        """Write a lossless ``.npz`` (the values plus JSON metadata), whole or not at all (``_files.write_npz``)."""
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz")
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, values=self._values, metadata=np.array(json.dumps(self._metadata())))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_npz(path, self._metadata(), {"values": self._values}, meta_name="metadata")
         return path
 
     @classmethod
     def load(cls, path) -> "Interactions":
         try:
-            with np.load(path, allow_pickle=False) as data:
-                values = data["values"]
-                meta = json.loads(str(data["metadata"]))
-        except (OSError, ValueError, KeyError) as err:
+            meta, arrays = read_npz(path, ["values"], meta_name="metadata")
+            values = arrays["values"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
             raise CacheError(f"Cannot read interactions from {str(path)!r}: {err}. Expected a file written by "
                              f"Interactions.save().") from err
         if meta.get("format") != _FORMAT:

@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from ._array import abs_sum, empty, is_torch, like, namespace, to_numpy
+from ._files import read_npz, write_npz
 from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _gap, _norm
 from ._transforms import kronecker_transform, or_reconstruct, popcounts, subset_zeta, superset_zeta
 from .exceptions import CacheError, HarsanyiValueError
@@ -323,9 +324,7 @@ class _Checkpoint:
             return None
         size = 1 << self.identity["n"]
         try:
-            with np.load(self.path, allow_pickle=False) as data:
-                meta = json.loads(str(data["meta"]))
-                arrays = {name: data[name] for name in _SAVED}
+            meta, arrays = read_npz(self.path, _SAVED)
             if any(a.shape != (size,) or a.dtype != np.float64 for a in arrays.values()):
                 raise ValueError(f"its tables are not {size} float64 values each")
             differ = [key for key, value in self.identity.items() if meta.get(key) != value]
@@ -350,18 +349,10 @@ class _Checkpoint:
         saving, not the run: its result is worth more than the checkpoint."""
         if self.failed:
             return
-        part = self.path.with_name(self.path.name + ".part")
-        meta = {**self.identity, "state": run.scalars()}
         try:
-            with open(part, "wb") as fh:
-                np.savez(fh, meta=np.array(json.dumps(meta)), **{name: to_numpy(a) for name, a in arrays.items()})
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(part, self.path)
-        except BaseException as err:
-            part.unlink(missing_ok=True)
-            if not isinstance(err, OSError):
-                raise
+            write_npz(self.path, {**self.identity, "state": run.scalars()},
+                      {name: to_numpy(a) for name, a in arrays.items()})
+        except OSError as err:
             self.failed = True
             warnings.warn(f"Could not write the AND-OR checkpoint {str(self.path)!r} ({err}); the run goes on without "
                           f"saving, and the file keeps the state it had before.", RuntimeWarning, stacklevel=2)

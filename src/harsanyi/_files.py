@@ -1,0 +1,47 @@
+"""Files written whole or not at all: results and checkpoints are .npz archives of arrays plus JSON metadata."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["write_npz", "read_npz", "jsonable"]
+
+
+def jsonable(value):
+    """``json.dumps``'s fallback for NumPy arrays and scalars."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_npz(path, meta: dict, arrays: dict, *, compress: bool = False, meta_name: str = "meta") -> None:
+    """Write ``arrays`` and ``meta`` (as JSON, under ``meta_name``) to ``path``: to PATH.part first, flushed to
+    disk, then renamed over ``path``, so an interruption leaves the previous file, never half of one. The part file
+    is removed whatever happens; errors propagate."""
+    path = Path(path)
+    part = path.with_name(path.name + ".part")
+    save = np.savez_compressed if compress else np.savez
+    try:
+        with open(part, "wb") as fh:
+            save(fh, **{meta_name: np.array(json.dumps(meta, default=jsonable))}, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+
+
+def read_npz(path, names=None, *, meta_name: str = "meta") -> tuple[dict, dict]:
+    """(meta, arrays) of a file written by :func:`write_npz`: the arrays named in ``names`` (default: all). Raises
+    what reading raises (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile); callers say which
+    file it was and what to do."""
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(str(data[meta_name]))
+        arrays = {name: data[name] for name in (names if names is not None else data.files) if name != meta_name}
+    return meta, arrays
