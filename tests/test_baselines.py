@@ -76,3 +76,64 @@ def test_bad_arguments():
         Game.from_function(lambda m: m.sum(1), 3).learn_baseline(0.0, 1.0)
     with pytest.raises(HarsanyiValueError, match="torch model"):
         Game.tabular(lambda X: np.asarray(X).sum(1), np.ones(3)).learn_baseline(0.0, 1.0)
+
+
+def test_a_search_resumed_from_its_checkpoint_takes_the_same_steps(tmp_path):
+    """Stopped after 3 steps (by its step count, and once by an interrupt inside the model during step 5), the search
+    goes on from its checkpoint to the same baseline and history as an unbroken run: Adam's moments and step count are
+    restored exactly (float64 on the CPU: equal to the bit)."""
+    model = mlp(5, seed=2)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(32, 5))
+    game = Game.tabular(model, X[0], baseline="mean", background=X)
+    lower, upper = X.mean(0) - 1.0, X.mean(0) + 1.0
+    unbroken = game.learn_baseline(lower, upper, steps=7, lr=0.2)
+
+    path = tmp_path / "baseline.npz"
+    first = game.learn_baseline(lower, upper, steps=3, lr=0.2, checkpoint=path)
+    assert first.history == unbroken.history[:4]
+    resumed = game.learn_baseline(lower, upper, steps=7, lr=0.2, checkpoint=path)
+    assert resumed.history == unbroken.history
+    np.testing.assert_array_equal(resumed.baseline, unbroken.baseline)
+    np.testing.assert_array_equal(resumed.table.values, unbroken.table.values)
+
+    calls = {"left": 2 * 5 * (1 << 5)}  # enough model rows for 2 steps and a bit (each step: two passes over 32)
+
+    class Interrupting(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, x):
+            calls["left"] -= x.shape[0]
+            if calls["left"] < 0:
+                raise KeyboardInterrupt
+            return self.inner(x)
+
+    flaky = Game.tabular(Interrupting(), X[0], baseline="mean", background=X)
+    other = tmp_path / "interrupted.npz"
+    with pytest.raises(KeyboardInterrupt):
+        flaky.learn_baseline(lower, upper, steps=7, lr=0.2, checkpoint=other, batch_size=8)
+    assert other.exists() and not list(tmp_path.glob("*.part"))
+    calls["left"] = 10**9
+    again = flaky.learn_baseline(lower, upper, steps=7, lr=0.2, checkpoint=other, batch_size=8)
+    assert again.history == unbroken.history
+    np.testing.assert_array_equal(again.baseline, unbroken.baseline)
+
+
+def test_a_checkpoint_of_another_search_is_refused(tmp_path):
+    from harsanyi import CacheError
+
+    model = mlp(4)
+    game = Game.tabular(model, np.ones(4))
+    path = tmp_path / "baseline.npz"
+    game.learn_baseline(-1.0, 1.0, steps=2, checkpoint=path)
+    with pytest.raises(CacheError, match="written for another search: its problem differs"):
+        game.learn_baseline(-0.5, 1.0, steps=4, checkpoint=path)
+    with pytest.raises(CacheError, match="its lr differs"):
+        game.learn_baseline(-1.0, 1.0, steps=4, lr=0.5, checkpoint=path)
+    path.write_text("not a checkpoint")
+    with pytest.raises(CacheError, match="Cannot read the baseline checkpoint"):
+        game.learn_baseline(-1.0, 1.0, steps=4, checkpoint=path)
+    with pytest.raises(HarsanyiValueError, match="existing directory"):
+        game.learn_baseline(-1.0, 1.0, checkpoint=tmp_path / "missing" / "b.npz")

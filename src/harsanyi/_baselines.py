@@ -6,18 +6,25 @@ Every step evaluates all 2ⁿ coalitions twice in batches on the model's device:
 its dividends, L and c), once with gradients of Σ_S c_S v_b(S), one batch at a time (the weights c are constants, so
 batches never need to share a graph). The baseline lives in its box: b = lower + u·(upper − lower) with u ∈ [0, 1],
 u moved by Adam and clipped after every step. The lowest-L iterate is returned, so L never ends above its start.
+
+With a checkpoint file the state (u, Adam's moments, the history and the best baseline with its table) is saved after
+every step, whole or not at all; the same call again goes on from the last saved step on the same iterates.
 """
 
 from __future__ import annotations
 
+import hashlib
+import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from ._array import to_numpy
+from ._files import read_npz, write_npz
 from ._transforms import subset_moebius, superset_moebius
 from ._values import ValueTable
-from .exceptions import HarsanyiValueError
+from .exceptions import CacheError, HarsanyiValueError
 
 __all__ = ["BaselineResult", "learn_baseline"]
 
@@ -56,8 +63,48 @@ def _box(bound, like, name: str):
         ) from None
 
 
+class _Checkpoint:
+    """The state of a baseline search in one .npz file, with what identifies the search: n, the input's shape, lr,
+    and a SHA-256 of the input, the box, the starting baseline and the model's output on the input."""
+
+    _ARRAYS = ("u", "exp_avg", "exp_avg_sq", "best_baseline", "best_values")
+
+    def __init__(self, path, game, start, lo, hi, lr: float):
+        self.path = Path(path)
+        if self.path.is_dir() or not self.path.parent.is_dir():
+            raise HarsanyiValueError(
+                f"Expected checkpoint to be a file path in an existing directory; received {str(self.path)!r}. "
+                f"Create the directory first, or pass another path (e.g. 'baseline-checkpoint.npz').")
+        digest = hashlib.sha256()
+        for part in (game._learnable.input, start, lo, hi):
+            digest.update(np.ascontiguousarray(to_numpy(part), dtype=np.float64).tobytes())
+        digest.update(np.float64(game.info.get("prediction", 0.0)).tobytes())
+        self.identity = {"format": "harsanyi.baseline-checkpoint/1", "n": game.n_players,
+                         "shape": list(start.shape), "lr": float(lr), "problem": digest.hexdigest()}
+
+    def load(self) -> tuple[dict, dict] | None:
+        """(the saved scalars, the saved arrays), or None where there is no file yet."""
+        if not self.path.exists():
+            return None
+        try:
+            meta, arrays = read_npz(self.path, self._ARRAYS)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+            raise CacheError(f"Cannot read the baseline checkpoint {str(self.path)!r} ({err}). Delete it to start "
+                             f"afresh, or pass another path.") from err
+        differ = [key for key, value in self.identity.items() if meta.get(key) != value]
+        if differ:
+            raise CacheError(
+                f"The baseline checkpoint {str(self.path)!r} was written for another search: its {', '.join(differ)} "
+                f"{'differs' if len(differ) == 1 else 'differ'} from this one's (the same game, bounds and lr "
+                f"resume; delete the file to start afresh, or pass another path).")
+        return meta["state"], arrays
+
+    def save(self, state: dict, arrays: dict) -> None:
+        write_npz(self.path, {**self.identity, "state": state}, {k: to_numpy(a) for k, a in arrays.items()})
+
+
 def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, batch_size: int | None = None,
-                   progress: bool | None = None) -> BaselineResult:
+                   progress: bool | None = None, checkpoint=None) -> BaselineResult:
     """See :meth:`harsanyi.Game.learn_baseline`."""
     import torch
 
@@ -86,12 +133,25 @@ def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, bat
     u = torch.where(width > 0, (start.clamp(lo, hi) - lo) / torch.where(width > 0, width, 1.0), 0.0)
     u = u.detach().clone().requires_grad_(True)
     optimiser = torch.optim.Adam([u], lr=lr)
+    history, best = [], None
+    saver = None if checkpoint is None else _Checkpoint(checkpoint, game, start, lo, hi, lr)
+    saved = saver.load() if saver is not None else None
+    if saved is not None:  # go on from the last saved step: u, Adam's moments and step count, the best so far
+        state, arrays = saved
+        history = list(state["history"])
+        with torch.no_grad():
+            u.copy_(torch.as_tensor(arrays["u"], device=u.device))
+        moments = {"step": torch.tensor(float(state["adam_step"])),
+                   "exp_avg": torch.as_tensor(arrays["exp_avg"], device=u.device).to(u.dtype),
+                   "exp_avg_sq": torch.as_tensor(arrays["exp_avg_sq"], device=u.device).to(u.dtype)}
+        optimiser.load_state_dict({"state": {0: moments}, "param_groups": optimiser.state_dict()["param_groups"]})
+        best = (state["best_l1"], torch.as_tensor(arrays["best_baseline"], device=u.device).to(start.dtype),
+                ValueTable(arrays["best_values"], player_names=game.player_names))
     from tqdm.auto import tqdm
 
-    history, best = [], None
-    with tqdm(total=steps, disable=not (progress if progress is not None else n >= 12), unit="step",
-              desc="learning the baseline") as bar:
-        for step in range(steps + 1):
+    with tqdm(total=steps, initial=min(len(history), steps), disable=not (progress if progress is not None else n >= 12),
+              unit="step", desc="learning the baseline") as bar:
+        for step in range(len(history), steps + 1):
             baseline = (lo + u * width).detach()
             table = hook.game_at(baseline).evaluate(batch_size=batch, progress=False)
             dividends = subset_moebius(table.values)
@@ -110,6 +170,11 @@ def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, bat
             optimiser.step()
             with torch.no_grad():
                 u.clamp_(0.0, 1.0)
+            if saver is not None:
+                moments = optimiser.state[u]
+                saver.save({"history": history, "adam_step": float(moments["step"]), "best_l1": best[0]},
+                           {"u": u.detach(), "exp_avg": moments["exp_avg"], "exp_avg_sq": moments["exp_avg_sq"],
+                            "best_baseline": best[1], "best_values": best[2].values})
             bar.set_postfix_str(f"L1 {l1:.6g}", refresh=False)
             bar.update(1)
     l1, baseline, table = best

@@ -152,7 +152,7 @@ class Game:
         return self._rebuild(device=device)
 
     def learn_baseline(self, lower, upper, *, steps: int = 50, lr: float = 0.05, batch_size: int | None = None,
-                       progress: bool | None = None):
+                       progress: bool | None = None, checkpoint=None):
         """Learn the baseline values within [lower, upper] that make the AND concepts sparsest (SPEC §3b).
 
         ``lower``, ``upper``: numbers or arrays broadcastable to the input's shape (e.g. the training mean ± a
@@ -160,10 +160,14 @@ class Game:
         ``lr`` × the box width) re-evaluates all 2ⁿ coalitions with and without gradients, in batches on the
         model's device. Returns a :class:`~harsanyi._baselines.BaselineResult` with the baseline, the game and
         value table at it, and Σ|I_and| before, after and at every step. Torch models only.
+
+        ``checkpoint``: a file the search is saved to after every step; the same call again (same game, bounds and
+        ``lr``) goes on from the last saved step on the same iterates, up to ``steps`` in all.
         """
         from ._baselines import learn_baseline
 
-        return learn_baseline(self, lower, upper, steps=steps, lr=lr, batch_size=batch_size, progress=progress)
+        return learn_baseline(self, lower, upper, steps=steps, lr=lr, batch_size=batch_size, progress=progress,
+                              checkpoint=checkpoint)
 
     # --- evaluation -------------------------------------------------------------------------------------------------
     def _masks(self, start: int, stop: int):
