@@ -97,3 +97,29 @@ def test_waterfall_steps_from_v_empty_to_v_full():
     assert ends[-1] == pytest.approx(table.v_full)  # the last step ends at v(N) (efficiency)
     assert "2 other players" in [t.get_text() for t in ax.get_yticklabels()]
     assert f"{table.v_full:.4g}" in ax.get_xlabel()
+
+
+def test_plots_take_an_explanation_and_dividends_and_refuse_a_value_table():
+    """What explain() returns draws as its parts do: its concepts, its dense pairs (the same edges as the k-SII
+    Interactions of its table), its fidelity; dividends draw their own fidelity (ζ of themselves is the table)."""
+    from harsanyi import Game, HarsanyiValueError, explain
+
+    table = game_table()
+    game = Game.from_function(lambda m: table.values[(m.astype(np.int64) << np.arange(4)).sum(1)], 4,
+                              player_names=list("abcd"))
+    ex = explain(game, progress=False)
+    labels = [t.get_text() for t in plot.concepts_bar(ex, k=3).get_yticklabels()]
+    assert labels[::-1] == [plot._label(c, ex.player_names) for c in ex.concepts()[:3]]
+    from_dense = plot.interaction_network(ex.shapley, ex.pairs, ex.player_names)
+    from_index = plot.interaction_network(table.shapley(), table.index("k-SII", 2))
+    assert [ln.get_linewidth() for ln in from_dense.lines] == [ln.get_linewidth() for ln in from_index.lines]
+    ax = plot.fidelity([ex, table.harsanyi()], labels=["AND-OR", "dividends"])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), ex.fidelity().rms_error)
+    np.testing.assert_allclose(ax.lines[1].get_ydata(),
+                               fidelity_curve(table.values, table.harsanyi().values).rms_error, atol=1e-15)
+    with pytest.raises(HarsanyiValueError, match="holds the values v\\(S\\), not concepts"):
+        plot.concepts_bar(table)
+    with pytest.raises(HarsanyiValueError, match="Expected fidelity curves"):
+        plot.fidelity(table)
+    with pytest.raises(HarsanyiValueError, match="Expected pairs over the 4 players"):
+        plot.interaction_network(table.shapley(), np.zeros(8))

@@ -17,6 +17,8 @@ from typing import Sequence
 import numpy as np
 
 from ._sparsity import Concept, ranked_concepts
+from ._transforms import popcounts
+from .exceptions import HarsanyiValueError
 
 __all__ = ["concepts_bar", "image_overlay", "text_overlay", "interaction_network", "order_strength", "fidelity",
            "waterfall", "POSITIVE", "NEGATIVE"]
@@ -33,11 +35,17 @@ def _axes(ax):
 
 
 def _concepts_of(source, k: int) -> list[Concept]:
-    """Top-k concepts from Concepts (AND and OR), Interactions (one kind) or a list of Concept."""
+    """Top-k concepts from Concepts (AND and OR), an Explanation (its AND-OR concepts), Interactions (one kind) or a
+    list of Concept."""
+    from ._values import ValueTable
+
     if isinstance(source, (list, tuple)):
         return list(source)[:k]
+    if isinstance(source, ValueTable):
+        raise HarsanyiValueError("A ValueTable holds the values v(S), not concepts: pass table.harsanyi() (the AND "
+                                 "concepts) or table.and_or() (AND and OR).")
     if hasattr(source, "and_") and hasattr(source, "or_"):
-        return source.ranked()[:k]
+        return (source.ranked() if hasattr(source, "ranked") else source.concepts())[:k]
     kind = "OR" if getattr(source, "index", "") == "OR" else "AND"
     values = np.asarray(source.values)
     ranked = ranked_concepts(values, None, source.player_names) if kind == "AND" else \
@@ -139,15 +147,20 @@ def text_overlay(words: Sequence[str], concept: Concept, *, ax=None):
 def interaction_network(shapley, pairs, player_names: Sequence[str] | None = None, *, k: int | None = None,
                         ax=None):
     """Players on a circle, node area ∝ |φ_i| (red positive, blue negative); edges for the ``k`` strongest pairs of
-    ``pairs`` (an order-2 :class:`~harsanyi.Interactions`, e.g. SII or k-SII), width ∝ |value|."""
+    ``pairs`` (an order-2 :class:`~harsanyi.Interactions`, e.g. SII or k-SII, or a dense bitmask-indexed array such
+    as ``Explanation.pairs``), width ∝ |value|."""
     ax = _axes(ax)
     phi = np.asarray(shapley, dtype=np.float64)
     n = phi.size
     names = list(player_names or getattr(pairs, "player_names", None) or [str(i) for i in range(n)])
     angle = 2 * np.pi * np.arange(n) / n
     xy = np.stack([np.cos(angle), np.sin(angle)], axis=1)
-    pair_masks = [m for m in pairs.masks(order=2)]
-    values = np.array([pairs.values[m] for m in pair_masks])
+    dense = np.asarray(getattr(pairs, "values", pairs), dtype=np.float64)
+    if dense.shape != (1 << n,):
+        raise HarsanyiValueError(f"Expected pairs over the {n} players of the Shapley values (2^{n} = {1 << n} "
+                                 f"values, bitmask-indexed); received shape {dense.shape}.")
+    pair_masks = np.flatnonzero(popcounts(n) == 2)
+    values = dense[pair_masks]
     order = np.argsort(-np.abs(values))[: (k if k is not None else len(values))]
     top = np.abs(values[order]).max() if order.size else 1.0
     for j in order:
@@ -186,7 +199,7 @@ def fidelity(curves, labels: Sequence[str] | None = None, *, ax=None, kind: str 
     ``kind``: "rms" or "max" error.
     """
     ax = _axes(ax)
-    curves = [curves] if hasattr(curves, "k") else list(curves)
+    curves = [_curve_of(c) for c in ([curves] if not isinstance(curves, (list, tuple)) else curves)]
     labels = list(labels) if labels is not None else [None] * len(curves)
     for curve, label in zip(curves, labels):
         ax.plot(curve.k, curve.rms_error if kind == "rms" else curve.max_error, label=label)
@@ -196,6 +209,25 @@ def fidelity(curves, labels: Sequence[str] | None = None, *, ax=None, kind: str 
     if any(labels):
         ax.legend()
     return ax
+
+
+def _curve_of(source):
+    """A FidelityCurve from itself, Concepts, an Explanation (its AND-OR concepts), or Harsanyi dividends (which
+    reproduce the table they came from, ζ of themselves, exactly)."""
+    if hasattr(source, "k") and hasattr(source, "rms_error"):
+        return source
+    if hasattr(source, "fidelity_curve"):
+        return source.fidelity_curve()
+    if hasattr(source, "fidelity") and callable(source.fidelity):
+        return source.fidelity()
+    if getattr(source, "index", None) == "Moebius":
+        from ._sparsity import fidelity_curve
+        from ._transforms import subset_zeta
+
+        return fidelity_curve(subset_zeta(source.values), source.values)
+    raise HarsanyiValueError(
+        f"Expected fidelity curves (FidelityCurve, Concepts, an Explanation or Harsanyi dividends); received "
+        f"{type(source).__name__}. Make one with concepts.fidelity_curve() or harsanyi.fidelity_curve(values, and_).")
 
 
 def waterfall(shapley, v_empty: float, player_names: Sequence[str] | None = None, *, k: int = 10, ax=None):
