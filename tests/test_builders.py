@@ -458,6 +458,42 @@ def test_text_words_tokens_and_embedding_masking():
         Game.text(model, ids, players="tokens")
 
 
+def test_text_with_selected_words_keeps_the_others():
+    """select=: only the chosen words are players (in the order given); every other word keeps its tokens in every
+    masked input. Token ids: the model on each masked id row built by hand; strings: a brute-force join. 1e-12: the
+    same float64 model on the same inputs."""
+    model = BagOfWords()
+    ids = np.array([1, 5, 6, 7, 9, 4, 8, 2])  # [CLS] un ##like ##ly dog a cat [SEP]
+    word_ids = [None, 0, 0, 0, 1, 2, 3, None]
+    special = [True] + [False] * 6 + [True]
+    game = Game.text(model, ids, word_ids=word_ids, special_mask=special, mask_id=3, select=[3, 0],
+                     tokens=["[CLS]", "un", "##like", "##ly", "dog", "a", "cat", "[SEP]"])
+    assert game.player_names == ("cat", "unlikely") and game.info["word_player"] == [1, -1, -1, 0]
+    c = game.info["target"]
+    rows = [[1, *([5, 6, 7] if m >> 1 & 1 else [3, 3, 3]), 9, 4, 8 if m & 1 else 3, 2] for m in range(4)]
+    z = model(torch.tensor(rows)).detach().numpy()
+    np.testing.assert_allclose(game.evaluate().values, z[:, c] - z[:, 1 - c], rtol=0, atol=1e-12)
+    tokens = Game.text(model, ids, players="tokens", special_mask=special, mask_id=3, select=[1])
+    assert tokens.n_players == 1 and tokens.info["owner"] == [-1, -1, 0, -1, -1, -1, -1, -1]
+
+    def lengths(texts):
+        return np.array([sum(len(w) for w in t.split()) for t in texts], dtype=float)
+
+    text = "the plot was great but the acting was awful"
+    words = text.split()
+    strings = Game.text(lengths, text=text, select=[8, 3, 5])
+    assert strings.player_names == ("awful", "great", "the")
+    chosen = {8: 0, 3: 1, 5: 2}
+    joined = [[w for i, w in enumerate(words) if i not in chosen or m >> chosen[i] & 1] for m in range(8)]
+    np.testing.assert_array_equal(strings.evaluate().values, [sum(map(len, ws)) for ws in joined])
+    with pytest.raises(HarsanyiValueError, match=r"select= asks for words \[4\], but the text has 4 words"):
+        Game.text(model, ids, word_ids=word_ids, special_mask=special, mask_id=3, select=[0, 4])
+    with pytest.raises(HarsanyiValueError, match="each token may be one player once"):
+        Game.text(model, ids, players="tokens", special_mask=special, mask_id=3, select=[1, 1])
+    with pytest.raises(HarsanyiValueError, match="non-empty list of word positions"):
+        Game.text(lengths, text=text, select=[])
+
+
 def test_text_for_models_that_read_strings():
     """text= without a tokenizer: the words are the players and the model gets the masked texts as strings. A word
     counter is additive (closed form: a dividend of 1 on every single word, 0 on every larger coalition); a

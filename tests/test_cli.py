@@ -187,9 +187,17 @@ def test_explain_a_text_pipeline_on_a_txt_file(tmp_path, capsys):
     ex = Explanation.load(tmp_path / "review.harsanyi.npz")
     assert ex.kind == "text" and ex.player_names == ("a", "great", "plot", "but", "awful", "acting")
     assert ex.info["target"] == ["bad", "good"].index(other) != ex.info["predicted_class"]
+    assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--time-limit", "2",
+                 "--select", "4,1", "--out", str(tmp_path / "two.npz")]) == 0
+    two = Explanation.load(tmp_path / "two.npz")
+    assert two.player_names == ("awful", "great") and two.inputs["word_player"] == [-1, 1, -1, -1, 0, -1]
+    html = (tmp_path / "two.html").read_text()
+    assert html.count('class="fixed"') == 4 and ">great</span>" in html
     torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), tmp_path / "net.pt")
     assert main(["explain", str(tmp_path / "net.pt"), str(tmp_path / "review.txt")]) == 2
     assert "A text input for a torch model needs --tokenizer" in capsys.readouterr().err
+    assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--select", "1,x"]) == 2
+    assert "Expected --select as comma-separated integers" in capsys.readouterr().err
 
 
 def test_interrupted_explain_writes_nothing_and_resumes_from_the_cache(workdir, capsys):

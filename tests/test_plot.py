@@ -65,6 +65,15 @@ def test_text_overlay_highlights_exactly_the_concepts_words():
     assert [t.get_bbox_patch() is not None for t in texts] == [False, False, False, True, True]
 
 
+def test_text_overlay_greys_the_words_that_are_not_players():
+    """word_player maps each word to its player (−1: not a player); the concept's bit 1 is the word "bad" here."""
+    words = ["the", "movie", "was", "not", "bad"]
+    ax = plot.text_overlay(words, Concept("OR", 0b10, ("not", "bad"), -0.8), word_player=[-1, -1, -1, 0, 1])
+    assert [t.get_bbox_patch() is not None for t in ax.texts] == [False, False, False, False, True]
+    grey = [t.get_color() == "0.55" for t in ax.texts]
+    assert grey == [True, True, True, False, False]
+
+
 def test_interaction_network_nodes_and_edges():
     table = game_table()
     ax = plot.interaction_network(table.shapley(), table.index("SII", 2), k=2)

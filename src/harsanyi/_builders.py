@@ -652,6 +652,7 @@ def text_game(
     embedding=None,
     baseline_embedding=None,
     mask_word: str | None = None,
+    select: Sequence[int] | None = None,
     output="auto",
     target: int | None = None,
     model_output: str | None = None,
@@ -669,10 +670,14 @@ def text_game(
     A model that reads text itself (a scikit-learn pipeline with a vectoriser, a callable on strings): give ``text``
     without a tokenizer. Its words (split at white space) are the players; an absent word is dropped, or replaced by
     ``mask_word``; the model is called on an array of m strings.
+
+    ``select``: the positions (from 0) of the words — the tokens with ``players="tokens"`` — that are players, in
+    that order; the others stay in the text as they are (as the papers do with 10 content words of a longer
+    sentence). Default: every word.
     """
     if text is not None and tokenizer is None and input_ids is None:
-        return _words_game(model, text, players=players, mask_word=mask_word, output=output, target=target,
-                           model_output=model_output, device=device)
+        return _words_game(model, text, players=players, mask_word=mask_word, select=select, output=output,
+                           target=target, model_output=model_output, device=device)
     if mask_word is not None:
         raise HarsanyiValueError("mask_word= is for models that read text (text= without a tokenizer); with token "
                                  "ids absent tokens take mask_id=.")
@@ -737,6 +742,9 @@ def text_game(
         raise HarsanyiValueError(f"Expected players='words' or 'tokens'; received {players!r}.")
     if not names:
         raise HarsanyiValueError("The text has no players: every token is special. Check special_mask / the tokenizer.")
+    units, player_of = names, _selected(select, len(names), players)
+    owner = np.where(owner >= 0, player_of[np.maximum(owner, 0)], -1)  # token → player; −1: keeps its id
+    names = [units[int(u)] for u in (range(len(units)) if select is None else select)]
 
     adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
     if embedding is None:
@@ -755,21 +763,44 @@ def text_game(
         masker = _Masker(emb, np.broadcast_to(base, emb.shape), owner[:, None], len(names), adapter)
     rebuild = functools.partial(text_game, model, ids, players=players, word_ids=word_ids,
                                 special_mask=special, tokens=tokens, mask_id=mask_id, embedding=embedding,
-                                baseline_embedding=baseline_embedding, output=output, target=target,
+                                baseline_embedding=baseline_embedding, select=select, output=output, target=target,
                                 model_output=model_output)
-    info = {"tokens": tokens, "owner": owner.tolist(), "input_ids": ids.tolist(), "text": text_str}
+    info = {"tokens": tokens, "owner": owner.tolist(), "input_ids": ids.tolist(), "text": text_str,
+            "words": list(units), "word_player": player_of.tolist()}
     return _model_game(adapter, masker, names=_unique_names(names), output=output, target=target, kind="text",
                        rebuild=rebuild, info=info)
 
 
+def _selected(select, count: int, unit: str) -> np.ndarray:
+    """The player of each of ``count`` words (or tokens): its place in ``select``, or −1 where it is not selected
+    (it then stays as it is). ``select`` None: every word is a player, in order."""
+    if select is None:
+        return np.arange(count)
+    chosen = list(select) if isinstance(select, (list, tuple, np.ndarray, range)) else None
+    if chosen is None or not chosen or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                                               for i in chosen):
+        raise HarsanyiValueError(f"Expected select= as a non-empty list of {unit[:-1]} positions (integers from 0); "
+                                 f"received {select!r}.")
+    outside = [int(i) for i in chosen if not 0 <= i < count]
+    if outside:
+        raise HarsanyiValueError(f"select= asks for {unit} {outside}, but the text has {count} {unit} (positions 0 "
+                                 f"… {count - 1}).")
+    if len(set(int(i) for i in chosen)) != len(chosen):
+        raise HarsanyiValueError(f"Positions repeat in select={list(chosen)}; each {unit[:-1]} may be one player once.")
+    player_of = np.full(count, -1, dtype=np.int64)
+    player_of[np.asarray(chosen, dtype=np.int64)] = np.arange(len(chosen))
+    return player_of
+
+
 class _WordMasker:
     """Masked texts for a model that reads strings: the words of absent players dropped (or replaced by a mask
-    word), the rest joined by single spaces. The masking itself is a :class:`_Masker` over the words."""
+    word), the rest joined by single spaces. The masking itself is a :class:`_Masker` over the words; ``owner``: the
+    player of each word (−1: the word is always there)."""
 
-    def __init__(self, words: list[str], mask_word: str | None, model: Model):
+    def __init__(self, words: list[str], mask_word: str | None, model: Model, owner: np.ndarray):
         pieces = np.array([w + " " for w in words], dtype=object)  # each word with the space that follows it
         absent = np.full(len(words), "" if mask_word is None else mask_word + " ", dtype=object)
-        self.inner = _Masker(pieces, absent, np.arange(len(words)), len(words), model, input_dtype=object)
+        self.inner = _Masker(pieces, absent, owner, int(owner.max()) + 1, model, input_dtype=object)
         self.n, self.x, self.b = self.inner.n, self.inner.x, self.inner.b
         self.bytes_per_coalition = 4 * sum(len(p) for p in pieces) + 64  # the joined text, in UCS-4, and its array slot
 
@@ -791,7 +822,7 @@ def _joined(pieces: np.ndarray) -> np.ndarray:
     return np.char.rstrip(out, " ")
 
 
-def _words_game(model, text: str, *, players, mask_word, output, target, model_output, device) -> Game:
+def _words_game(model, text: str, *, players, mask_word, select, output, target, model_output, device) -> Game:
     """``text_game`` for a model that reads strings: the words of ``text`` are the players."""
     if not isinstance(text, str):
         raise HarsanyiValueError(f"Expected text= as a string; received {type(text).__name__}.")
@@ -803,11 +834,14 @@ def _words_game(model, text: str, *, players, mask_word, output, target, model_o
     adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
     if adapter.is_torch:
         raise HarsanyiValueError("A torch model takes token ids, not strings: pass tokenizer= (or input_ids=) too.")
-    masker = _WordMasker(words, mask_word, adapter)
-    rebuild = functools.partial(text_game, model, text=text, players=players, mask_word=mask_word, output=output,
-                                target=target, model_output=model_output)
-    info = {"tokens": words, "owner": list(range(len(words))), "text": text, "mask_word": mask_word}
-    return _model_game(adapter, masker, names=_unique_names(words), output=output, target=target, kind="text",
+    player_of = _selected(select, len(words), "words")
+    masker = _WordMasker(words, mask_word, adapter, player_of)
+    rebuild = functools.partial(text_game, model, text=text, players=players, mask_word=mask_word, select=select,
+                                output=output, target=target, model_output=model_output)
+    info = {"tokens": words, "owner": player_of.tolist(), "text": text, "mask_word": mask_word, "words": words,
+            "word_player": player_of.tolist()}
+    names = [words[i] for i in (range(len(words)) if select is None else select)]
+    return _model_game(adapter, masker, names=_unique_names(names), output=output, target=target, kind="text",
                        rebuild=rebuild, info=info)
 
 

@@ -37,6 +37,8 @@ def add_explain_commands(sub) -> None:
                    "player per feature; text: 'words' (default) or 'tokens'")
     e.add_argument("--grid", help="image: the grid of patches, 'ROWSxCOLS' (e.g. 4x4)")
     e.add_argument("--cells", help="image: the cells that are players, comma-separated indices (default: all)")
+    e.add_argument("--select", help="text: the words (tokens with --players tokens) that are players, comma-separated "
+                   "positions from 0; the others stay in the text (default: all)")
     e.add_argument("--layout", choices=("chw", "hwc"), default=None, help="image: how the model takes an image, "
                    "(C, H, W) or (H, W, C) (default: chw for a torch model, hwc otherwise); an image file is turned "
                    "into it, a .npy image must be stored in it")
@@ -186,18 +188,18 @@ def build_game(args):
     suffix = data.suffix.lower()
     common = dict(output=args.output, target=args.target, device=args.device)
     if suffix == ".txt":
+        common.update(players=args.players or "words", select=_positions(args.select, "--select"))
         if not args.tokenizer:
             if _is_torch_module(model):
                 _fail("A text input for a torch model needs --tokenizer (a Hugging Face tokenizer directory).")
-            return Game.text(model, text=data.read_text().strip(), players=args.players or "words", **common)
+            return Game.text(model, text=data.read_text().strip(), **common)
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-        return Game.text(model, text=data.read_text().strip(), tokenizer=tokenizer, players=args.players or "words",
-                         **common)
+        return Game.text(model, text=data.read_text().strip(), tokenizer=tokenizer, **common)
     if suffix in IMAGE_SUFFIXES or (suffix == ".npy" and args.grid):
         if not args.grid:
             _fail("An image needs --grid ROWSxCOLS (e.g. --grid 4x4).")
@@ -214,7 +216,7 @@ def build_game(args):
                 _fail("--resize and --normalize apply to image files; store a .npy image as the model takes it.")
             image = np.load(data, allow_pickle=False).astype(np.float32)
         channel_axis = None if image.ndim == 2 else 0 if layout == "chw" else -1  # (H, W): one channel, no axis
-        cells = None if not args.cells else [int(c) for c in args.cells.split(",")]
+        cells = _positions(args.cells, "--cells")
         return Game.image(model, image, grid=(rows, cols), cells=cells, baseline=_baseline(args.baseline, "zero"),
                           channel_axis=channel_axis, **common)
     if suffix not in (".csv", ".npy"):
@@ -226,6 +228,16 @@ def build_game(args):
     baseline = _baseline(args.baseline, "mean")
     return Game.tabular(model, X[args.row], feature_names=names, players=_players(args.players, names),
                         baseline=baseline, background=X if baseline == "mean" else None, **common)
+
+
+def _positions(text: str | None, flag: str) -> list[int] | None:
+    """A comma-separated list of integers (image cells, text positions), or None when the flag is not given."""
+    if not text:
+        return None
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        _fail(f"Expected {flag} as comma-separated integers, e.g. 0,2,5; received {text!r}.")
 
 
 def _image_file(path: Path, resize: str | None, normalize: str | None) -> np.ndarray:

@@ -143,8 +143,10 @@ def _inputs_of(game) -> dict:
         hook = getattr(game, "_learnable", None)
         x = to_numpy(hook.input).astype(np.float64) if hook is not None else None
         return {"image": x, "player_map": np.asarray(info["player_map"]), "channel_axis": info.get("channel_axis", 0)}
-    if kind == "text":
-        return {"words": list(game.player_names), "text": info.get("text")}
+    if kind == "text":  # every word of the text, and the player of each (−1: not a player, always there)
+        words = info.get("words", list(game.player_names))
+        return {"words": list(words), "word_player": list(info.get("word_player", range(len(words)))),
+                "text": info.get("text")}
     return {}
 
 

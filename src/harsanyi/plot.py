@@ -122,20 +122,23 @@ def image_overlay(image, player_map, concept: Concept, *, ax=None, channel_axis:
     return ax
 
 
-def text_overlay(words: Sequence[str], concept: Concept, *, ax=None):
+def text_overlay(words: Sequence[str], concept: Concept, *, word_player: Sequence[int] | None = None, ax=None):
     """The words in a row, those of ``concept`` highlighted (red if it raises the output, blue if it lowers it).
-    A repeated word's player name ("the#2") is shown as the word."""
+    ``word_player``: the player of each word, −1 for a word that is not a player (drawn grey); default: word i is
+    player i. A repeated word's player name ("the#2") is shown as the word."""
     import re
 
     ax = _axes(ax)
     words = [re.sub(r"#\d+$", "", str(word)) for word in words]
-    members = {i for i in range(len(words)) if int(concept.mask) >> i & 1}
+    player = list(range(len(words))) if word_player is None else [int(p) for p in word_player]
+    members = {i for i in range(len(words)) if player[i] >= 0 and int(concept.mask) >> player[i] & 1}
     colour = POSITIVE if concept.value > 0 else NEGATIVE
     x = 0.0
     for i, word in enumerate(words):
         style = dict(boxstyle="round,pad=0.25", facecolor=colour, alpha=0.35, edgecolor=colour) if i in members \
             else None
-        ax.text(x, 0.5, word, fontsize=12, va="center", bbox=style, fontweight="bold" if i in members else None)
+        ax.text(x, 0.5, word, fontsize=12, va="center", bbox=style, fontweight="bold" if i in members else None,
+                color="0.55" if player[i] < 0 else "black")
         x += 0.012 * (len(word) + 2)
     ax.set_xlim(-0.01, max(x, 0.2))
     ax.set_ylim(0, 1)

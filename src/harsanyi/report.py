@@ -61,7 +61,7 @@ def _concept_picture(ex: Explanation, concept) -> str | None:
         return _png(fig)
     if ex.kind == "text":
         fig, ax = _figure(5.0, 0.9)
-        plot.text_overlay(list(ex.inputs["words"]), concept, ax=ax)
+        plot.text_overlay(list(ex.inputs["words"]), concept, word_player=ex.inputs.get("word_player"), ax=ax)
         return _png(fig)
     return None
 
@@ -139,10 +139,15 @@ def _value(v) -> str:
     return v if isinstance(v, str) else f"{v:.4g}"  # a category as it is, a number to four digits
 
 
-def _words(ex: Explanation):
+def _words(ex: Explanation) -> list[tuple[str, bool]]:
+    """(word, whether it is a player) for every word of a text."""
     import re
 
-    return [re.sub(r"#\d+$", "", str(w)) for w in ex.inputs.get("words", [])] if ex.kind == "text" else []
+    if ex.kind != "text":
+        return []
+    words = [re.sub(r"#\d+$", "", str(w)) for w in ex.inputs.get("words", [])]
+    players = ex.inputs.get("word_player", range(len(words)))
+    return [(word, int(p) >= 0) for word, p in zip(words, players)]
 
 
 def _input_image(ex: Explanation) -> str | None:
