@@ -137,7 +137,7 @@ def test_resume_after_interrupt_loses_nothing(tmp_path):
 
     def flaky(masks):
         calls.append(masks.shape[0])
-        if len(calls) == 2 + 5:  # 2 probe rows (∅, N), then 5 full chunks, then Ctrl-C
+        if len(calls) == 1 + 5 + 1:  # the probe (∅, N and each player: one call of 12 rows), 5 chunks, Ctrl-C
             raise KeyboardInterrupt
         return v[(masks.astype(np.int64) << np.arange(10)).sum(axis=1)]
 
@@ -147,10 +147,10 @@ def test_resume_after_interrupt_loses_nothing(tmp_path):
     resumed = []
     table = table_game(v, resumed).evaluate(batch_size=37, cache=cache)  # the cache keeps its chunk size
     np.testing.assert_array_equal(table.values, v)
-    assert sum(resumed) == 2 + (1024 - 500)  # only the chunks not yet done, after the probe
+    assert sum(resumed) == 12 + (1024 - 500)  # only the chunks not yet done, after the probe
     again = []
     table_game(v, again).evaluate(cache=cache)
-    assert sum(again) == 2  # a finished cache costs only the probe
+    assert sum(again) == 12  # a finished cache costs only the probe
 
 
 def test_cache_of_another_game_or_unreadable(tmp_path):
@@ -166,4 +166,22 @@ def test_cache_of_another_game_or_unreadable(tmp_path):
     meta = tmp_path / "d"
     table_game(random_table(6, 0)).evaluate(cache=meta)
     data = json.loads((meta / "meta.json").read_text())
-    assert data["n_players"] == 6 and data["format"] == "harsanyi.cache/1"
+    assert data["n_players"] == 6 and data["format"] == "harsanyi.cache/2"
+
+
+def test_cache_of_the_same_game_with_its_players_in_another_order_is_refused(tmp_path):
+    """Swapping two players keeps v(∅) and v(N) (the old probe) but not the table: the single players tell them
+    apart, and named players are compared by name."""
+    v = random_table(6, 2)
+    swap = np.arange(64)
+    swap = (swap & ~0b11) | ((swap & 1) << 1) | ((swap >> 1) & 1)  # players 0 and 1 exchanged
+    cache = tmp_path / "c"
+    table_game(v).evaluate(cache=cache)
+    with pytest.raises(CacheError, match=r"it records v\(\{0\}\) = .*, this game gives"):
+        table_game(v[swap]).evaluate(cache=cache)
+    named = tmp_path / "named"
+    Game.from_function(lambda m: v[(m.astype(np.int64) << np.arange(6)).sum(1)], 6,
+                       player_names=list("abcdef")).evaluate(cache=named)
+    with pytest.raises(CacheError, match=r"its players are \['a', 'b', 'c', 'd', 'e', 'f'\], this game's \['b', 'a'"):
+        Game.from_function(lambda m: v[(m.astype(np.int64) << np.arange(6)).sum(1)], 6,
+                           player_names=list("bacdef")).evaluate(cache=named)

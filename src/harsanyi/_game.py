@@ -30,7 +30,7 @@ WARN_PLAYERS = 24  # from here on an exact run warns about its 2ⁿ cost before 
 # 2¹⁶ of an MLP 13 ms instead of 30 ms (bench/batch.py, BENCHMARKS.md). On a GPU larger batches fill the device.
 _AUTO_BATCH_BYTES = {"cpu": 1 << 20, "accelerator": 64 << 20}
 _MAX_AUTO_BATCH = 1 << 16
-_CACHE_FORMAT = "harsanyi.cache/1"
+_CACHE_FORMAT = "harsanyi.cache/2"  # 2: the probe holds every single player too
 
 
 def _gib(nbytes: float) -> str:
@@ -341,8 +341,10 @@ class _CacheStore(_Store):
     """The value table in a cache directory: values.npy (memory-mapped), done.npy (finished chunks), meta.json.
 
     A chunk is marked done only after its values are flushed to disk, and done.npy is replaced atomically, so an
-    interrupted run loses at most the chunk it was computing. A cache is tied to its game by n, the chunk size and
-    the values of ∅ and N, which are re-evaluated and compared when a run resumes.
+    interrupted run loses at most the chunk it was computing. A cache is tied to its game by n, the chunk size, the
+    player names and the values of ∅, N and every single player (n + 2 model calls), which are re-evaluated and
+    compared when a run resumes: the same model with its players in another order, or other players of the same
+    number, is another game.
     """
 
     def __init__(self, directory: Path, n: int, chunk: int, done: np.ndarray, values: np.memmap):
@@ -353,8 +355,9 @@ class _CacheStore(_Store):
 
     @staticmethod
     def _probe(game: Game) -> list[float]:
-        full = np.zeros((2, game.n_players), dtype=bool)
-        full[1] = True
+        """v(∅), v(N), then v({i}) for every player i."""
+        n = game.n_players
+        full = np.concatenate([np.zeros((1, n), bool), np.ones((1, n), bool), np.eye(n, dtype=bool)])
         if game._backend == "torch":
             import torch
 
@@ -382,10 +385,22 @@ class _CacheStore(_Store):
                     f"{meta.get('n_players')!r} players, format {meta.get('format')!r}). Use another cache path."
                 )
             scale = max(1.0, *map(abs, probe))
-            if not np.allclose(meta["probe"], probe, rtol=1e-6, atol=1e-6 * scale):
+            from ._builders import _listed
+
+            names = list(game.player_names) if game.player_names else None
+            if meta.get("player_names") != names:
                 raise CacheError(
-                    f"The cache in {str(directory)!r} belongs to a different game: it records v(∅), v(N) = "
-                    f"{meta['probe']}, this game gives {probe}. Use another cache path, or delete it to start afresh."
+                    f"The cache in {str(directory)!r} belongs to a different game: its players are "
+                    f"{_listed(meta.get('player_names') or ['unnamed'])}, this game's {_listed(names or ['unnamed'])}. "
+                    f"Use another cache path, or delete it to start afresh.")
+            if not np.allclose(meta["probe"], probe, rtol=1e-6, atol=1e-6 * scale):
+                worst = int(np.argmax(np.abs(np.subtract(meta["probe"], probe))))
+                player = worst - 2 if names is None or worst < 2 else names[worst - 2]
+                where = ["v(∅)", "v(N)"][worst] if worst < 2 else f"v({{{player}}})"
+                raise CacheError(
+                    f"The cache in {str(directory)!r} belongs to a different game: it records {where} = "
+                    f"{meta['probe'][worst]!r}, this game gives {probe[worst]!r}. Use another cache path, or delete "
+                    f"it to start afresh."
                 )
             chunk = int(meta["chunk"])
             if done.shape != (-(-(1 << n) // chunk),):
@@ -396,7 +411,8 @@ class _CacheStore(_Store):
         values = np.lib.format.open_memmap(directory / "values.npy", mode="w+", dtype=np.float64, shape=(1 << n,))
         store = cls(directory, n, batch_size, np.zeros(n_chunks, dtype=bool), values)
         store._save_done()
-        meta = {"format": _CACHE_FORMAT, "n_players": n, "chunk": batch_size, "probe": probe}
+        meta = {"format": _CACHE_FORMAT, "n_players": n, "chunk": batch_size, "probe": probe,
+                "player_names": list(game.player_names) if game.player_names else None}
         _atomic_write_text(meta_path, json.dumps(meta))
         return store
 
