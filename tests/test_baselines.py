@@ -132,6 +132,15 @@ def test_a_checkpoint_of_another_search_is_refused(tmp_path):
         game.learn_baseline(-0.5, 1.0, steps=4, checkpoint=path)
     with pytest.raises(CacheError, match="its lr differs"):
         game.learn_baseline(-1.0, 1.0, steps=4, lr=0.5, checkpoint=path)
+    grouped = Game.tabular(model, np.ones(4), players={"p0": [0, 3], "p1": [1], "p2": [2]})
+    with pytest.raises(CacheError, match="another search: its n, players, problem differ"):
+        grouped.learn_baseline(-1.0, 1.0, steps=4, checkpoint=path)
+    image = Game.image(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)).double(), np.ones((1, 2, 2)),
+                       grid=(1, 2))
+    image.learn_baseline(-1.0, 1.0, steps=1, checkpoint=tmp_path / "image.npz")
+    other_grid = Game.image(image._learnable.model.raw, np.ones((1, 2, 2)), grid=(2, 1))  # 2 players, other cells
+    with pytest.raises(CacheError, match="another search: its players, problem differ"):
+        other_grid.learn_baseline(-1.0, 1.0, steps=2, checkpoint=tmp_path / "image.npz")
     path.write_text("not a checkpoint")
     with pytest.raises(CacheError, match="Cannot read the baseline checkpoint"):
         game.learn_baseline(-1.0, 1.0, steps=4, checkpoint=path)

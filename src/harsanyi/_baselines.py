@@ -65,7 +65,8 @@ def _box(bound, like, name: str):
 
 class _Checkpoint:
     """The state of a baseline search in one .npz file, with what identifies the search: n, the input's shape, lr,
-    and a SHA-256 of the input, the box, the starting baseline and the model's output on the input."""
+    the player names, and a SHA-256 of the input, which player owns each of its elements, the box, the starting
+    baseline and the model's output on the input."""
 
     _ARRAYS = ("u", "exp_avg", "exp_avg_sq", "best_baseline", "best_values")
 
@@ -76,11 +77,12 @@ class _Checkpoint:
                 f"Expected checkpoint to be a file path in an existing directory; received {str(self.path)!r}. "
                 f"Create the directory first, or pass another path (e.g. 'baseline-checkpoint.npz').")
         digest = hashlib.sha256()
-        for part in (game._learnable.input, start, lo, hi):
+        for part in (game._learnable.input, game._learnable.masker.owner, start, lo, hi):
             digest.update(np.ascontiguousarray(to_numpy(part), dtype=np.float64).tobytes())
         digest.update(np.float64(game.info.get("prediction", 0.0)).tobytes())
         self.identity = {"format": "harsanyi.baseline-checkpoint/1", "n": game.n_players,
-                         "shape": list(start.shape), "lr": float(lr), "problem": digest.hexdigest()}
+                         "players": list(game.player_names or []), "shape": list(start.shape), "lr": float(lr),
+                         "problem": digest.hexdigest()}
 
     def load(self) -> tuple[dict, dict] | None:
         """(the saved scalars, the saved arrays), or None where there is no file yet."""
