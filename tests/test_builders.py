@@ -394,7 +394,8 @@ def test_a_model_that_fails_on_the_input_gets_its_shape_its_error_and_the_fix():
     from harsanyi import ModelInputError
 
     cnn = torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3), torch.nn.Flatten())  # takes (m, 3, H, W)
-    with pytest.raises(ModelInputError, match=r"image input .* shape \(1, 8, 8, 3\)\. RuntimeError: .*channel_axis=0") as info:
+    image_error = r"image input .* shape \(1, 8, 8, 3\)\. RuntimeError: .*channel_axis=0"
+    with pytest.raises(ModelInputError, match=image_error) as info:
         Game.image(cnn, np.zeros((8, 8, 3)), grid=2, channel_axis=-1)
     assert isinstance(info.value.__cause__, RuntimeError) and isinstance(info.value, HarsanyiValueError)
     with pytest.raises(ModelInputError, match=r"tabular input .* shape \(1, 4\)\. RuntimeError: .*in the order of x"):

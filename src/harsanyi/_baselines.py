@@ -151,8 +151,9 @@ def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, bat
                 ValueTable(arrays["best_values"], player_names=game.player_names))
     from tqdm.auto import tqdm
 
-    with tqdm(total=steps, initial=min(len(history), steps), disable=not (progress if progress is not None else n >= 12),
-              unit="step", desc="learning the baseline") as bar:
+    show = progress if progress is not None else n >= 12
+    with tqdm(total=steps, initial=min(len(history), steps), disable=not show, unit="step",
+              desc="learning the baseline") as bar:
         for step in range(len(history), steps + 1):
             baseline = (lo + u * width).detach()
             table = hook.game_at(baseline).evaluate(batch_size=batch, progress=False)

@@ -152,11 +152,11 @@ def _look_like_probabilities(scores) -> bool:
 
 
 _CALL_HINTS = {
-    "tabular": "The model is called on rows (m, features) in the order of x; pass x in the form the model was fitted on.",
+    "tabular": "The model is called on rows (m, features) in the order of x; pass x as the model was fitted on it.",
     "image": "The model is called on (m, *image.shape): pass the image in the layout it takes (channel_axis=0 for "
              "(C, H, W), -1 for (H, W, C)), at the size and with the normalisation it was trained on.",
-    "text": "The model is called on token ids (m, L), or on embeddings (m, L, D) with embedding=; wrap a model that "
-            "needs more (an attention mask, say) in a function of the ids.",
+    "text": "The model is called on token ids (m, L), on embeddings (m, L, D) with embedding=, or, without a "
+            "tokenizer, on m strings; wrap a model that needs more (an attention mask, say) in a function of these.",
 }
 
 

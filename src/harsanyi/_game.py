@@ -287,8 +287,8 @@ class Game:
                 f"Evaluating all 2^{n} = {total:,} coalitions needs about {_gib(need['total'])} (value table and "
                 f"transforms {_gib(need['table'])}, one batch of {batch_size:,} inputs {_gib(need['batch'])}), but the "
                 f"budget is {_gib(budget)}. Fix: use fewer players (group features with players=, choose image cells "
-                f"with cells= or words with select=), a smaller batch_size, or an approximate (sampling) method for this many players; "
-                f"pass max_memory= if you know more memory is free."
+                f"with cells= or words with select=), a smaller batch_size, or an approximate (sampling) method "
+                f"for this many players; pass max_memory= if you know more memory is free."
             )
         if n >= WARN_PLAYERS:
             warnings.warn(
