@@ -42,12 +42,16 @@ def test_gradient_matches_autograd_through_a_brute_force_table():
     np.testing.assert_allclose(u.grad.numpy(), expected.numpy(), atol=1e-10)
 
 
-def test_learning_lowers_the_l1_within_bounds_and_the_game_matches_a_fresh_one():
-    model = mlp(6, seed=1)
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(64, 6))
+def mean_baseline_game(d, rows, seed, margin):
+    """An MLP's game on the first of ``rows`` random rows at the mean baseline, and the box mean ± ``margin``."""
+    model = mlp(d, seed=seed)
+    X = np.random.default_rng(seed - 1).normal(size=(rows, d))
     game = Game.tabular(model, X[0], baseline="mean", background=X)
-    lower, upper = X.mean(0) - 0.5, X.mean(0) + 0.5
+    return model, X, game, X.mean(0) - margin, X.mean(0) + margin
+
+
+def test_learning_lowers_the_l1_within_bounds_and_the_game_matches_a_fresh_one():
+    model, X, game, lower, upper = mean_baseline_game(6, 64, seed=1, margin=0.5)
     result = game.learn_baseline(lower, upper, steps=15, lr=0.1)
     assert result.l1_after < result.l1_before and result.l1_after == min(result.history)
     assert np.all(result.baseline >= lower - 1e-12) and np.all(result.baseline <= upper + 1e-12)
@@ -82,11 +86,7 @@ def test_a_search_resumed_from_its_checkpoint_takes_the_same_steps(tmp_path):
     """Stopped after 3 steps (by its step count, and once by an interrupt inside the model during step 5), the search
     goes on from its checkpoint to the same baseline and history as an unbroken run: Adam's moments and step count are
     restored exactly (float64 on the CPU: equal to the bit)."""
-    model = mlp(5, seed=2)
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(32, 5))
-    game = Game.tabular(model, X[0], baseline="mean", background=X)
-    lower, upper = X.mean(0) - 1.0, X.mean(0) + 1.0
+    model, X, game, lower, upper = mean_baseline_game(5, 32, seed=2, margin=1.0)
     unbroken = game.learn_baseline(lower, upper, steps=7, lr=0.2)
 
     path = tmp_path / "baseline.npz"
