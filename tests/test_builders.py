@@ -459,6 +459,29 @@ def test_text_words_tokens_and_embedding_masking():
         Game.text(model, ids, players="tokens")
 
 
+def test_text_for_a_hugging_face_classifier_by_ids_and_by_embeddings():
+    """A transformers model as it comes: called on ids, its .logits read; with embedding=True its own embedding layer
+    masks at the embedding level and the model is called with inputs_embeds=. With the [MASK] embedding as the
+    baseline both games are the same game (1e-5: float32 attention on inputs built two ways)."""
+    transformers = pytest.importorskip("transformers")
+    config = transformers.BertConfig(vocab_size=40, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=16, max_position_embeddings=16, num_labels=2)
+    torch.manual_seed(0)
+    model = transformers.BertForSequenceClassification(config).eval()
+    ids = np.array([1, 11, 12, 13, 14, 2])
+    common = dict(players="tokens", special_mask=[True, False, False, False, False, True], mask_id=3)
+    by_ids = Game.text(model, ids, **common)
+    by_embeddings = Game.text(model, ids, embedding=True, **common)
+    c = by_ids.info["target"]
+    rows = torch.tensor([[1, *[t if m >> i & 1 else 3 for i, t in enumerate([11, 12, 13, 14])], 2] for m in range(16)])
+    with torch.no_grad():
+        z = model(rows).logits.double().numpy()
+    np.testing.assert_allclose(by_ids.evaluate().values, z[:, c] - z[:, 1 - c], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(by_embeddings.evaluate().values, by_ids.evaluate().values, rtol=0, atol=1e-5)
+    with pytest.raises(HarsanyiValueError, match="embedding=True takes a Hugging Face model's own embedding layer"):
+        Game.text(BagOfWords(), ids, embedding=True, **common)
+
+
 def test_text_with_selected_words_keeps_the_others():
     """select=: only the chosen words are players (in the order given); every other word keeps its tokens in every
     masked input. Token ids: the model on each masked id row built by hand; strings: a brute-force join. 1e-12: the

@@ -17,7 +17,7 @@ import numpy as np
 
 from ._array import like, to_numpy
 from ._game import Game
-from ._models import Model, make_output, predicted_class
+from ._models import Model, _is_torch_module, make_output, predicted_class
 from .exceptions import HarsanyiError, HarsanyiValueError, ModelInputError
 
 __all__ = ["tabular_game", "image_game", "text_game"]
@@ -664,8 +664,9 @@ def text_game(
     ``special_mask`` — or ``text`` with a Hugging Face ``tokenizer``, which supplies all three. Special tokens
     ([CLS], [SEP], padding) are never players; a word is all of its sub-tokens together.
     Masking: absent tokens are replaced by ``mask_id`` (default the tokenizer's [MASK], else [PAD]) and the model is
-    called on (m, L) token ids; or, with ``embedding`` (ids → (L, D)), absent tokens take ``baseline_embedding``
-    (default the embedding of ``mask_id``, else zeros) and the model is called on (m, L, D) embeddings.
+    called on (m, L) token ids; or, with ``embedding`` (ids → (L, D); True: a Hugging Face model's own), absent
+    tokens take ``baseline_embedding`` (default the embedding of ``mask_id``, else zeros) and the model is called on
+    (m, L, D) embeddings (as ``inputs_embeds=`` where its forward takes that keyword, as Hugging Face models do).
 
     A model that reads text itself (a scikit-learn pipeline with a vectoriser, a callable on strings): give ``text``
     without a tokenizer. Its words (split at white space) are the players; an absent word is dropped, or replaced by
@@ -746,7 +747,11 @@ def text_game(
     owner = np.where(owner >= 0, player_of[np.maximum(owner, 0)], -1)  # token → player; −1: keeps its id
     names = [units[int(u)] for u in (range(len(units)) if select is None else select)]
 
-    adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
+    called = model
+    if embedding is not None:
+        called, embedding = _embedding_input(model, embedding)
+    adapter = Model(called, output=output if isinstance(output, str) else "raw", model_output=model_output,
+                    device=device)
     if embedding is None:
         if mask_id is None:
             raise HarsanyiValueError("Token masking needs mask_id= (the id that replaces absent tokens), or pass embedding=.")
@@ -843,6 +848,40 @@ def _words_game(model, text: str, *, players, mask_word, select, output, target,
     names = [words[i] for i in (range(len(words)) if select is None else select)]
     return _model_game(adapter, masker, names=_unique_names(names), output=output, target=target, kind="text",
                        rebuild=rebuild, info=info)
+
+
+def _embedding_input(model, embedding):
+    """(the model to call on (m, L, D) embeddings, the embedding layer). ``embedding=True`` takes a Hugging Face
+    model's own layer (``get_input_embeddings()``); a model whose forward takes ``inputs_embeds`` (Hugging Face's
+    name) is called with them by keyword, as it reads a positional argument as token ids."""
+    import inspect
+
+    if embedding is True:
+        getter = getattr(model, "get_input_embeddings", None)
+        if getter is None:
+            raise HarsanyiValueError(
+                f"embedding=True takes a Hugging Face model's own embedding layer (get_input_embeddings()), which "
+                f"{type(model).__name__} does not have; pass the layer (a function of token ids → (L, D)).")
+        embedding = getter()
+    try:
+        takes_embeds = _is_torch_module(model) and "inputs_embeds" in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):  # a forward without a signature (some compiled modules)
+        takes_embeds = False
+    if not takes_embeds:
+        return model, embedding
+    import torch
+
+    class InputsEmbeds(torch.nn.Module):
+        """The model called on embeddings by keyword: model(inputs_embeds=e)."""
+
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, embeds):
+            return self.inner(inputs_embeds=embeds)
+
+    return InputsEmbeds(model), embedding
 
 
 def _int_dtype(model: Model):
