@@ -66,3 +66,15 @@ def test_pdhg_runs_eagerly_with_a_warning_where_graph_capture_fails(monkeypatch)
         eager = ValueTable(v).and_or(max_iter=300, tol=1e-9, method="pdhg")
     assert eager.solver.iterations == graphed.solver.iterations and eager.certificate.passed
     np.testing.assert_allclose(as_numpy(eager.and_.values), as_numpy(graphed.and_.values), atol=1e-7)
+
+
+def test_a_device_this_machine_lacks_or_misspelt_is_refused_before_any_work():
+    from harsanyi import Game, HarsanyiValueError
+
+    model = torch.nn.Linear(3, 1)
+    with pytest.raises(HarsanyiValueError, match="Expected a torch device such as 'cpu', 'cuda'"):
+        Game.tabular(model, np.ones(3), baseline="zero", device="gpu")
+    missing = "cuda:99" if torch.cuda.is_available() else "cuda"
+    message = "numbered from 0" if torch.cuda.is_available() else "torch sees none here .* Drop device="
+    with pytest.raises(HarsanyiValueError, match=message):
+        Game.tabular(model, np.ones(3), baseline="zero").evaluate(device=missing)

@@ -56,7 +56,7 @@ class Model:
             import torch
 
             params = list(model.parameters()) + list(model.buffers())
-            self.device = torch.device(device) if device is not None else (params[0].device if params else torch.device("cpu"))
+            self.device = _torch_device(device) if device is not None else (params[0].device if params else torch.device("cpu"))
             self.dtype = next((p.dtype for p in params if p.is_floating_point()), torch.float32)
             if device is not None:
                 model.to(self.device)
@@ -162,6 +162,27 @@ class Model:
             return batch
         frame = pd.DataFrame(batch, columns=self.columns, copy=False)
         return frame.infer_objects() if batch.dtype == object else frame  # a row with categories: numbers as numbers
+
+
+def _torch_device(device):
+    """``device`` as a torch.device that this machine has; a clear error for a misspelt or missing one."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise HarsanyiValueError(f"Expected a torch device such as 'cpu', 'cuda' or 'cuda:1'; received {device!r}.") \
+            from None
+    available = {"cuda": torch.cuda.is_available,
+                 "mps": lambda: getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
+    if dev.type in available and not available[dev.type]():
+        raise HarsanyiValueError(
+            f"device={device!r} asks for a {dev.type.upper()} device, but torch sees none here (a CPU-only build of "
+            f"torch, or no driver). Drop device= to run on the CPU.")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise HarsanyiValueError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), "
+                                 f"numbered from 0.")
+    return dev
 
 
 @dataclass(frozen=True)
