@@ -75,6 +75,29 @@ def test_table_is_read_only_and_indexable():
     assert table.v_empty != 99.0
 
 
+def test_save_and_load_keep_every_bit_and_the_names(tmp_path):
+    from harsanyi import CacheError
+
+    table = ValueTable(random_table(7, 4), player_names=list("abcdefg"))
+    back = ValueTable.load(table.save(tmp_path / "table"))
+    assert (tmp_path / "table.npz").exists() and not list(tmp_path.glob("*.part"))
+    np.testing.assert_array_equal(back.values, table.values)
+    assert back.player_names == table.player_names and back.harsanyi().certificate.passed
+    unnamed = ValueTable.load(ValueTable(random_table(3, 5)).save(tmp_path / "plain.npz"))
+    assert unnamed.player_names is None
+    table.harsanyi().save(tmp_path / "dividends.npz")  # an Interactions file: no table's metadata
+    with pytest.raises(CacheError, match="Cannot read a value table"):
+        ValueTable.load(tmp_path / "dividends.npz")
+    from harsanyi._files import write_npz
+
+    write_npz(tmp_path / "other.npz", {"format": "something else"}, {"values": np.zeros(8)})
+    with pytest.raises(CacheError, match="is not a harsanyi value table"):
+        ValueTable.load(tmp_path / "other.npz")
+    (tmp_path / "bad.npz").write_text("no")
+    with pytest.raises(CacheError, match="Cannot read a value table.*ValueTable.save"):
+        ValueTable.load(tmp_path / "bad.npz")
+
+
 @pytest.mark.parametrize("n", [2, 4, 6])
 def test_multi_order_matches_definition(n, seed):
     v = random_table(n, seed)

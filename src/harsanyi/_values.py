@@ -5,18 +5,21 @@ from __future__ import annotations
 import math
 import os
 import sys
+import zipfile
 from dataclasses import dataclass
 from math import comb
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ._array import abs_max, abs_sum, copy_float64, is_torch, like, n_players_of, to_numpy
 from ._certificate import Certificate, Check, rounding_tolerance
+from ._files import read_npz, write_npz
 from ._indices import IndexSpec, SizeSums, check_order, compute_index, get_index
 from ._interactions import Interactions, check_player_names, resolve_coalition
 from ._transforms import masks_of_size, or_reconstruct, or_transform, popcounts, subset_moebius, subset_zeta
-from .exceptions import HarsanyiValueError
+from .exceptions import CacheError, HarsanyiValueError
 
 if TYPE_CHECKING:
     from ._andor import Concepts
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["ValueTable", "MultiOrder"]
 
 MAX_PLAYERS = 40  # 2^40 float64 values are 8 TiB; anything larger is surely a mistake
+_FORMAT = "harsanyi.ValueTable/1"
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,28 @@ class ValueTable:
     def data(self):
         """The table in its own backend (NumPy array or torch tensor on its device)."""
         return self._table
+
+    def save(self, path) -> Path:
+        """Write the table (float64, lossless) and its player names to a .npz, whole or not at all."""
+        path = Path(path)
+        if path.suffix != ".npz":
+            path = path.with_suffix(path.suffix + ".npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"format": _FORMAT, "n_players": self._n, "player_names": list(self._names) if self._names else None}
+        write_npz(path, meta, {"values": self.values})
+        return path
+
+    @classmethod
+    def load(cls, path) -> "ValueTable":
+        """A table written by :meth:`save` (on the CPU; ``torch.as_tensor(table.values, device=...)`` moves it)."""
+        try:
+            meta, arrays = read_npz(path, ["values"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
+            raise CacheError(f"Cannot read a value table from {str(path)!r} ({err}). Expected a file written by "
+                             f"ValueTable.save().") from err
+        if meta.get("format") != _FORMAT:
+            raise CacheError(f"{str(path)!r} is not a harsanyi value table (format {meta.get('format')!r}).")
+        return cls(arrays["values"], player_names=meta.get("player_names"))
 
     @property
     def v_empty(self) -> float:
