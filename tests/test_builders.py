@@ -323,6 +323,10 @@ def test_tabular_errors():
         Game.tabular(model, np.zeros((2, 3)))
     with pytest.raises(HarsanyiValueError, match="belong to two players"):
         Game.tabular(model, np.zeros(3), players=[[0, 1], [1, 2]])
+    with pytest.raises(HarsanyiValueError, match="Player 'a' has no features"):
+        Game.tabular(model, np.zeros(3), players={"a": [], "b": [0]})
+    with pytest.raises(HarsanyiValueError, match="players= is empty"):
+        Game.tabular(model, np.zeros(3), players={})
     with pytest.raises(HarsanyiValueError, match="baseline='mean' needs background data"):
         Game.tabular(model, np.zeros(3), baseline="mean")
     with pytest.raises(HarsanyiValueError, match=r"one value per feature \(3,\)"):

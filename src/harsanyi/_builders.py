@@ -442,6 +442,9 @@ def tabular_game(
         player_names = names or [f"x{j}" for j in range(d)]
     else:
         items = list(players.items()) if isinstance(players, Mapping) else [(None, g) for g in players]
+        if not items:
+            raise HarsanyiValueError("players= is empty. Give the players as {name: [features]} or a list of "
+                                     "feature groups, or leave players out for one player per feature.")
         groups, player_names = [], []
         for label, group in items:
             if isinstance(group, (str, int, np.integer)):
