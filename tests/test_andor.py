@@ -318,6 +318,36 @@ def test_shared_concepts_scale_with_the_values():
     assert small.split_violation <= 1e-9 * small.p
 
 
+def test_shared_pdhg_resumed_from_its_checkpoint_takes_the_same_iterates(tmp_path):
+    """Shared concepts by PDHG stopped after 96 iterations (a multiple of check_every) and resumed to 224 end where
+    an unbroken run of 224 ends, to the bit: the state saved at a check (iterates, running averages, restart
+    anchor, primal weight, best point) is the whole state. A checkpoint of other tables or α, and one with HiGHS,
+    are refused."""
+    from harsanyi import CacheError, shared_concepts
+
+    rng = np.random.default_rng(14)
+    v = planted_game(6, seed=14)
+    tables = [ValueTable(v + 0.2 * rng.normal(size=v.size)) for _ in range(2)]
+    args = dict(method="pdhg", compare=False, tol=1e-9, progress=False)
+    unbroken = shared_concepts(tables, max_iter=224, **args)
+    path = tmp_path / "shared.npz"
+    first = shared_concepts(tables, max_iter=96, checkpoint=path, **args)
+    assert first.solver.iterations == 96
+    resumed = shared_concepts(tables, max_iter=224, checkpoint=path, **args)
+    assert resumed.solver.iterations == 224 and "resumed from iteration 96" in resumed.solver.method
+    assert resumed.solver.l1 == unbroken.solver.l1 and resumed.solver.lower_bound == unbroken.solver.lower_bound
+    assert resumed.solver.history == unbroken.solver.history
+    for a, b in zip(resumed.concepts, unbroken.concepts):
+        np.testing.assert_array_equal(a.and_.values, b.and_.values)
+        np.testing.assert_array_equal(a.or_.values, b.or_.values)
+    with pytest.raises(CacheError, match="another problem: its taus, p, tables differ"):
+        shared_concepts([tables[0], ValueTable(v)], max_iter=300, checkpoint=path, **args)
+    with pytest.raises(CacheError, match="its alpha differs"):
+        shared_concepts(tables, max_iter=300, checkpoint=path, alpha=0.3, **args)
+    with pytest.raises(HarsanyiValueError, match="checkpoint= saves and resumes PDHG"):
+        shared_concepts(tables, checkpoint=path, compare=False)
+
+
 def test_shared_concepts_auto_is_exact_for_small_n_and_pdhg_stays_above_it():
     """Three noisy copies of a planted game at n = 7: "auto" takes HiGHS, whose certified lower bound (recomputed
     from its row multipliers) meets its L1; PDHG, stopped early, ends above that optimum and its lower bound below."""

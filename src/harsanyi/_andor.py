@@ -42,7 +42,7 @@ from ._array import is_torch, like, to_numpy
 from ._certificate import Certificate, Check, rounding_tolerance
 from ._interactions import Interactions
 from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm, _primal_weight, _soft
-from ._splitting import halpern_splitting
+from ._splitting import _Checkpoint, halpern_splitting, table_digest
 from ._sparsity import KAPPA, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._transforms import (
     masks_of_size,
@@ -326,8 +326,13 @@ def _dual_norm(s, alpha: float) -> float:
     return float(ratio.max())
 
 
-def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | None, check_every: int, bar):
-    """Restarted, preconditioned PDHG. Returns the best repaired z, its objective, the best lower bound, stats."""
+def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | None, check_every: int, bar,
+          checkpoint=None, identity: dict | None = None):
+    """Restarted, preconditioned PDHG. Returns the best repaired z, its objective, the best lower bound, stats.
+
+    ``checkpoint``: a file the state is saved to (at most every ``_SAVE_SECONDS``, at a check, and when the run
+    stops) and resumed from, on the same iterates; ``identity`` says which problem it belongs to; ``max_iter`` then
+    counts the saved iterations too, ``time_limit`` this call's seconds."""
     start = time.perf_counter()
     z = problem.start()
     best, best_violation = problem.repair(z)
@@ -338,7 +343,30 @@ def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | N
     sum_z, sum_w, count = z * 0.0, w * 0.0, 0
     anchor, anchor_kkt, last_candidate_kkt = (z, w), None, math.inf
     restarts, iteration, since_restart = 0, 0, 0
-    history = []
+    history, seconds = [], 0.0
+    saver = None
+    if checkpoint is not None:
+        saver = _Checkpoint(checkpoint, {"method": "shared PDHG", **(identity or {}), "check_every": int(check_every)},
+                            {"z": z.shape, "w": w.shape, "sum_z": z.shape, "sum_w": w.shape, "anchor_z": z.shape,
+                             "anchor_w": w.shape, "best": z.shape})
+        saved = saver.load()
+        if saved is not None:  # where the saved run stopped: between two iterations, after a check
+            state, arrays = saved
+            z, w, sum_z, sum_w, best = (like(arrays[k], problem.vs) for k in ("z", "w", "sum_z", "sum_w", "best"))
+            anchor = (like(arrays["anchor_z"], problem.vs), like(arrays["anchor_w"], problem.vs))
+            (omega, count, anchor_kkt, last_candidate_kkt, restarts, iteration, since_restart, best_obj,
+             best_violation, best_lower, seconds) = (state[k] for k in _PDHG_SCALARS)
+            history = [tuple(item) for item in state["history"]]
+            bar.update(iteration)
+    resumed_from = iteration
+
+    def save():
+        scalars = (omega, count, anchor_kkt, last_candidate_kkt, restarts, iteration, since_restart, best_obj,
+                   best_violation, best_lower, seconds + time.perf_counter() - start)
+        saver.save({**dict(zip(_PDHG_SCALARS, scalars)), "history": history},
+                   {"z": z, "w": w, "sum_z": sum_z, "sum_w": sum_w, "anchor_z": anchor[0], "anchor_w": anchor[1],
+                    "best": best})
+
     grad = problem.adjoint(w)
     while iteration < max_iter:
         iteration += 1
@@ -367,8 +395,8 @@ def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | N
             if objective < best_obj:
                 best, best_obj, best_violation = feasible, objective, violation
             best_lower = max(best_lower, problem.dual_bound(cw))
-        if _checkpoint(history, bar, iteration, best_obj, best_lower, check_every, tol, time_limit, start):
-            break
+        stop = _checkpoint(history, bar, iteration, best_obj, best_lower, check_every, tol, time_limit, start)
+        # the check is finished (a restart or not) before any stop, so a saved state goes on as this run would
         kkt, cz, cw, cgrad = min(scored, key=lambda item: item[0])
         if anchor_kkt is None:
             anchor_kkt = kkt
@@ -383,10 +411,21 @@ def _pdhg(problem: _Problem, *, tol: float, max_iter: int, time_limit: float | N
             sum_z, sum_w, count = z * 0.0, w * 0.0, 0
             since_restart, last_candidate_kkt = 0, math.inf
             restarts += 1
+        if stop:
+            break
+        if saver is not None and saver.due():
+            save()
+    if saver is not None and iteration > resumed_from:
+        save()
     gap = (best_obj - best_lower) / best_obj if best_obj > 0 else 0.0
-    stats = dict(iterations=iteration, restarts=restarts, seconds=time.perf_counter() - start, gap=max(gap, 0.0),
-                 history=tuple(history), split_violation=best_violation)
+    stats = dict(iterations=iteration, restarts=restarts, seconds=seconds + time.perf_counter() - start,
+                 gap=max(gap, 0.0), history=tuple(history), split_violation=best_violation,
+                 resumed_from=resumed_from)
     return best, best_obj, best_lower, stats
+
+
+_PDHG_SCALARS = ("omega", "count", "anchor_kkt", "last_candidate_kkt", "restarts", "iteration", "since_restart",
+                 "best_obj", "best_violation", "best_lower", "seconds")
 
 
 # --- the single-model problem in the interactions themselves ----------------------------------------------------
@@ -981,7 +1020,7 @@ def _overlap(decompositions, kappa: float) -> tuple[list, float]:
 def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, alpha: float = ALPHA,
                     p: float | None = None, kappa: float = KAPPA, compare: bool = True, tol: float = 1e-3,
                     max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 16,
-                    method: str = "auto", progress: bool | None = None) -> SharedConcepts:
+                    method: str = "auto", progress: bool | None = None, checkpoint=None) -> SharedConcepts:
     """AND-OR concepts shared by several models on the same input and players (SPEC §3c).
 
     ``tables``: K ≥ 1 :class:`~harsanyi.ValueTable` of the same players. Per coalition the loss is
@@ -995,7 +1034,8 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     ``method``: "highs" solves the LP exactly with scipy's HiGHS (n ≤ 10; three models: 1.8 s at n = 8, 46 s at
     n = 10 on two cores), held to ``time_limit``; "pdhg" runs restarted, preconditioned PDHG (any n, CPU or GPU)
     until the certified gap is below ``tol``, ``max_iter`` or ``time_limit``; "auto" (default) takes HiGHS for
-    n ≤ 8 where scipy is installed, else PDHG.
+    n ≤ 8 where scipy is installed, else PDHG. ``checkpoint``: a file PDHG saves its state to (every minute and when
+    it stops); the same call again goes on from it on the same iterates, ``max_iter`` counting every call's.
     """
     from ._values import ValueTable
 
@@ -1032,6 +1072,10 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     unit = _unit(vs)  # one unit for all the models, which share the split and its bound p
     scaled_taus = [tau / unit for tau in taus]
     problem = _Problem(vs / unit, scaled_taus, alpha=alpha if len(tables) > 1 else 1.0, p=p / unit)
+    if checkpoint is not None and chosen != "pdhg":
+        raise HarsanyiValueError(
+            f"checkpoint= saves and resumes PDHG; method={method!r} runs HiGHS for n = {n}, which keeps no state to "
+            f"resume. Pass method=\"pdhg\" with the checkpoint, or no checkpoint.")
     if chosen == "highs":
         start = time.perf_counter()
         exact, w, iterations = _shared_highs(problem, scaled_taus, time_limit if method == "highs" else None)
@@ -1039,8 +1083,14 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
         report = _exact_report(problem.objective(z), problem.dual_bound(w), iterations, start, tol)
         stats = {"split_violation": violation}
     else:
+        identity = {"k": problem.k, "n": n, "taus": scaled_taus, "alpha": problem.alpha, "p": problem.p,
+                    "tables": table_digest(problem.vs)}
+        runner = functools.partial(_pdhg, checkpoint=checkpoint, identity=identity)
         z, report, stats = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit,
-                                  check_every=check_every, progress=progress, n=n)
+                                  check_every=check_every, progress=progress, n=n, runner=runner)
+        if stats.get("resumed_from"):
+            report = dataclasses.replace(report, method=f"{report.method}, resumed from iteration "
+                                                        f"{stats['resumed_from']:,}")
     k, report = len(tables), _in_units(report, unit)
     decompositions = tuple(_concepts(vs[i], z[i] * unit, z[k + i] * unit, taus[i], report, names) for i in range(k))
     shared, overlap = _overlap(decompositions, kappa)

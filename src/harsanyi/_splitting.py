@@ -295,40 +295,46 @@ _CHECKPOINT_FORMAT = 1
 _SAVED = tuple(f"{part}{i}" for part in ("z", "anchor") for i in range(4)) + ("best_x", "best_y", "best_signs")
 
 
+def table_digest(*tables) -> str:
+    """A SHA-256 of value tables (as float64 on the host): what ties a checkpoint to its problem."""
+    digest = hashlib.sha256()
+    for table in tables:
+        digest.update(np.ascontiguousarray(to_numpy(table), dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
 class _Checkpoint:
-    """The splitting's state in one .npz file: its iterates z and anchor, the best decomposition, and ``_Run``'s
-    scalars with what identifies the problem (n, τ, ρ, check_every and a SHA-256 of the value table) as JSON.
+    """A solver's state in one .npz file: its float64 arrays (named, of known shapes), its scalars, and what
+    identifies its problem (for the splitting: n, τ, ρ, check_every and a SHA-256 of the value table) as JSON.
 
     A file is written whole under a temporary name, flushed to disk and renamed over the old one, so an
-    interruption leaves the previous state, never half of one. The state is saved between two iterations and
-    restored to the last bit, so a run resumed from a save made at one of its regular checks (the periodic saves,
-    and stops at a time limit or at a ``max_iter`` that is a multiple of ``check_every``) takes the same iterates as
-    one that was never stopped; a stop at another ``max_iter`` adds one check there (its restart test and bounds)."""
+    interruption leaves the previous state, never half of one. The splitting saves its state between two iterations
+    and restores it to the last bit, so a run resumed from a save made at one of its regular checks (the periodic
+    saves, and stops at a time limit or at a ``max_iter`` that is a multiple of ``check_every``) takes the same
+    iterates as one that was never stopped; a stop at another ``max_iter`` adds one check there (its restart test
+    and bounds). Shared-concept PDHG saves at its checks alike."""
 
-    def __init__(self, path, v, tau: float, rho: float, check_every: int):
+    def __init__(self, path, identity: dict, shapes: dict):
         self.path = Path(path)
         parent = self.path.parent
         if self.path.is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
             raise HarsanyiValueError(
                 f"Expected checkpoint to be a file path in a writable directory; received {str(self.path)!r}. "
                 f"Create the directory first, or pass another path (e.g. 'andor-checkpoint.npz').")
-        host = np.ascontiguousarray(to_numpy(v), dtype=np.float64)
-        self.identity = {"format": _CHECKPOINT_FORMAT, "n": int(host.size).bit_length() - 1, "tau": float(tau),
-                         "rho": float(rho), "check_every": int(check_every),
-                         "table": hashlib.sha256(host.tobytes()).hexdigest()}
+        self.identity = {"format": _CHECKPOINT_FORMAT, **identity}
+        self.shapes = {name: tuple(shape) for name, shape in shapes.items()}
         self.saved_at, self.failed = time.perf_counter(), False
 
-    def load(self) -> tuple[_Run, dict] | None:
-        """(where the saved run was, its tables as NumPy arrays) from the file, or None if there is none yet."""
+    def load(self) -> tuple[dict, dict] | None:
+        """(the saved scalars, the saved arrays as NumPy) from the file, or None if there is none yet."""
         if not self.path.exists():
             return None
-        size = 1 << self.identity["n"]
         try:
-            meta, arrays = read_npz(self.path, _SAVED)
-            if any(a.shape != (size,) or a.dtype != np.float64 for a in arrays.values()):
-                raise ValueError(f"its tables are not {size} float64 values each")
+            meta, arrays = read_npz(self.path, tuple(self.shapes))
+            wrong = [name for name, a in arrays.items() if a.shape != self.shapes[name] or a.dtype != np.float64]
+            if wrong:
+                raise ValueError(f"its arrays {wrong} are not float64 of the shapes this run needs")
             differ = [key for key, value in self.identity.items() if meta.get(key) != value]
-            run = None if differ else _Run.of(meta["state"])
         except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError, zipfile.BadZipFile) as err:
             raise CacheError(f"Cannot read the AND-OR checkpoint {str(self.path)!r} ({err}). Delete it to start "
                              f"afresh, or pass another path.") from err
@@ -337,21 +343,20 @@ class _Checkpoint:
                 f"The AND-OR checkpoint {str(self.path)!r} was written for another problem: its "
                 f"{', '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from this run's "
                 f"({', '.join(f'{key}={self.identity[key]!r}' for key in differ)})."
-                f" A checkpoint resumes the same table with the same τ and check_every; delete it to start afresh, "
-                f"or pass another path.")
-        return run, arrays
+                f" A checkpoint resumes the same tables with the same settings (τ, check_every, …); delete it to "
+                f"start afresh, or pass another path.")
+        return meta["state"], arrays
 
     def due(self) -> bool:
         return time.perf_counter() - self.saved_at >= _SAVE_SECONDS
 
-    def save(self, run: _Run, arrays: dict) -> None:
+    def save(self, state: dict, arrays: dict) -> None:
         """Write the state; a write that fails (a full disk, say) leaves the previous file, warns, and stops the
         saving, not the run: its result is worth more than the checkpoint."""
         if self.failed:
             return
         try:
-            write_npz(self.path, {**self.identity, "state": run.scalars()},
-                      {name: to_numpy(a) for name, a in arrays.items()})
+            write_npz(self.path, {**self.identity, "state": state}, {name: to_numpy(a) for name, a in arrays.items()})
         except OSError as err:
             self.failed = True
             warnings.warn(f"Could not write the AND-OR checkpoint {str(self.path)!r} ({err}); the run goes on without "
@@ -374,10 +379,14 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
     split = _Splitting(problem, rho)
     zero = problem.v * 0.0
     best, run = (zero, zero, zero), _Run()
-    saver = None if checkpoint is None else _Checkpoint(checkpoint, problem.v, problem.tau, rho, check_every)
+    identity = {"n": problem.n, "tau": float(problem.tau), "rho": float(rho), "check_every": int(check_every),
+                "table": table_digest(problem.v)}
+    saver = None if checkpoint is None else _Checkpoint(checkpoint, identity, {name: (1 << problem.n,)
+                                                                               for name in _SAVED})
     saved = None if saver is None else saver.load()
     if saved is not None:
-        run, arrays = saved
+        state, arrays = saved
+        run = _Run.of(state)
         for table, name in zip(split.z + split.anchor, _SAVED):
             table[...] = like(arrays[name], problem.v)
         best = tuple(like(arrays[name], problem.v) for name in _SAVED[8:])
@@ -387,7 +396,7 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
 
     def save():
         arrays = dict(zip(_SAVED, split.z + split.anchor + list(best)))
-        saver.save(dataclasses.replace(run, seconds=run.seconds + time.perf_counter() - start), arrays)
+        saver.save(dataclasses.replace(run, seconds=run.seconds + time.perf_counter() - start).scalars(), arrays)
 
     with _halves(split, problem.n) as step:
         while not finished and run.iteration < max_iter:
