@@ -391,6 +391,8 @@ def test_image_segments_channels_last_and_errors():
         Game.image(lambda b: b, img, segments=seg, cells=[9], channel_axis=-1)
     with pytest.raises(HarsanyiValueError, match=r"\(C, H, W\)"):
         Game.image(lambda b: b, np.zeros((2, 3, 4, 5)), grid=2)
+    with pytest.raises(HarsanyiValueError, match=r"shape \(32, 24, 3\), which reads as 3 channels last.*channel_axis=-1"):
+        Game.image(lambda b: b, np.zeros((32, 24, 3)), grid=2)  # a picture as PIL or imageio give it
 
 
 def test_a_model_that_fails_on_the_input_gets_its_shape_its_error_and_the_fix():

@@ -559,6 +559,11 @@ def image_game(
     shape. The model is called on batches of shape (m, *image.shape).
     """
     img = _as_array(image, "the image").astype(np.float64)
+    if channel_axis == 0 and img.ndim == 3 and img.shape[0] > 4 and img.shape[-1] in (1, 3, 4):
+        raise HarsanyiValueError(
+            f"The image has shape {img.shape}, which reads as {img.shape[-1]} channels last, but channel_axis=0 "
+            f"(channels first) was asked for. Transpose it to (C, H, W) for a model that takes that (a torch CNN: "
+            f"image.transpose(2, 0, 1)), or pass channel_axis=-1 for a model that takes (H, W, C).")
     h, w = _spatial(img.shape, channel_axis)
     if (grid is None) == (segments is None):
         raise HarsanyiValueError("Pass exactly one of grid=(rows, cols) or segments=LABEL_MAP to define the cells.")
