@@ -391,6 +391,9 @@ def test_image_segments_channels_last_and_errors():
         Game.image(lambda b: b, img, segments=seg, cells=[9], channel_axis=-1)
     with pytest.raises(HarsanyiValueError, match=r"\(C, H, W\)"):
         Game.image(lambda b: b, np.zeros((2, 3, 4, 5)), grid=2)
+    batched = Game.image(lambda b: np.asarray(b).sum(axis=(1, 2, 3)), img.transpose(2, 0, 1)[None], grid=2,
+                         baseline=np.ones((1, 2, 4, 4)), output="raw")  # a batch of one image, and its baseline
+    assert batched.evaluate().values[0] == 32.0 and batched.info["image_shape"] == [2, 4, 4]
     with pytest.raises(HarsanyiValueError, match=r"shape \(32, 24, 3\), which reads as 3 channels last.*channel_axis=-1"):
         Game.image(lambda b: b, np.zeros((32, 24, 3)), grid=2)  # a picture as PIL or imageio give it
 

@@ -556,9 +556,12 @@ def image_game(
     ``cells``: the cells that are players (grid cells as index r·cols + c or as (r, c); segment labels), in the
     order given; the other cells keep their input values. ``baseline``: "zero", "mean" (the image's mean colour),
     "blur" (a Gaussian blur with ``blur_sigma``, default a quarter of a cell), a number, or an array of the image's
-    shape. The model is called on batches of shape (m, *image.shape).
+    shape. The model is called on batches of shape (m, *image.shape); an image given as a batch of one,
+    (1, C, H, W), is taken as (C, H, W).
     """
     img = _as_array(image, "the image").astype(np.float64)
+    if img.ndim == 4 and img.shape[0] == 1:  # a batch of one image, as a model's input is often kept
+        img = img[0]
     if channel_axis == 0 and img.ndim == 3 and img.shape[0] > 4 and img.shape[-1] in (1, 3, 4):
         raise HarsanyiValueError(
             f"The image has shape {img.shape}, which reads as {img.shape[-1]} channels last, but channel_axis=0 "
@@ -627,6 +630,7 @@ def image_game(
             raise HarsanyiValueError(f"Unknown baseline {baseline!r}: expected 'zero', 'mean', 'blur', a number or an array.")
     else:
         base = _as_array(baseline, "the baseline").astype(np.float64)
+        base = base[0] if base.ndim == 4 and base.shape[0] == 1 else base
         try:
             base = np.broadcast_to(base, img.shape).copy()
         except ValueError:
