@@ -72,6 +72,9 @@ def workdir(tmp_path):
     (tmp_path / "clf.pkl").write_bytes(pickle.dumps(clf))
     pd.DataFrame(X[:40, :8], columns=[f"f{i}" for i in range(8)]).to_csv(tmp_path / "rows.csv", index=False)
     pd.DataFrame(X[:40, :9], columns=[f"f{i}" for i in range(9)]).to_csv(tmp_path / "wide.csv", index=False)
+    import torch
+
+    torch.jit.save(torch.jit.script(torch.nn.Linear(8, 2)), tmp_path / "net.pt")
     return tmp_path
 
 
@@ -227,6 +230,7 @@ def test_interrupted_explain_writes_nothing_and_resumes_from_the_cache(workdir, 
     (["explain", "clf.pkl", "rows.xlsx"], "No data file"),
     (["explain", "rows.csv", "rows.csv"], "Unknown model file type"),
     (["explain", "clf.pkl", "wide.csv"], "The row has 9 features, but the model was fitted with 8"),
+    (["explain", "net.pt", "rows.csv", "--device", "gpu"], "Expected a torch device such as 'cpu', 'cuda'"),
     (["report", "missing.npz"], "No result file"),
 ])
 def test_explain_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, message):

@@ -75,6 +75,6 @@ def test_a_device_this_machine_lacks_or_misspelt_is_refused_before_any_work():
     with pytest.raises(HarsanyiValueError, match="Expected a torch device such as 'cpu', 'cuda'"):
         Game.tabular(model, np.ones(3), baseline="zero", device="gpu")
     missing = "cuda:99" if torch.cuda.is_available() else "cuda"
-    message = "numbered from 0" if torch.cuda.is_available() else "torch sees none here .* Drop device="
+    message = "numbered from 0" if torch.cuda.is_available() else "torch sees none here .* Leave the device out"
     with pytest.raises(HarsanyiValueError, match=message):
         Game.tabular(model, np.ones(3), baseline="zero").evaluate(device=missing)

@@ -100,6 +100,9 @@ def load_model(path: Path, model_class: str | None, device):
     if suffix in (".pt", ".pth", ".ts"):
         import torch
 
+        from ._models import _torch_device
+
+        device = None if device is None else _torch_device(device)  # a device this machine lacks: said plainly
         if model_class:
             module_name, _, class_name = model_class.partition(":")
             if not class_name:

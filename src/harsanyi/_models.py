@@ -178,7 +178,7 @@ def _torch_device(device):
     if dev.type in available and not available[dev.type]():
         raise HarsanyiValueError(
             f"device={device!r} asks for a {dev.type.upper()} device, but torch sees none here (a CPU-only build of "
-            f"torch, or no driver). Drop device= to run on the CPU.")
+            f"torch, or no driver). Leave the device out (device=, --device) to run on the CPU.")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         raise HarsanyiValueError(f"device={device!r}: this machine has {torch.cuda.device_count()} CUDA device(s), "
                                  f"numbered from 0.")
