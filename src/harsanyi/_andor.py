@@ -1083,8 +1083,9 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
         report = _exact_report(problem.objective(z), problem.dual_bound(w), iterations, start, tol)
         stats = {"split_violation": violation}
     else:
-        identity = {"k": problem.k, "n": n, "taus": scaled_taus, "alpha": problem.alpha, "p": problem.p,
-                    "tables": table_digest(problem.vs)}
+        identity = None if checkpoint is None else {"k": problem.k, "n": n, "taus": scaled_taus,
+                                                    "alpha": problem.alpha, "p": problem.p,
+                                                    "tables": table_digest(problem.vs)}
         runner = functools.partial(_pdhg, checkpoint=checkpoint, identity=identity)
         z, report, stats = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit,
                                   check_every=check_every, progress=progress, n=n, runner=runner)

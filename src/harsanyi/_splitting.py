@@ -379,10 +379,11 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
     split = _Splitting(problem, rho)
     zero = problem.v * 0.0
     best, run = (zero, zero, zero), _Run()
-    identity = {"n": problem.n, "tau": float(problem.tau), "rho": float(rho), "check_every": int(check_every),
-                "table": table_digest(problem.v)}
-    saver = None if checkpoint is None else _Checkpoint(checkpoint, identity, {name: (1 << problem.n,)
-                                                                               for name in _SAVED})
+    saver = None
+    if checkpoint is not None:
+        identity = {"n": problem.n, "tau": float(problem.tau), "rho": float(rho), "check_every": int(check_every),
+                    "table": table_digest(problem.v)}
+        saver = _Checkpoint(checkpoint, identity, {name: (1 << problem.n,) for name in _SAVED})
     saved = None if saver is None else saver.load()
     if saved is not None:
         state, arrays = saved
