@@ -398,6 +398,21 @@ def test_image_segments_channels_last_and_errors():
         Game.image(lambda b: b, np.zeros((32, 24, 3)), grid=2)  # a picture as PIL or imageio give it
 
 
+def test_a_torch_model_in_training_mode_with_dropout_or_batch_norm_is_refused():
+    """Dropout in training mode makes v(S) random, batch norm makes it depend on the batch: refused, the modules
+    named (TorchScript too); in eval mode, or with p = 0, the same model is fine."""
+    model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Dropout(0.2), torch.nn.BatchNorm1d(8),
+                                torch.nn.Linear(8, 1))
+    message = r"training mode, where its modules '1' \(Dropout\), '2' \(BatchNorm1d\) .*Call model.eval\(\)"
+    with pytest.raises(HarsanyiValueError, match=message):
+        Game.tabular(model, np.ones(3), baseline="zero")
+    with pytest.raises(HarsanyiValueError, match=message):
+        Game.tabular(torch.jit.script(model), np.ones(3), baseline="zero")
+    assert Game.tabular(model.eval(), np.ones(3), baseline="zero").n_players == 3
+    inert = torch.nn.Sequential(torch.nn.Linear(3, 1), torch.nn.Dropout(0.0))  # training mode, but nothing random
+    assert Game.tabular(inert, np.ones(3), baseline="zero").n_players == 3
+
+
 def test_a_model_that_fails_on_the_input_gets_its_shape_its_error_and_the_fix():
     """The model's own error, chained, under a message that shows the input's shape and what to change."""
     from harsanyi import ModelInputError

@@ -55,6 +55,7 @@ class Model:
         if self.is_torch:
             import torch
 
+            _check_inference_mode(model)
             params = list(model.parameters()) + list(model.buffers())
             self.device = _torch_device(device) if device is not None else (params[0].device if params else torch.device("cpu"))
             self.dtype = next((p.dtype for p in params if p.is_floating_point()), torch.float32)
@@ -162,6 +163,25 @@ class Model:
             return batch
         frame = pd.DataFrame(batch, columns=self.columns, copy=False)
         return frame.infer_objects() if batch.dtype == object else frame  # a row with categories: numbers as numbers
+
+
+def _check_inference_mode(model) -> None:
+    """Refuse a torch model in training mode with dropout or batch norm: its outputs would be random, or depend on
+    the other inputs of the batch, so v(S) would not be a function of the coalition S."""
+    active = []
+    for name, module in model.named_modules():
+        kind = getattr(module, "original_name", type(module).__name__)  # TorchScript keeps the class name there
+        if module.training and (("Dropout" in kind and float(getattr(module, "p", 1.0)) > 0) or "BatchNorm" in kind):
+            active.append(f"'{name}' ({kind})" if name else f"the model itself ({kind})")
+    if active:
+        raise HarsanyiValueError(
+            f"The torch model is in training mode, where its modules {_listed_modules(active)} make its output "
+            f"random or dependent on the rest of the batch: v(S) would not be a function of the coalition. Call "
+            f"model.eval() before explaining it.")
+
+
+def _listed_modules(names: list[str], most: int = 3) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _torch_device(device):
