@@ -413,6 +413,22 @@ def test_a_torch_model_in_training_mode_with_dropout_or_batch_norm_is_refused():
     assert Game.tabular(inert, np.ones(3), baseline="zero").n_players == 3
 
 
+def test_a_model_whose_output_depends_on_the_batch_is_warned_about():
+    """v(N) from the batch differs from the model on the input alone (here the model centres each batch): a warning;
+    a per-input model (float32 torch, whose batch rounding is far below the 1 % tolerance) gets none."""
+    import warnings
+
+    def centred(X):
+        X = np.asarray(X, dtype=float)
+        return X.sum(1) - X.sum(1).mean() if len(X) > 1 else X.sum(1)
+
+    with pytest.warns(UserWarning, match=r"is 4 alone but 2 in a batch: it depends on the other inputs"):
+        Game.tabular(centred, np.ones(4), baseline="zero", output="raw").evaluate()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Game.tabular(mlp(6, 2, dtype=torch.float32), np.linspace(-1, 1, 6), baseline="zero").evaluate(batch_size=16)
+
+
 def test_a_model_that_fails_on_the_input_gets_its_shape_its_error_and_the_fix():
     """The model's own error, chained, under a message that shows the input's shape and what to change."""
     from harsanyi import ModelInputError

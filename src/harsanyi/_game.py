@@ -309,7 +309,25 @@ class Game:
                 start, stop = store.bounds(chunk)
                 store.write(chunk, self._range_values(start, stop))
                 bar.update(stop - start)
-        return ValueTable(store.values(), player_names=self._names, _owned=True)  # no second 2^n copy
+        values = store.values()
+        self._check_batch_independent(values)
+        return ValueTable(values, player_names=self._names, _owned=True)  # no second 2^n copy
+
+    def _check_batch_independent(self, values: np.ndarray) -> None:
+        """Warn where v(N) in the table, computed in a batch, differs from the model's output on the input alone
+        (computed when the game was built): such a model's outputs depend on the batch (batch statistics, state),
+        so the table is not a function of the coalitions. The tolerance, 1 % of max(1, |v(N) − v(∅)|), is far
+        above float32's batch-to-batch rounding (TF32 convolutions on a GPU included)."""
+        alone = self.info.get("prediction")
+        if alone is None or self.info.get("kind") not in ("tabular", "image", "text"):
+            return
+        tolerance = 1e-2 * max(1.0, abs(float(values[-1]) - float(values[0])))
+        if abs(float(values[-1]) - float(alone)) > tolerance:
+            warnings.warn(
+                f"The model's output on the whole input is {float(alone):.6g} alone but {float(values[-1]):.6g} in "
+                f"a batch: it depends on the other inputs of the batch (batch norm in training mode, a stateful or "
+                f"random model), so the value table is not a function of the coalitions. Make the model "
+                f"deterministic per input (model.eval()) before trusting this explanation.", UserWarning, stacklevel=3)
 
 
 class _Store:
