@@ -151,7 +151,7 @@ def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, bat
                 ValueTable(arrays["best_values"], player_names=game.player_names))
     from tqdm.auto import tqdm
 
-    show = progress if progress is not None else n >= 12
+    show = progress if progress is not None else 2 * (steps + 1) << n > (1 << 14)  # as evaluate: > 2¹⁴ model calls
     with tqdm(total=steps, initial=min(len(history), steps), disable=not show, unit="step",
               desc="learning the baseline") as bar:
         for step in range(len(history), steps + 1):

@@ -162,7 +162,8 @@ class Game:
         value table at it, and Σ|I_and| before, after and at every step. Torch models only.
 
         ``checkpoint``: a file the search is saved to after every step; the same call again (same game, bounds and
-        ``lr``) goes on from the last saved step on the same iterates, up to ``steps`` in all.
+        ``lr``) goes on from the last saved step on the same iterates, up to ``steps`` in all. ``progress``: a bar
+        over the steps (default: when the search makes more than 2¹⁴ model calls in all).
         """
         from ._baselines import learn_baseline
 
