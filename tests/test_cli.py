@@ -190,6 +190,8 @@ def test_explain_a_text_pipeline_on_a_txt_file(tmp_path, capsys):
     ex = Explanation.load(tmp_path / "review.harsanyi.npz")
     assert ex.kind == "text" and ex.player_names == ("a", "great", "plot", "but", "awful", "acting")
     assert ex.info["target"] == ["bad", "good"].index(other) != ex.info["predicted_class"]
+    assert "the text's 6 words by position (for --select): 0:a 1:great 2:plot 3:but 4:awful 5:acting" in \
+        capsys.readouterr().out
     assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--time-limit", "2",
                  "--select", "4,1", "--out", str(tmp_path / "two.npz")]) == 0
     two = Explanation.load(tmp_path / "two.npz")

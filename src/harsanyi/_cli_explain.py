@@ -283,6 +283,10 @@ def run_explain(args) -> int:
     game = build_game(args)
     n = game.n_players
     print(f"{game.info.get('kind', 'game')} game, {n} players: {', '.join(map(str, game.player_names or []))}")
+    if game.info.get("kind") == "text":  # the positions --select takes, for a second run on fewer words
+        words = game.info.get("words", [])
+        print(f"the text's {len(words)} words by position (for --select):",
+              " ".join(f"{i}:{w}" for i, w in enumerate(words)))
     print(f"prediction: {game.info.get('prediction'):.6g} ({game.info.get('output')}"
           f"{'' if game.info.get('target') is None else ', class %d' % game.info['target']})")
     explanation = explain(game, batch_size=args.batch_size, cache=args.cache, qthres=args.qthres,
