@@ -86,6 +86,18 @@ def test_report_html_holds_the_numbers_and_no_external_references():
     assert "http://" not in html and "https://" not in html and "<script src" not in html
 
 
+def test_report_of_a_grey_image_without_a_channel_axis(tmp_path):
+    """A (H, W) image (channel_axis=None, as a scikit-learn digits classifier takes it) saves, loads and reports:
+    the report once failed on int(None)."""
+    weights = np.random.default_rng(1).normal(size=(8, 8))
+    game = Game.image(lambda b: (np.asarray(b) * weights).sum(axis=(1, 2)), np.ones((8, 8)), grid=(2, 2),
+                      channel_axis=None, output="raw")
+    ex = Explanation.load(explain(game, time_limit=5, progress=False).save(tmp_path / "grey"))
+    assert ex.inputs["channel_axis"] is None and ex.inputs["image"].shape == (8, 8)
+    html = write_report(ex, tmp_path / "grey.html").read_text()
+    assert 'id="input-image"' in html and html.count("data:image/png;base64,") >= 2  # the input and a concept
+
+
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:

@@ -81,7 +81,7 @@ def concepts_bar(source, k: int = 10, *, ax=None):
     return ax
 
 
-def _display_image(image, channel_axis: int, mean, std) -> np.ndarray:
+def _display_image(image, channel_axis: int | None, mean, std) -> np.ndarray:
     img = np.asarray(image, dtype=np.float64)
     if img.ndim == 3:
         img = np.moveaxis(img, channel_axis, -1)
@@ -93,8 +93,10 @@ def _display_image(image, channel_axis: int, mean, std) -> np.ndarray:
     return (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
 
 
-def image_overlay(image, player_map, concept: Concept, *, ax=None, channel_axis: int = 0, mean=None, std=None):
-    """The image with the patches of ``concept`` outlined and every other region dimmed.
+def image_overlay(image, player_map, concept: Concept, *, ax=None, channel_axis: int | None = 0, mean=None,
+                  std=None):
+    """The image with the patches of ``concept`` outlined and every other region dimmed (``channel_axis``: 0, −1, or
+    None for a (H, W) image).
 
     ``player_map``: (H, W) player index of each pixel (−1: not a player), as ``game.info["player_map"]``;
     ``mean`` / ``std``: undo a normalisation for display (e.g. :data:`harsanyi.zoo.IMAGENET_MEAN`).
@@ -106,8 +108,7 @@ def image_overlay(image, player_map, concept: Concept, *, ax=None, channel_axis:
     pmap = np.asarray(player_map)
     members = [i for i in range(int(pmap.max()) + 1) if int(concept.mask) >> i & 1]
     inside = np.isin(pmap, members)
-    dim = shown * 0.35 if shown.ndim == 2 else shown * 0.35
-    picture = np.where(inside if shown.ndim == 2 else inside[..., None], shown, dim)
+    picture = np.where(inside if shown.ndim == 2 else inside[..., None], shown, shown * 0.35)
     ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0.0, vmax=1.0)
     colour = POSITIVE if concept.value > 0 else NEGATIVE
     for player in members:

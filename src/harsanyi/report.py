@@ -57,7 +57,7 @@ def _concept_picture(ex: Explanation, concept) -> str | None:
     if ex.kind == "image":
         fig, ax = _figure(3.2, 3.2)
         plot.image_overlay(ex.inputs["image"], ex.inputs["player_map"], concept, ax=ax,
-                           channel_axis=int(ex.inputs.get("channel_axis", 0)))
+                           channel_axis=_channel_axis(ex))
         return _png(fig)
     if ex.kind == "text":
         fig, ax = _figure(5.0, 0.9)
@@ -135,6 +135,12 @@ def _input_rows(ex: Explanation):
             for player, group in zip(ex.player_names, groups)]
 
 
+def _channel_axis(ex: Explanation) -> int | None:
+    """The saved image's channel axis: 0, −1, or None for a (H, W) image."""
+    axis = ex.inputs.get("channel_axis", 0)
+    return None if axis is None else int(axis)
+
+
 def _value(v) -> str:
     return v if isinstance(v, str) else f"{v:.4g}"  # a category as it is, a number to four digits
 
@@ -160,7 +166,7 @@ def _input_image(ex: Explanation) -> str | None:
 
     every = Concept("AND", (1 << ex.n_players) - 1, tuple(ex.player_names), 1.0)
     plot.image_overlay(ex.inputs["image"], ex.inputs["player_map"], every, ax=ax,
-                       channel_axis=int(ex.inputs.get("channel_axis", 0)))
+                       channel_axis=_channel_axis(ex))
     ax.set_title("the input; outlined: the player patches", fontsize=9)
     return _png(fig)
 
