@@ -74,6 +74,27 @@ def test_text_overlay_greys_the_words_that_are_not_players():
     assert grey == [True, True, True, False, False]
 
 
+def test_text_overlay_fits_long_texts_without_overlaps():
+    """Measured as drawn, in the report's 5-inch figure: 8 words fit one row (the font shrunk, not below 7 pt);
+    60 words take several rows at 7 pt. In every row each word starts after the previous one ends and the row ends
+    inside the axes; a short row keeps 12 pt."""
+    for count, one_row in ((8, True), (60, False)):
+        words = [f"word{i}" for i in range(count)]
+        fig, ax = plt.subplots(figsize=(5.0, 0.9 if one_row else 2.0))
+        plot.text_overlay(words, Concept("AND", 0b101, ("word0", "word2"), 1.0), ax=ax)
+        renderer = fig.canvas.get_renderer()
+        rows = {}
+        for t in ax.texts:
+            rows.setdefault(t.get_position()[1], []).append(t.get_window_extent(renderer))
+        assert (len(rows) == 1) == one_row and min(t.get_fontsize() for t in ax.texts) >= 7.0
+        axes_box = ax.get_window_extent(renderer)
+        for boxes in rows.values():
+            assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))
+            assert boxes[0].x0 >= axes_box.x0 - 1 and boxes[-1].x1 <= axes_box.x1 + 1
+    short = plot.text_overlay(["not", "bad"], Concept("AND", 0b11, ("not", "bad"), 1.0))
+    assert [t.get_fontsize() for t in short.texts] == [12.0, 12.0]
+
+
 def test_interaction_network_nodes_and_edges():
     table = game_table()
     ax = plot.interaction_network(table.shapley(), table.index("SII", 2), k=2)

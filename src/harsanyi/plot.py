@@ -126,7 +126,8 @@ def image_overlay(image, player_map, concept: Concept, *, ax=None, channel_axis:
 def text_overlay(words: Sequence[str], concept: Concept, *, word_player: Sequence[int] | None = None, ax=None):
     """The words in a row, those of ``concept`` highlighted (red if it raises the output, blue if it lowers it).
     ``word_player``: the player of each word, −1 for a word that is not a player (drawn grey); default: word i is
-    player i. A repeated word's player name ("the#2") is shown as the word."""
+    player i. A repeated word's player name ("the#2") is shown as the word. A long text gets a smaller font (down to
+    7 pt) and then more rows; give its axes the height they need (about 0.2 inch a row)."""
     import re
 
     ax = _axes(ax)
@@ -134,18 +135,54 @@ def text_overlay(words: Sequence[str], concept: Concept, *, word_player: Sequenc
     player = list(range(len(words))) if word_player is None else [int(p) for p in word_player]
     members = {i for i in range(len(words)) if player[i] >= 0 and int(concept.mask) >> player[i] & 1}
     colour = POSITIVE if concept.value > 0 else NEGATIVE
-    x = 0.0
-    for i, word in enumerate(words):
-        style = dict(boxstyle="round,pad=0.25", facecolor=colour, alpha=0.35, edgecolor=colour) if i in members \
-            else None
-        ax.text(x, 0.5, word, fontsize=12, va="center", bbox=style, fontweight="bold" if i in members else None,
-                color="0.55" if player[i] < 0 else "black")
-        x += 0.012 * (len(word) + 2)
-    ax.set_xlim(-0.01, max(x, 0.2))
+    texts = [ax.text(0.0, 0.5, word, transform=ax.transAxes, fontsize=12, va="center",
+                     bbox=dict(boxstyle="round,pad=0.25", facecolor=colour, alpha=0.35, edgecolor=colour)
+                     if i in members else None, fontweight="bold" if i in members else None,
+                     color="0.55" if player[i] < 0 else "black") for i, word in enumerate(words)]
+    _lay_out_words(ax, texts)
     ax.set_ylim(0, 1)
     ax.set_title(f"{concept.kind}: {concept.value:+.3g}", fontsize=9)
     ax.set_axis_off()
     return ax
+
+
+def _lay_out_words(ax, texts, gap_em: float = 0.6, smallest: float = 7.0) -> int:
+    """Place ``texts`` left to right across the axes, measured as drawn, ``gap_em`` of their size apart: in one row,
+    the font shrunk from 12 pt to fit, while it stays at least ``smallest``; else at ``smallest`` in as many rows as
+    needed (centred on the axes' height). Returns the number of rows."""
+    renderer = ax.figure.canvas.get_renderer()
+    width = 0.98 * ax.get_window_extent(renderer).width
+
+    def measure():
+        size = texts[0].get_fontsize()
+        return [t.get_window_extent(renderer).width for t in texts], gap_em * size * ax.figure.dpi / 72.0
+
+    def resize(size):
+        for t in texts:
+            t.set_fontsize(size)
+
+    if not texts:
+        return 0
+    widths, gap = measure()
+    for _ in range(3):  # widths scale with the font size, so one correction nearly fits; two more make sure
+        total = sum(widths) + gap * (len(texts) - 1)
+        size = texts[0].get_fontsize()
+        if total <= width or size <= smallest:
+            break
+        resize(max(smallest, size * width / total))
+        widths, gap = measure()
+    rows, x = [[]], 0.0
+    for t, w in zip(texts, widths):
+        if rows[-1] and x + w > width:  # the next row
+            rows.append([])
+            x = 0.0
+        rows[-1].append((t, x))
+        x += w + gap
+    full = ax.get_window_extent(renderer).width
+    for r, row in enumerate(rows):
+        for t, x in row:
+            t.set_position((x / full, 1.0 - (r + 0.5) / len(rows)))
+    return len(rows)
 
 
 def interaction_network(shapley, pairs, player_names: Sequence[str] | None = None, *, k: int | None = None,

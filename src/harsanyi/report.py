@@ -62,6 +62,8 @@ def _concept_picture(ex: Explanation, concept) -> str | None:
     if ex.kind == "text":
         fig, ax = _figure(5.0, 0.9)
         plot.text_overlay(list(ex.inputs["words"]), concept, word_player=ex.inputs.get("word_player"), ax=ax)
+        rows = len({t.get_position()[1] for t in ax.texts})
+        fig.set_figheight(max(0.9, 0.45 + 0.22 * rows))  # the rows keep their places in the axes' height
         return _png(fig)
     return None
 
