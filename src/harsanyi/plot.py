@@ -150,7 +150,8 @@ def _lay_out_words(ax, texts, gap_em: float = 0.6, smallest: float = 7.0) -> int
     """Place ``texts`` left to right across the axes, measured as drawn, ``gap_em`` of their size apart: in one row,
     the font shrunk from 12 pt to fit, while it stays at least ``smallest``; else at ``smallest`` in as many rows as
     needed (centred on the axes' height). Returns the number of rows."""
-    renderer = ax.figure.canvas.get_renderer()
+    canvas = ax.figure.canvas  # Agg canvases (the default, notebooks) have a renderer; others: matplotlib's own
+    renderer = canvas.get_renderer() if hasattr(canvas, "get_renderer") else ax.figure._get_renderer()
     width = 0.98 * ax.get_window_extent(renderer).width
 
     def measure():
