@@ -179,10 +179,12 @@ def _lay_out_words(ax, texts, gap_em: float = 0.6, smallest: float = 7.0) -> int
             x = 0.0
         rows[-1].append((t, x))
         x += w + gap
-    full = ax.get_window_extent(renderer).width
-    for r, row in enumerate(rows):
+    from matplotlib.transforms import ScaledTranslation
+
+    for r, row in enumerate(rows):  # offsets in inches from the axes' left edge: a later tight_layout keeps them
         for t, x in row:
-            t.set_position((x / full, 1.0 - (r + 0.5) / len(rows)))
+            t.set_position((0.0, 1.0 - (r + 0.5) / len(rows)))
+            t.set_transform(ax.transAxes + ScaledTranslation(x / ax.figure.dpi, 0.0, ax.figure.dpi_scale_trans))
     return len(rows)
 
 
