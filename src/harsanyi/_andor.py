@@ -777,9 +777,11 @@ def _unit(vs) -> float:
     """The power of two just above the spread of the values, max |v(S) − v(∅)| (else max |v|, else 1). The solvers
     work on v / unit, where HiGHS's absolute tolerances and the first-order methods' step sizes fit; a power of two
     scales every number exactly, so the concepts scaled back are those of v itself."""
-    spread = float(abs(vs - vs[..., :1]).max())
+    hi, lo = (vs.amax(-1), vs.amin(-1)) if is_torch(vs) else (vs.max(-1), vs.min(-1))  # per table, no 2ⁿ temporary
+    first = vs[..., 0]
+    spread = float(max((hi - first).max(), (first - lo).max()))
     if not spread > 0:
-        spread = float(abs(vs).max())
+        spread = float(max(abs(hi).max(), abs(lo).max()))
     return math.ldexp(1.0, math.frexp(spread)[1]) if spread > 0 and math.isfinite(spread) else 1.0
 
 
