@@ -5,6 +5,7 @@ architecture as the control, explain many inputs exactly and measure how sparse 
 
     python studies/sparsity.py                      # the full study: 50 inputs, 3 seeds, 3 modalities
     python studies/sparsity.py --inputs 5 --seeds 1 # a quick look
+    python studies/sparsity.py --players 12 --inputs 25 --seeds 2 --tol 1e-3 --time-limit 60   # do they carry to n = 12?
 
   tabular  UCI adult (harsanyi.zoo.adult), an MLP 55 → 64 → 64 → 2; 8 attributes are players, the other 4 keep
            their values; baseline = the training mean; v = log-odds of the predicted class
@@ -37,8 +38,13 @@ from harsanyi import Game, fidelity_curve, salient_concepts, zoo
 KS = (10, 20, 50)
 FIELDS = ["modality", "model", "seed", "input", "n", "scale", "l1_dividends", "l1_andor", "gap", "salient_dividends",
           "salient_andor", *[f"fidelity{k}_dividends" for k in KS], *[f"fidelity{k}_andor" for k in KS], "seconds"]
-TABULAR_PLAYERS = ["age", "education-num", "capital-gain", "hours-per-week", "marital-status", "occupation",
-                   "relationship", "sex"]
+# the players at each study size: the 8 of the main study, and 12 (11 for text) to see whether its findings carry
+TABULAR_PLAYERS = {8: ["age", "education-num", "capital-gain", "hours-per-week", "marital-status", "occupation",
+                       "relationship", "sex"]}
+TABULAR_PLAYERS[12] = TABULAR_PLAYERS[8] + ["capital-loss", "workclass", "race", "native-country"]
+IMAGE_CELLS = {8: [(2, 2), (2, 3), (2, 4), (3, 2), (3, 3), (3, 4), (4, 3), (1, 3)]}
+IMAGE_CELLS[12] = IMAGE_CELLS[8] + [(1, 2), (1, 4), (4, 2), (4, 4)]   # the central 4 × 3 block of the 7 × 7 grid
+SENTENCE_WORDS = {8: (6, 9), 12: (12, 12)}                                   # (fewest, most) words
 
 
 def measure(game, *, time_limit: float, tol: float) -> dict:
@@ -56,10 +62,10 @@ def measure(game, *, time_limit: float, tol: float) -> dict:
 
 
 # --- the three modalities: models (trained per seed, and untrained) and inputs ----------------------------------
-def tabular(seed: int, trained: bool, inputs: int):
+def tabular(seed: int, trained: bool, inputs: int, size: int):
     train, test = zoo.adult("train"), zoo.adult("test")
     model = zoo.train_mlp(train["X"], train["y"], seed=seed, steps=200 if trained else 0)
-    players = {name: train["players"][name] for name in TABULAR_PLAYERS}
+    players = {name: train["players"][name] for name in TABULAR_PLAYERS[size]}
     for i in range(inputs):
         yield Game.tabular(model, test["X"][i], players=players, baseline="mean", background=train["X"])
 
@@ -81,20 +87,20 @@ def _mnist_cnn(seed: int, trained: bool, X, y):
     return cnn.eval()
 
 
-def image(seed: int, trained: bool, inputs: int):
+def image(seed: int, trained: bool, inputs: int, size: int):
     X, y = zoo.mnist()
     shuffled = np.random.default_rng(1234).permutation(len(X))
     train_idx, test_idx = shuffled[:4000], shuffled[4000:]
     cnn = _mnist_cnn(seed, trained, X[train_idx], y[train_idx])
     blank = np.full((1, 28, 28), (0.0 - 0.1307) / 0.3081, dtype=np.float32)
-    cells = [(2, 2), (2, 3), (2, 4), (3, 2), (3, 3), (3, 4), (4, 3), (1, 3)]
     for i in test_idx[:inputs]:
-        yield Game.image(cnn, X[i], grid=(7, 7), cells=cells, baseline=blank)
+        yield Game.image(cnn, X[i], grid=(7, 7), cells=IMAGE_CELLS[size], baseline=blank)
 
 
-def text(seed: int, trained: bool, inputs: int):
+def text(seed: int, trained: bool, inputs: int, size: int):
     model, tokenizer, _ = zoo.sentiment_model(seed=seed, steps=200 if trained else 0)
-    for sentence in zoo.sentences(inputs, seed=1000):
+    fewest, most = SENTENCE_WORDS[size]
+    for sentence in zoo.sentences(inputs, seed=1000, min_words=fewest, max_words=most):
         yield Game.text(model, text=sentence, tokenizer=tokenizer)
 
 
@@ -175,11 +181,19 @@ def main():
                         help="seconds per AND-OR solve where it is iterative (n > 10; n ≤ 10 is solved exactly)")
     parser.add_argument("--tol", type=float, default=1e-2,
                         help="optimality gap at which an iterative AND-OR solve stops")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--players", type=int, default=8, choices=sorted(TABULAR_PLAYERS),
+                        help="8: the main study; 12: 12 attributes, 12 cells, 12-word sentences (4 096 masked inputs)")
+    parser.add_argument("--out", type=Path, help="default: studies/results, or studies/results/n12 for --players 12")
     args = parser.parse_args()
+    if args.out is None:
+        args.out = Path(__file__).parent / "results" / ("" if args.players == 8 else f"n{args.players}")
     args.out.mkdir(parents=True, exist_ok=True)
     runs = args.out / "runs.csv"
     rows = list(csv.DictReader(open(runs))) if runs.exists() else []
+    sizes = {int(r["n"]) for r in rows if r["modality"] != "text"} - {args.players}
+    if sizes:
+        parser.error(f"{runs} holds runs with {sorted(sizes)} players and this run has {args.players}; resuming would "
+                     f"mix the two studies. Pass another --out, or the same --players as before.")
     done = {(r["modality"], r["model"], r["seed"], r["input"]) for r in rows}
     new_file = not runs.exists()
     with open(runs, "a", newline="") as fh:
@@ -193,7 +207,7 @@ def main():
                     if all(key in done for key in keys):
                         continue
                     start = time.perf_counter()
-                    for i, game in enumerate(MODALITIES[modality](seed, model == "trained", args.inputs)):
+                    for i, game in enumerate(MODALITIES[modality](seed, model == "trained", args.inputs, args.players)):
                         if keys[i] in done:
                             continue
                         t = time.perf_counter()

@@ -113,3 +113,17 @@ def test_minilm_sentiment_head_on_words():
     target = game.info["target"]  # 1: pleasant
     sign = 1.0 if target == 1 else -1.0
     assert sign * phi["love"] > 0 > sign * phi["grief"]  # the sentiment words carry the sentiment
+
+
+def test_composed_sentences_keep_to_the_word_counts_asked_for():
+    try:
+        default = zoo.sentences(40, seed=3)
+    except ImportError as err:
+        pytest.skip(str(err))
+    assert default == zoo.sentences(40, seed=3, max_words=9)  # the study's inputs do not move with new templates
+    assert {len(s.split()) for s in default} <= {6, 8, 9}
+    long = zoo.sentences(10, seed=3, min_words=12, max_words=12)
+    assert all(len(s.split()) == 12 for s in long) and len(set(long)) > 1
+    with pytest.raises(ValueError, match=r"admit a template of 6, 8, 9, 11 or 12 words; received min_words=10, "
+                                         r"max_words=10"):
+        zoo.sentences(1, min_words=10, max_words=10)

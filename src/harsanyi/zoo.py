@@ -266,10 +266,11 @@ def sentiment_model(seed: int = 0, *, steps: int = 200, train_fraction: float = 
     return model.eval(), tokenizer, {"held_out_words": [words[i] for i in held], "held_out_accuracy": accuracy}
 
 
-def sentences(count: int, seed: int = 0, *, max_words: int = 9) -> list[str]:
-    """``count`` sentences of at most ``max_words`` words (6 to 11) mixing WEAT pleasant, unpleasant and neutral words
-    with function words, e.g. "the violin brought love and grief to the prison". Composed from the bundled word
-    lists (no labelled sentence corpus installs offline); deterministic in ``seed``."""
+def sentences(count: int, seed: int = 0, *, max_words: int = 9, min_words: int = 1) -> list[str]:
+    """``count`` sentences of ``min_words`` to ``max_words`` words (templates of 6, 8, 9, 11 and 12 words) mixing WEAT
+    pleasant, unpleasant and neutral words with function words, e.g. "the violin brought love and grief to the
+    prison". Composed from the bundled word lists (no labelled sentence corpus installs offline); deterministic in
+    ``seed``."""
     rng = np.random.default_rng(seed)
     attribute, labels = pleasant_words()
     good = [w for w, l in zip(attribute, labels) if l == 1]
@@ -281,9 +282,11 @@ def sentences(count: int, seed: int = 0, *, max_words: int = 9) -> list[str]:
         "my {n} means {a} not {b}",
         "after the {n} there was {a} and {b} near the {m}",
         "the {n} and the {m} remind me of {a} and {b}",
-    ) if len(t.split()) <= max_words]
+        "after the long {n} there was {a} and {b} near the {m}",
+    ) if min_words <= len(t.split()) <= max_words]
     if not templates:
-        raise ValueError(f"Expected max_words ≥ 6 (the shortest template); received {max_words}.")
+        raise ValueError(f"Expected min_words and max_words that admit a template of 6, 8, 9, 11 or 12 words; "
+                         f"received min_words={min_words}, max_words={max_words}.")
     out = []
     for _ in range(count):
         template = templates[rng.integers(len(templates))]
