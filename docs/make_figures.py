@@ -66,6 +66,11 @@ def text():
     fig, ax = plt.subplots(figsize=(5, 5))
     plot.interaction_network(table.shapley(), table.index("k-SII", 2), k=10, ax=ax)
     fig.savefig(FIGURES / "text_network.png", dpi=90, bbox_inches="tight")
+    tree = table.interaction_tree()                          # adjacent words merged where they interact most
+    print(tree)
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    plot.interaction_tree(tree, ax=ax)
+    fig.savefig(FIGURES / "text_tree.png", dpi=90, bbox_inches="tight")
     # --- end ---
     return concepts
 

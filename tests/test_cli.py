@@ -196,6 +196,7 @@ def test_explain_a_text_pipeline_on_a_txt_file(tmp_path, capsys):
                  "--select", "4,1", "--out", str(tmp_path / "two.npz")]) == 0
     two = Explanation.load(tmp_path / "two.npz")
     assert two.player_names == ("awful", "great") and two.inputs["word_player"] == [-1, 1, -1, -1, 0, -1]
+    assert "interaction tree of the words: (great awful)" in capsys.readouterr().out  # as read, not as selected
     html = (tmp_path / "two.html").read_text()
     assert html.count('class="fixed"') == 4 and ">great</span>" in html
     torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), tmp_path / "net.pt")

@@ -153,3 +153,30 @@ def test_plots_take_an_explanation_and_dividends_and_refuse_a_value_table():
         plot.fidelity(table)
     with pytest.raises(HarsanyiValueError, match="Expected pairs over the 4 players"):
         plot.interaction_network(table.shapley(), np.zeros(8))
+
+
+def test_interaction_tree_draws_each_merge_over_the_words_in_order():
+    """game_table: a∧b (3) is the strongest pair and a∨d couples a and d; the dendrogram draws n − 1 merges, each
+    coloured by the sign of its B and written with it, the words along the bottom in their order."""
+    table = game_table()
+    tree = table.interaction_tree()
+    ax = plot.interaction_tree(tree)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "c", "d"]
+    assert len(ax.lines) == len(tree.merges) == 3
+    for line, node in zip(ax.lines, tree.merges):
+        assert line.get_color() == (plot.POSITIVE if node.interaction > 0 else plot.NEGATIVE)
+        assert max(line.get_ydata()) == node.step
+    assert [t.get_text() for t in ax.texts] == [f"{node.interaction:+.3g}" for node in tree.merges]
+    with pytest.raises(Exception, match="Expected an InteractionTree"):
+        plot.interaction_tree(table)
+
+
+def test_interaction_network_draws_an_additive_models_pairs_as_hairlines():
+    """Pairs at rounding level next to Shapley values of order 1 must not draw as thick edges (they were scaled to
+    the largest pair)."""
+    masks = np.arange(16)
+    bits = (masks[:, None] >> np.arange(4)) & 1
+    v = bits @ np.array([1.0, -2.0, 0.5, 3.0]) + 1e-12 * np.random.default_rng(0).normal(size=16)
+    table = ValueTable(v)
+    ax = plot.interaction_network(table.shapley(), table.index("k-SII", 2))
+    assert max(line.get_linewidth() for line in ax.lines) < 0.51

@@ -98,6 +98,14 @@ def test_report_of_a_grey_image_without_a_channel_axis(tmp_path):
     assert 'id="input-image"' in html and html.count("data:image/png;base64,") >= 2  # the input and a concept
 
 
+def test_text_report_draws_the_interaction_tree_of_the_words():
+    ex = text_explanation()
+    tree = ex.interaction_tree()
+    assert tree.root.bracketed().replace("(", "").replace(")", "").split() == list(ex.player_names)
+    assert 'alt="interaction tree: adjacent words merged' in render_report(ex)
+    assert 'alt="interaction tree' not in render_report(image_explanation())  # grid cells have no reading order
+
+
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:

@@ -7,7 +7,7 @@ import pytest
 
 from harsanyi import CertificateError, HarsanyiValueError, Interactions, ValueTable
 
-from conftest import ATOL, brute_shapley, derivative, mask_of, random_table, subsets
+from conftest import ATOL, brute_shapley, derivative, mask_of, random_table, subsets, unanimity_table
 
 
 def test_harsanyi_certificate_holds_and_states_scale():
@@ -154,6 +154,64 @@ def test_coalition_interaction_of_pair_is_sii_and_errors():
         table.coalition_interaction(("a",))
     with pytest.raises(KeyError, match="Unknown player 'z'"):
         table.coalition_interaction(("a", "z"))
+
+
+def test_interaction_tree_replays_the_greedy_merges_from_coalition_interactions(seed):
+    """Each merge is the adjacent pair of largest |B / (|L|·|R|)| at its step, with B(L, R) = T(L ∪ R) − T(L) −
+    T(R) recomputed from ``coalition_interaction`` (itself checked against its definition above); the B of all
+    merges telescope to v(N) − Σ v({i}) + (n − 1)·v(∅)."""
+    n = 7
+    v = random_table(n, seed)
+    table = ValueTable(v)
+    tree = table.interaction_tree()
+
+    def T(start, stop):
+        return table.coalition_interaction(range(start, stop)) if stop - start >= 2 else 0.0
+
+    spans = [(i, i + 1) for i in range(n)]
+    for step, node in enumerate(tree.merges, start=1):
+        scores = [(T(a[0], b[1]) - T(*a) - T(*b)) / ((a[1] - a[0]) * (b[1] - b[0])) for a, b in zip(spans, spans[1:])]
+        j = int(np.argmax(np.abs(scores)))
+        assert (node.start, node.stop, node.step) == (spans[j][0], spans[j + 1][1], step)
+        assert node.density == pytest.approx(scores[j], abs=ATOL)
+        assert node.total == pytest.approx(T(node.start, node.stop), abs=ATOL)
+        spans[j:j + 2] = [(spans[j][0], spans[j + 1][1])]
+    assert len(tree.merges) == n - 1 and (tree.root.start, tree.root.stop) == (0, n)
+    direct = v[-1] - sum(v[1 << i] for i in range(n)) + (n - 1) * v[0]
+    assert sum(node.interaction for node in tree.merges) == pytest.approx(direct, abs=ATOL)
+    assert tree.certificate.passed
+
+
+def test_interaction_tree_in_a_given_reading_order_is_the_tree_of_the_reordered_game():
+    n, order = 6, [3, 0, 5, 1, 4, 2]
+    v = random_table(n, 4)
+    names = list("abcdef")
+    masks = np.arange(1 << n)
+    renumbered = sum(((masks >> k) & 1) << order[k] for k in range(n))  # new player k is old player order[k]
+    expected = ValueTable(v[renumbered], player_names=[names[p] for p in order]).interaction_tree()
+    tree = ValueTable(v, player_names=names).interaction_tree(order=order)
+    assert tree.root.bracketed() == expected.root.bracketed()
+    np.testing.assert_allclose([m.interaction for m in tree.merges], [m.interaction for m in expected.merges],
+                               atol=ATOL)
+    assert tree.merges[-1].players == tuple(order) and tree.root.mask == (1 << n) - 1
+    with pytest.raises(HarsanyiValueError, match=r"each of the 6 players' indices once .a permutation of 0 … 5.; "
+                                                 r"received \[0, 0, 1, 2, 3, 4\]"):
+        ValueTable(v).interaction_tree(order=[0, 0, 1, 2, 3, 4])
+
+
+def test_interaction_tree_of_a_pairwise_game_sums_the_pairs_across_each_split():
+    """With only pair dividends, B(L, R) is the sum of the pair dividends across L and R: the tree is known."""
+    names = ["not", "good", "at", "all", "bad"]
+    pairs = {("not", "good"): 5.0, ("all", "bad"): -4.0, ("good", "at"): 0.5, ("at", "all"): 1.0}
+    v = unanimity_table(5, {tuple(names.index(w) for w in pair): weight for pair, weight in pairs.items()})
+    tree = ValueTable(v, player_names=names).interaction_tree()
+    assert tree.root.bracketed() == "((not good) (at (all bad)))"
+    assert [(m.label, m.interaction) for m in tree.merges] == [
+        ("not good", 5.0), ("all bad", -4.0), ("at all bad", 1.0), ("not good at all bad", 0.5)]
+    assert tree.merges[-1].density == pytest.approx(0.5 / 6)  # one pair of the 2 · 3 across the last split
+    assert "1. not + good: B = +5 (per pair +5)" in str(tree)
+    with pytest.raises(HarsanyiValueError, match="at least 2 players; this table has 1"):
+        ValueTable(np.array([0.0, 1.0])).interaction_tree()
 
 
 def test_shapley_against_shap_exact_explainer(seed):

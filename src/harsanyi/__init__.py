@@ -12,6 +12,7 @@ from ._game import Game
 from ._indices import INDICES
 from ._interactions import Interactions
 from ._sparsity import Concept, FidelityCurve, fidelity_curve, salient_concepts
+from ._tree import InteractionTree, TreeNode
 from ._values import MultiOrder, ValueTable
 from .exceptions import (
     CacheError,
@@ -31,6 +32,8 @@ __all__ = [
     "ValueTable",
     "Interactions",
     "MultiOrder",
+    "InteractionTree",
+    "TreeNode",
     "Explanation",
     "explain",
     "Concepts",

@@ -299,6 +299,8 @@ def run_explain(args) -> int:
     print(f"Shapley values (the {len(top)} largest of {n}):", *(f"  {explanation.shapley[j]:+9.4f}  {names[j]}"
                                                               for j in top), sep="\n")
     print("largest AND-OR concepts:", *explanation.concepts()[:_SHOWN], sep="\n  ")
+    if explanation.kind == "text" and n >= 2:
+        print(f"interaction tree of the words: {explanation.interaction_tree().root.bracketed()}")
     print(explanation.certificate_sentence())
     print(explanation.solver_sentence())
     print(f"result: {result}\nreport: {report}")

@@ -19,6 +19,7 @@ from ._array import to_numpy
 from ._certificate import Certificate
 from ._files import read_npz, write_npz
 from ._sparsity import KAPPA, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
+from ._tree import InteractionTree
 from ._values import ValueTable
 from .exceptions import CacheError, HarsanyiValueError
 
@@ -73,6 +74,17 @@ class Explanation:
 
     def dividend_fidelity(self, max_k: int | None = None) -> FidelityCurve:
         return fidelity_curve(self.values, self.dividends, max_k=max_k)
+
+    def interaction_tree(self) -> InteractionTree:
+        """The interaction tree over the players (for text, in the order their words are read, whatever order
+        ``select=`` gave them); see :meth:`ValueTable.interaction_tree`."""
+        order = None
+        if self.kind == "text" and "word_player" in self.inputs:
+            first = {}
+            for position, player in enumerate(self.inputs["word_player"]):
+                first.setdefault(int(player), position)
+            order = sorted(range(self.n_players), key=lambda p: first.get(p, p))
+        return ValueTable(self.values, player_names=self.player_names).interaction_tree(order)
 
     def certificate_sentence(self, kappa: float = KAPPA) -> str:
         """The AND-OR certificate in plain words, with the numbers a reader can check."""

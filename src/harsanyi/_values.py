@@ -19,6 +19,7 @@ from ._files import read_npz, write_npz
 from ._indices import IndexSpec, SizeSums, check_order, compute_index, get_index
 from ._interactions import Interactions, check_player_names, resolve_coalition
 from ._transforms import masks_of_size, or_reconstruct, or_transform, popcounts, subset_moebius, subset_zeta
+from ._tree import InteractionTree, interaction_tree
 from .exceptions import CacheError, HarsanyiValueError
 
 if TYPE_CHECKING:
@@ -375,6 +376,24 @@ class ValueTable:
         outside = np.bitwise_count(masks & ~np.uint64(a_mask) & np.uint64((1 << self._n) - 1))
         weights = np.where(inside >= 2, 1.0 / (outside.astype(np.float64) + 1.0), 0.0)
         return float(dividends @ weights)
+
+    def interaction_tree(self, order: Sequence[int] | None = None) -> InteractionTree:
+        """The interaction tree over the players (SPEC §6): adjacent constituents merged bottom-up, the strongest
+        interaction per pair across the split first. See :class:`harsanyi.InteractionTree`; ``str(tree)`` prints it.
+
+        ``order``: the players' indices in reading order (default 0 … n−1, the order of a text game's words). A text
+        game built with ``select=`` in another order numbers its players as selected: pass
+        ``order=np.argsort(select)``. O(n·2ⁿ)."""
+        n = self._n
+        if n < 2:
+            raise HarsanyiValueError(f"An interaction tree needs at least 2 players; this table has {n}.")
+        order = list(range(n)) if order is None else [int(p) for p in order]
+        if sorted(order) != list(range(n)):
+            raise HarsanyiValueError(f"Expected order= to list each of the {n} players' indices once (a "
+                                     f"permutation of 0 … {n - 1}); received {order!r}.")
+        labels = self._names if self._names is not None else [str(i) for i in range(n)]
+        return interaction_tree(to_numpy(self._certified_dividends()), n, labels, to_numpy(self._table),
+                                self._certificate, order)
 
     # --- re-checking a result ---------------------------------------------------------------------------------------
     def certify(self, result: Interactions) -> Certificate:

@@ -5,6 +5,7 @@ axes when None) and returns the axes it drew on, so plots compose into the calle
 - :func:`image_overlay`: one concept's patches drawn on the input image, the rest dimmed.
 - :func:`text_overlay`: a sentence with the words of one concept highlighted.
 - :func:`interaction_network`: players as nodes sized by |Shapley value|, pairs as edges (SII or k-SII).
+- :func:`interaction_tree`: the interaction tree over the words (SPEC §6) as a dendrogram.
 - :func:`order_strength`: the multi-order interaction strength against m / n (SPEC §5).
 - :func:`fidelity`: the top-k reconstruction error against k, for one or several decompositions.
 - :func:`waterfall`: Shapley values as steps from v(∅) to v(N).
@@ -20,8 +21,8 @@ from ._sparsity import Concept, ranked_concepts
 from ._transforms import popcounts
 from .exceptions import HarsanyiValueError
 
-__all__ = ["concepts_bar", "image_overlay", "text_overlay", "interaction_network", "order_strength", "fidelity",
-           "waterfall", "POSITIVE", "NEGATIVE"]
+__all__ = ["concepts_bar", "image_overlay", "text_overlay", "interaction_network", "interaction_tree",
+           "order_strength", "fidelity", "waterfall", "POSITIVE", "NEGATIVE"]
 
 POSITIVE, NEGATIVE = "#d62728", "#1f77b4"  # red raises the output, blue lowers it (as in shap's plots)
 
@@ -192,7 +193,7 @@ def interaction_network(shapley, pairs, player_names: Sequence[str] | None = Non
                         ax=None):
     """Players on a circle, node area ∝ |φ_i| (red positive, blue negative); edges for the ``k`` strongest pairs of
     ``pairs`` (an order-2 :class:`~harsanyi.Interactions`, e.g. SII or k-SII, or a dense bitmask-indexed array such
-    as ``Explanation.pairs``), width ∝ |value|."""
+    as ``Explanation.pairs``), width ∝ |value| in the units of the largest pair or |φ_i|, whichever is larger."""
     ax = _axes(ax)
     phi = np.asarray(shapley, dtype=np.float64)
     n = phi.size
@@ -206,7 +207,9 @@ def interaction_network(shapley, pairs, player_names: Sequence[str] | None = Non
     pair_masks = np.flatnonzero(popcounts(n) == 2)
     values = dense[pair_masks]
     order = np.argsort(-np.abs(values))[: (k if k is not None else len(values))]
-    top = np.abs(values[order]).max() if order.size else 1.0
+    # widths in the units of the largest pair or Shapley value, so that pairs far weaker than the players (an
+    # additive model's rounding, say) draw as hairlines rather than filling the picture
+    top = max(np.abs(values[order]).max() if order.size else 0.0, np.abs(phi).max())
     for j in order:
         mask = int(pair_masks[j])
         a, b = [i for i in range(n) if mask >> i & 1]
@@ -222,6 +225,48 @@ def interaction_network(shapley, pairs, player_names: Sequence[str] | None = Non
     ax.set_axis_off()
     ax.set_title(f"Shapley values (nodes) and {getattr(pairs, 'index', 'pair')} interactions (edges)", fontsize=9)
     return ax
+
+
+def interaction_tree(tree, *, ax=None):
+    """The interaction tree (:meth:`ValueTable.interaction_tree`) as a dendrogram: the players along the bottom in
+    their order, each merge drawn at the height of its step, red where the two parts interact positively and blue
+    where negatively, the line width ∝ |B| per pair across the split (relative to the largest of them or to
+    |v(N) − v(∅)|, whichever is larger), and B written at the merge."""
+    if not hasattr(tree, "merges"):
+        raise HarsanyiValueError(f"Expected an InteractionTree (table.interaction_tree()); received "
+                                 f"{type(tree).__name__}.")
+    ax = _axes(ax)
+    x: dict[tuple[int, int], float] = {}
+    height: dict[tuple[int, int], float] = {}
+    n = tree.root.stop
+    for i in range(n):
+        x[(i, i + 1)], height[(i, i + 1)] = float(i), 0.0
+    # widths in the units of the largest density or of |v(N) − v(∅)|, whichever is larger: interactions far below
+    # the output's change draw thin
+    top = max(max((abs(node.density) for node in tree.merges), default=0.0), tree.scale) or 1.0
+    for node in tree.merges:
+        left, right = (node.left.start, node.left.stop), (node.right.start, node.right.stop)
+        here = (node.start, node.stop)
+        x[here], height[here] = (x[left] + x[right]) / 2, float(node.step)
+        ax.plot([x[left], x[left], x[right], x[right]], [height[left], node.step, node.step, height[right]],
+                color=POSITIVE if node.interaction > 0 else NEGATIVE, linewidth=0.8 + 3.2 * abs(node.density) / top,
+                solid_joinstyle="miter")
+        ax.annotate(f"{node.interaction:+.3g}", (x[here], node.step), xytext=(0, 3), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=7)
+    labels = [str(leaf) for leaf in _leaf_labels(tree.root)]
+    ax.set_xticks(range(n), labels, rotation=90 if n > 8 or max(map(len, labels)) > 8 else 0, fontsize=8)
+    ax.set_xlim(-0.6, n - 0.4)
+    ax.set_ylim(0, len(tree.merges) + 0.8)
+    ax.set_yticks([])
+    ax.set_ylabel("merge order (first at the bottom)", fontsize=8)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_title("interaction tree: B(L, R) between merged constituents", fontsize=9)
+    return ax
+
+
+def _leaf_labels(node):
+    return [node.label] if node.is_leaf else _leaf_labels(node.left) + _leaf_labels(node.right)
 
 
 def order_strength(multi_order, *, ax=None, label: str | None = None):

@@ -89,6 +89,10 @@ def _plots(ex: Explanation) -> list[tuple[str, str]]:
         ax.set_xlabel("order m / n")
         ax.set_ylabel("relative interaction strength")
         out.append(("interaction strength per order", _png(fig)))
+        if ex.kind == "text":
+            fig, ax = _figure(max(4.5, 0.45 * ex.n_players + 1.5), 3.6)
+            plot.interaction_tree(ex.interaction_tree(), ax=ax)
+            out.append(("interaction tree: adjacent words merged where they interact most per pair", _png(fig)))
     fig, ax = _figure()
     plot.fidelity([ex.fidelity(max_k=256), ex.dividend_fidelity(max_k=256)], ["AND-OR", "Harsanyi dividends"], ax=ax)
     out.append(("error over all masked inputs with the top-k concepts", _png(fig)))
