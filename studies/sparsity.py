@@ -5,7 +5,7 @@ architecture as the control, explain many inputs exactly and measure how sparse 
 
     python studies/sparsity.py                      # the full study: 50 inputs, 3 seeds, 3 modalities
     python studies/sparsity.py --inputs 5 --seeds 1 # a quick look
-    python studies/sparsity.py --players 12 --inputs 25 --seeds 2 --tol 1e-3 --time-limit 60   # do they carry to n = 12?
+    python studies/sparsity.py --players 12 --inputs 20 --seeds 1 --tol 1e-3 --time-limit 60  # at n = 12 too?
 
   tabular  UCI adult (harsanyi.zoo.adult), an MLP 55 → 64 → 64 → 2; 8 attributes are players, the other 4 keep
            their values; baseline = the training mean; v = log-odds of the predicted class
@@ -17,7 +17,8 @@ The control for text is an untrained head on the same (pretrained) encoder.
 
 Per input it records, for the AND-OR concepts (qthres 0.02) and for the plain Harsanyi dividends: the number of
 salient concepts (|I| ≥ 0.05 · max), the fidelity 1 − RMS error / |v(N) − v(∅)| over all 2ⁿ masked inputs when only
-the top-k concepts are kept (k = 10, 20, 50), and the L1 norms (for reference only: l1_dividends leaves out the
+k concepts are kept (k = 10, 20, 50; the top k by |I|, and the last k of the papers' greedy backward elimination,
+columns *_greedy), and the L1 norms (for reference only: l1_dividends leaves out the
 empty coalition, l1_andor includes the constant offset, so the two are not compared). Outputs (in --out): runs.csv (one row per input),
 summary.csv (mean, or median for fidelities, with 95 % bootstrap intervals per modality × model), and sparsity.png. The run resumes: inputs
 already in runs.csv are skipped.
@@ -36,8 +37,9 @@ import torch
 from harsanyi import Game, fidelity_curve, salient_concepts, zoo
 
 KS = (10, 20, 50)
+CURVES = ["dividends", "andor", "dividends_greedy", "andor_greedy"]  # top-k by |I|, and the greedy elimination
 FIELDS = ["modality", "model", "seed", "input", "n", "scale", "l1_dividends", "l1_andor", "gap", "salient_dividends",
-          "salient_andor", *[f"fidelity{k}_dividends" for k in KS], *[f"fidelity{k}_andor" for k in KS], "seconds"]
+          "salient_andor", *[f"fidelity{k}_{curve}" for curve in CURVES for k in KS], "seconds"]
 # the players at each study size: the 8 of the main study, and 12 (11 for text) to see whether its findings carry
 TABULAR_PLAYERS = {8: ["age", "education-num", "capital-gain", "hours-per-week", "marital-status", "occupation",
                        "relationship", "sex"]}
@@ -54,8 +56,10 @@ def measure(game, *, time_limit: float, tol: float) -> dict:
     row = {"n": game.n_players, "scale": table.scale, "l1_dividends": float(np.abs(dividends[1:]).sum()),
            "l1_andor": concepts.l1_after, "gap": concepts.solver.gap,
            "salient_dividends": len(salient_concepts(dividends)), "salient_andor": len(concepts.salient())}
-    for name, curve in (("dividends", fidelity_curve(table.values, dividends, max_k=max(KS))),
-                        ("andor", concepts.fidelity_curve(max_k=max(KS)))):
+    for name in CURVES:
+        order = "greedy" if name.endswith("greedy") else "top-k"
+        curve = (concepts.fidelity_curve(max_k=max(KS), order=order) if name.startswith("andor") else
+                 fidelity_curve(table.values, dividends, max_k=max(KS), order=order))
         for k in KS:
             row[f"fidelity{k}_{name}"] = float(curve.fidelity[min(k, len(curve.k) - 1)])
     return row
@@ -165,8 +169,10 @@ def plot(rows: list[dict], summary: list[dict], out: Path) -> None:
                   [entry[f"fidelity{k}_andor_hi"] - m for m, k in zip(means, KS)]]
         axes[1].bar(np.arange(len(KS)) + j * width, means, width, yerr=errors,
                     label=f"{entry['modality']} {entry['model']}")
-    axes[1].set_xticks(np.arange(len(KS)) + 0.4 - width / 2, [f"top {k}" for k in KS])
-    axes[1].set_ylabel("median fidelity of the top-k AND-OR concepts (95 % CI)")
+        axes[1].plot(np.arange(len(KS)) + j * width, [entry[f"fidelity{k}_andor_greedy"] for k in KS], "k_",
+                     markersize=8, label="greedy elimination" if j == 0 else None)
+    axes[1].set_xticks(np.arange(len(KS)) + 0.4 - width / 2, [f"k = {k}" for k in KS])
+    axes[1].set_ylabel("median fidelity of k AND-OR concepts (bars: top k, 95 % CI; —: greedy)", fontsize=8)
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "sparsity.png", dpi=120)
@@ -190,6 +196,9 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     runs = args.out / "runs.csv"
     rows = list(csv.DictReader(open(runs))) if runs.exists() else []
+    if runs.exists() and next(csv.reader(open(runs)), None) != FIELDS:
+        parser.error(f"{runs} was written with other columns (an older version of this study); resuming would "
+                     f"mix them. Move it away or pass another --out.")
     sizes = {int(r["n"]) for r in rows if r["modality"] != "text"} - {args.players}
     if sizes:
         parser.error(f"{runs} holds runs with {sorted(sizes)} players and this run has {args.players}; resuming would "
@@ -207,7 +216,8 @@ def main():
                     if all(key in done for key in keys):
                         continue
                     start = time.perf_counter()
-                    for i, game in enumerate(MODALITIES[modality](seed, model == "trained", args.inputs, args.players)):
+                    games = MODALITIES[modality](seed, model == "trained", args.inputs, args.players)
+                    for i, game in enumerate(games):
                         if keys[i] in done:
                             continue
                         t = time.perf_counter()
@@ -224,8 +234,9 @@ def main():
     for entry in summary:
         print(f"{entry['modality']:>8} {entry['model']:>9} ({entry['inputs']} inputs, n≈{entry['n']}): salient AND-OR "
               f"{entry['salient_andor']:.1f} [{entry['salient_andor_lo']:.1f}, {entry['salient_andor_hi']:.1f}], "
-              f"dividends {entry['salient_dividends']:.1f}; fidelity@10 AND-OR {entry['fidelity10_andor']:.3f}, "
-              f"dividends {entry['fidelity10_dividends']:.3f}")
+              f"dividends {entry['salient_dividends']:.1f}; fidelity@10 AND-OR {entry['fidelity10_andor']:.3f} "
+              f"(greedy {entry['fidelity10_andor_greedy']:.3f}), dividends {entry['fidelity10_dividends']:.3f} "
+              f"(greedy {entry['fidelity10_dividends_greedy']:.3f})")
 
 
 if __name__ == "__main__":

@@ -221,6 +221,86 @@ def test_concepts_expose_the_analytics_and_beat_dividends_on_a_planted_game():
     assert concepts.salient()[0] == concepts.ranked()[0]
 
 
+def brute_elimination(v, and_, or_, n_greedy):
+    """The lab's greedy backward elimination written out with dense matrices (REFERENCE §2.3): weakest first, each
+    step the removal among the n_greedy weakest left that gives the smallest squared error over all coalitions."""
+    from harsanyi._sparsity import ranked_concepts
+
+    n = v.size.bit_length() - 1
+    zeta, r = dense_operators(n)
+    concepts = ranked_concepts(and_, or_)
+    left = list(range(len(concepts)))[::-1]  # weakest first
+    removed = []
+    while left:
+        def error_without(j):
+            a, o = and_.copy(), or_.copy()
+            for gone in removed + [j]:
+                (o if concepts[gone].kind == "OR" else a)[concepts[gone].mask] = 0.0
+            return np.sum((v - zeta @ a - r @ o) ** 2)
+        window = left[:n_greedy]
+        best = min(window, key=lambda j: (error_without(j), window.index(j)))
+        left.remove(best)
+        removed.append(best)
+    return [concepts[j] for j in removed[::-1]]
+
+
+@pytest.mark.parametrize("kinds", ["AND-OR", "AND"])
+@pytest.mark.parametrize("refresh", [3, None])
+def test_greedy_elimination_matches_its_dense_definition(seed, refresh, kinds, monkeypatch):
+    """AND and OR concepts at once (or AND alone, which skips the OR cases), with a noisy table (the residual is
+    not zero from the start); a refresh every 3 removals runs the closed-form updates and the transforms against
+    each other."""
+    from harsanyi import _sparsity, fidelity_curve
+
+    monkeypatch.setattr(_sparsity, "_REFRESH", refresh)
+    rng = np.random.default_rng(seed)
+    n = 5
+    zeta, r = dense_operators(n)
+    and_, or_ = rng.normal(size=32) * (rng.random(32) < 0.6), rng.normal(size=32) * (rng.random(32) < 0.4)
+    or_[[0, 1, 2, 4, 8, 16]] = 0.0  # OR concepts of one player are AND concepts (SPEC §3 tidy-up)
+    if kinds == "AND":
+        or_[:] = 0.0
+    v = zeta @ and_ + r @ or_ + 0.05 * rng.normal(size=32)
+    expected = brute_elimination(v, and_, or_, n_greedy=4)
+    curve = fidelity_curve(v, and_, or_, order="greedy", n_greedy=4, max_k=1000)
+    assert [(c.kind, c.mask) for c in curve.concepts] == [(c.kind, c.mask) for c in expected]
+    scale = abs(v[-1] - v[0])
+    for k in (1, 5, len(expected)):  # the curve is the error of the k last survivors
+        a, o = np.zeros(32), np.zeros(32)
+        a[0], o[0] = and_[0], or_[0]
+        for c in expected[:k]:
+            (o if c.kind == "OR" else a)[c.mask] = c.value
+        assert curve.rms_error[k] == pytest.approx(np.sqrt(np.mean((v - zeta @ a - r @ o) ** 2)) / scale)
+
+
+def test_greedy_elimination_drops_cancelling_concepts_together_and_reports_the_explanation_ratio():
+    """v = 3·[a] + 2.9·[b] + 5·[c∧d] − 5·[c∧d∧e]: the two largest concepts cancel except on the 4 coalitions with c
+    and d but not e. Top-2 keeps them (error from a and b on 16 coalitions each); the elimination drops c∧d∧e first
+    (cost 4·25 = 100 < 2.9²·16), then c∧d at no cost, and keeps a and b (error 100 instead of 417.8)."""
+    from harsanyi import fidelity_curve
+
+    n = 5
+    zeta, _ = dense_operators(n)
+    and_ = np.zeros(32)
+    and_[0b00001], and_[0b00010], and_[0b01100], and_[0b11100] = 3.0, 2.9, 5.0, -5.0
+    v = zeta @ and_
+    top, greedy = fidelity_curve(v, and_), fidelity_curve(v, and_, order="greedy", n_greedy=4)
+    assert top.order == "top-k" and greedy.order == "greedy"
+    assert [c.mask for c in greedy.concepts] == [0b00001, 0b00010, 0b01100, 0b11100]
+    scale = abs(v[-1] - v[0])
+    assert greedy.rms_error[2] == pytest.approx(np.sqrt(100 / 32) / scale)
+    assert top.rms_error[2] == pytest.approx(np.sqrt(8 * (3 ** 2 + 2.9 ** 2 + 5.9 ** 2) / 32) / scale)
+    # explanation ratio Σ_kept |I| / (Σ_kept |I| + |Σ_dropped I|): top-2 keeps ±5 and drops 5.9; greedy-2 drops ±5
+    assert top.explanation_ratio[2] == pytest.approx(10 / (10 + 5.9))
+    assert greedy.explanation_ratio[2] == pytest.approx(1.0)
+    assert top.explanation_ratio[0] == 0.0 and top.explanation_ratio[-1] == 1.0
+    with pytest.raises(HarsanyiValueError, match=r"Expected order .top-k. \(by \|I\|\) or .greedy. \(backward "
+                                                 r"elimination\); received .best."):
+        fidelity_curve(v, and_, order="best")
+    with pytest.raises(HarsanyiValueError, match="n_greedy.*integer ≥ 1; received 0"):
+        fidelity_curve(v, and_, order="greedy", n_greedy=0)
+
+
 # --- concepts shared by several models (SPEC §3c) ----------------------------------------------------------------
 def shared_lp_optimum(vs, taus, p, alpha):
     """The shared objective as an LP for HiGHS (reference, n ≤ 4): variables x, y (K·N each, y only on ≥ 2 players),

@@ -180,3 +180,15 @@ def test_interaction_network_draws_an_additive_models_pairs_as_hairlines():
     table = ValueTable(v)
     ax = plot.interaction_network(table.shapley(), table.index("k-SII", 2))
     assert max(line.get_linewidth() for line in ax.lines) < 0.51
+
+
+def test_fidelity_draws_the_greedy_elimination_dashed_and_names_the_order():
+    table = game_table()
+    concepts = table.and_or()
+    top, greedy = concepts.fidelity_curve(), concepts.fidelity_curve(order="greedy")
+    assert greedy.order == "greedy" and greedy.concepts[0].players[0] in "abcd"  # named by the table's players
+    ax = plot.fidelity([top, greedy], labels=["top-k", "greedy"])
+    assert [line.get_linestyle() for line in ax.lines] == ["-", "--"]
+    assert ax.get_xlabel() == "concepts kept"
+    np.testing.assert_allclose(ax.lines[1].get_ydata(), greedy.rms_error)
+    assert plot.fidelity(greedy).get_xlabel() == "concepts kept (greedy backward elimination)"

@@ -43,7 +43,7 @@ from ._certificate import Certificate, Check, rounding_tolerance
 from ._interactions import Interactions
 from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm, _primal_weight, _soft
 from ._splitting import _Checkpoint, halpern_splitting, table_digest
-from ._sparsity import KAPPA, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
+from ._sparsity import KAPPA, N_GREEDY, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._transforms import (
     masks_of_size,
     or_reconstruct,
@@ -124,9 +124,13 @@ class Concepts:
         return salient_concepts(self.and_.values, self.or_.values, kappa=kappa, player_names=self.player_names,
                                 reference=reference)
 
-    def fidelity_curve(self, max_k: int | None = None) -> FidelityCurve:
-        """Error over all 2ⁿ masked inputs keeping only the top-k concepts, normalised by |v(N) − v(∅)|."""
-        return fidelity_curve(self.values, self.and_.values, self.or_.values, max_k=max_k)
+    def fidelity_curve(self, max_k: int | None = None, *, order: str = "top-k", n_greedy: int = N_GREEDY,
+                       progress: bool | None = None) -> FidelityCurve:
+        """Error over all 2ⁿ masked inputs keeping only k concepts, normalised by |v(N) − v(∅)|: the top k by |I|,
+        or with ``order="greedy"`` the last k of the lab's greedy backward elimination (see
+        :func:`harsanyi.fidelity_curve`)."""
+        return fidelity_curve(self.values, self.and_.values, self.or_.values, max_k=max_k, order=order,
+                              n_greedy=n_greedy, player_names=self.player_names, progress=progress)
 
     def __repr__(self) -> str:
         return (f"Concepts(n_players={self.n_players}, L1 {self.l1_before:.4g} → {self.l1_after:.4g}, "

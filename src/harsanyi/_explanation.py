@@ -18,7 +18,7 @@ from ._andor import _resolve_method
 from ._array import to_numpy
 from ._certificate import Certificate
 from ._files import read_npz, write_npz
-from ._sparsity import KAPPA, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
+from ._sparsity import KAPPA, N_GREEDY, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._tree import InteractionTree
 from ._values import ValueTable
 from .exceptions import CacheError, HarsanyiValueError
@@ -69,11 +69,16 @@ class Explanation:
     def salient(self, kappa: float = KAPPA) -> list[Concept]:
         return salient_concepts(self.and_, self.or_, kappa=kappa, player_names=self.player_names)
 
-    def fidelity(self, max_k: int | None = None) -> FidelityCurve:
-        return fidelity_curve(self.values, self.and_, self.or_, max_k=max_k)
+    def fidelity(self, max_k: int | None = None, *, order: str = "top-k", n_greedy: int = N_GREEDY) -> FidelityCurve:
+        """The AND-OR concepts' fidelity curve (see :func:`harsanyi.fidelity_curve`)."""
+        return fidelity_curve(self.values, self.and_, self.or_, max_k=max_k, order=order, n_greedy=n_greedy,
+                              player_names=self.player_names)
 
-    def dividend_fidelity(self, max_k: int | None = None) -> FidelityCurve:
-        return fidelity_curve(self.values, self.dividends, max_k=max_k)
+    def dividend_fidelity(self, max_k: int | None = None, *, order: str = "top-k",
+                          n_greedy: int = N_GREEDY) -> FidelityCurve:
+        """The plain Harsanyi dividends' fidelity curve, for comparison."""
+        return fidelity_curve(self.values, self.dividends, max_k=max_k, order=order, n_greedy=n_greedy,
+                              player_names=self.player_names)
 
     def interaction_tree(self) -> InteractionTree:
         """The interaction tree over the players (for text, in the order their words are read, whatever order

@@ -1,8 +1,8 @@
 """Interaction trees (SPEC §6; Zhang et al., AAAI 2021): words merged bottom-up into constituents, adjacent pairs
 first where they interact most.
 
-Players are taken in their order (a text game numbers its words in reading order). Each constituent is a span of
-consecutive players. Merging the adjacent spans L and R into A = L ∪ R records the interaction *between* them,
+Players are taken in a reading order (by default their numbering; a text game numbers its words as read). Each
+constituent is a span of players consecutive in it. Merging the adjacent spans L and R into A = L ∪ R records the interaction *between* them,
 
     B(L, R) = T(A) − T(L) − T(R),   T(A) = Σ_{S: |S∩A| ≥ 2} I(S) / (|S∖A| + 1)   (T of one player = 0),
 
@@ -28,8 +28,9 @@ __all__ = ["TreeNode", "InteractionTree", "interaction_tree"]
 
 @dataclass(frozen=True)
 class TreeNode:
-    """A constituent: the players at positions ``start`` … ``stop − 1`` of the tree's order. Leaves have no children and ``interaction`` 0; a merge holds
-    B(left, right) in ``interaction``, B / (|left|·|right|) in ``density`` and T of its whole span in ``total``."""
+    """A constituent: the players at positions ``start`` … ``stop − 1`` of the tree's order. Leaves have no
+    children and ``interaction`` 0; a merge holds B(left, right) in ``interaction``, B / (|left|·|right|) in
+    ``density`` and T of its whole span in ``total``."""
 
     start: int  # positions in the tree's order of the players (their reading order)
     stop: int

@@ -284,15 +284,19 @@ def order_strength(multi_order, *, ax=None, label: str | None = None):
 def fidelity(curves, labels: Sequence[str] | None = None, *, ax=None, kind: str = "rms"):
     """Reconstruction error over all 2ⁿ masked inputs (÷ |v(N) − v(∅)|) against the number k of concepts kept.
 
-    ``curves``: a :class:`~harsanyi.FidelityCurve` or a list of them (e.g. AND-OR and plain dividends).
+    ``curves``: a :class:`~harsanyi.FidelityCurve` or a list of them (e.g. AND-OR and plain dividends); curves of
+    the greedy elimination (``order="greedy"``) are dashed.
     ``kind``: "rms" or "max" error.
     """
     ax = _axes(ax)
     curves = [_curve_of(c) for c in ([curves] if not isinstance(curves, (list, tuple)) else curves)]
     labels = list(labels) if labels is not None else [None] * len(curves)
     for curve, label in zip(curves, labels):
-        ax.plot(curve.k, curve.rms_error if kind == "rms" else curve.max_error, label=label)
-    ax.set_xlabel("concepts kept (top k by |I|)")
+        ax.plot(curve.k, curve.rms_error if kind == "rms" else curve.max_error, label=label,
+                linestyle="--" if curve.order == "greedy" else "-")
+    chosen = {curve.order for curve in curves}
+    ax.set_xlabel("concepts kept" + {frozenset({"top-k"}): " (top k by |I|)",
+                                     frozenset({"greedy"}): " (greedy backward elimination)"}.get(frozenset(chosen), ""))
     ax.set_ylabel(f"{kind} error / |v(N) − v(∅)|")
     ax.set_yscale("symlog", linthresh=1e-3)
     if any(labels):
