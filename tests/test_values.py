@@ -210,6 +210,8 @@ def test_interaction_tree_of_a_pairwise_game_sums_the_pairs_across_each_split():
         ("not good", 5.0), ("all bad", -4.0), ("at all bad", 1.0), ("not good at all bad", 0.5)]
     assert tree.merges[-1].density == pytest.approx(0.5 / 6)  # one pair of the 2 · 3 across the last split
     assert "1. not + good: B = +5 (per pair +5)" in str(tree)
+    assert repr(tree) == "InteractionTree('((not good) (at (all bad)))', 4 merges, certificate holds)"
+    assert repr(tree.merges[0]) == "TreeNode('(not good)', B=+5)"
     with pytest.raises(HarsanyiValueError, match="at least 2 players; this table has 1"):
         ValueTable(np.array([0.0, 1.0])).interaction_tree()
 

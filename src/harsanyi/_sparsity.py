@@ -196,6 +196,8 @@ def _eliminate(v, and_values, or_values, n: int, concepts: list[Concept], n_gree
     D(u) is kept exact for a look-ahead of the weakest concepts left (the window and the next ``refresh``), moved
     after each removal by its closed form; when the look-ahead runs short, D is recomputed by transforms from the
     residual and the look-ahead refilled."""
+    from tqdm.auto import tqdm
+
     count = len(concepts)
     refresh = _REFRESH or max(256, math.isqrt(n << n))  # balances the look-ahead's updates against the transforms
     masks = np.array([c.mask for c in concepts], dtype=np.int64)
@@ -210,8 +212,6 @@ def _eliminate(v, and_values, or_values, n: int, concepts: list[Concept], n_gree
     ahead = np.zeros(0, dtype=np.int64)  # the look-ahead, weakest first; ``alive`` marks those not yet removed
     alive = np.zeros(0, dtype=bool)
     loaded, removed = 0, []
-    from tqdm.auto import tqdm
-
     bar = tqdm(total=count, disable=not progress, unit="concept", desc=f"greedy elimination, n={n}")
     while len(removed) < count:
         if alive.sum() < n_greedy and loaded < count:  # refill, with every D recomputed from the residual
@@ -223,8 +223,8 @@ def _eliminate(v, and_values, or_values, n: int, concepts: list[Concept], n_gree
             drift = superset_zeta(residual)[masks[ahead]]
             if any_or:
                 drift = np.where(is_or[ahead], or_reconstruct_adjoint(residual)[masks[ahead]], drift)
-            a_mask, a_or, a_out, a_val, a_reach = masks[ahead], is_or[ahead], outside[ahead], values[ahead], \
-                reach[ahead]
+            a_mask, a_or, a_out = masks[ahead], is_or[ahead], outside[ahead]
+            a_val, a_reach = values[ahead], reach[ahead]
         window = np.flatnonzero(alive)[:n_greedy]
         change = 2.0 * a_val[window] * drift[window] + a_val[window] ** 2 * a_reach[window]
         j = int(window[np.argmin(change)])  # ties: the weakest

@@ -51,6 +51,9 @@ class TreeNode:
     def mask(self) -> int:
         return sum(1 << p for p in self.players)
 
+    def __repr__(self) -> str:
+        return f"TreeNode({self.bracketed()!r}, B={self.interaction:+.4g})"
+
     def bracketed(self) -> str:
         """The constituent as nested brackets, e.g. ``((not good) movie)``."""
         if self.is_leaf:
@@ -66,6 +69,10 @@ class InteractionTree:
     merges: tuple[TreeNode, ...]
     certificate: object
     scale: float  # |v(N) − v(∅)|, the unit the B are read in
+
+    def __repr__(self) -> str:
+        verdict = "holds" if self.certificate.passed else "FAILS"
+        return f"InteractionTree({self.root.bracketed()!r}, {len(self.merges)} merges, certificate {verdict})"
 
     def __str__(self) -> str:
         """One line per merge, the strongest constituents recognisable at a glance."""

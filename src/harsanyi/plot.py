@@ -294,9 +294,9 @@ def fidelity(curves, labels: Sequence[str] | None = None, *, ax=None, kind: str 
     for curve, label in zip(curves, labels):
         ax.plot(curve.k, curve.rms_error if kind == "rms" else curve.max_error, label=label,
                 linestyle="--" if curve.order == "greedy" else "-")
-    chosen = {curve.order for curve in curves}
-    ax.set_xlabel("concepts kept" + {frozenset({"top-k"}): " (top k by |I|)",
-                                     frozenset({"greedy"}): " (greedy backward elimination)"}.get(frozenset(chosen), ""))
+    orders = {curve.order for curve in curves}
+    detail = {"top-k": " (top k by |I|)", "greedy": " (greedy backward elimination)"}
+    ax.set_xlabel("concepts kept" + (detail[orders.pop()] if len(orders) == 1 else ""))
     ax.set_ylabel(f"{kind} error / |v(N) − v(∅)|")
     ax.set_yscale("symlog", linthresh=1e-3)
     if any(labels):

@@ -22,7 +22,7 @@ from ._sparsity import KAPPA
 __all__ = ["write_report", "write_index", "render_report"]
 
 TOP_CONCEPTS = 6
-GREEDY_UP_TO = 1 << 14  # concepts up to which a report draws the greedy elimination's curve too (≈ 1 s)
+GREEDY_UP_TO = 1 << 14  # concepts up to which a report draws the greedy elimination's curve too (1–2 s)
 
 
 def _environment():
