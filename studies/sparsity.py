@@ -172,7 +172,8 @@ def plot(rows: list[dict], summary: list[dict], out: Path) -> None:
         axes[1].plot(np.arange(len(KS)) + j * width, [entry[f"fidelity{k}_andor_greedy"] for k in KS], "k_",
                      markersize=8, label="greedy elimination" if j == 0 else None)
     axes[1].set_xticks(np.arange(len(KS)) + 0.4 - width / 2, [f"k = {k}" for k in KS])
-    axes[1].set_ylabel("median fidelity of k AND-OR concepts (bars: top k, 95 % CI; —: greedy)", fontsize=8)
+    axes[1].set_ylabel("median fidelity of k AND-OR concepts")
+    axes[1].set_title("bars: the top k by |I| (95 % CI); —: the k of the greedy elimination", fontsize=9)
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "sparsity.png", dpi=120)
