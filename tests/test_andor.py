@@ -181,6 +181,7 @@ def test_bad_arguments():
 def test_salient_concepts_and_fidelity_curve_on_a_known_decomposition():
     """Three AND concepts and one OR concept with known values: ranking, κ-threshold and the curve are exact."""
     from harsanyi import fidelity_curve, salient_concepts
+    from harsanyi._sparsity import count_concepts, ranked_concepts
 
     n = 4
     zeta, r = dense_operators(n)
@@ -194,6 +195,7 @@ def test_salient_concepts_and_fidelity_curve_on_a_known_decomposition():
     assert [(c.kind, c.players, c.value) for c in ranked] == [
         ("AND", ("a", "b"), 4.0), ("OR", ("c", "d"), 3.0), ("AND", ("c",), -2.0), ("AND", ("a", "b", "c", "d"), 0.1)]
     assert len(salient_concepts(and_, or_)) == 3  # 0.1 < 0.05 · 4
+    assert ranked_concepts(and_, or_, limit=2) == ranked_concepts(and_, or_)[:2] and count_concepts(and_, or_) == 4
     curve = fidelity_curve(v, and_, or_)
     assert curve.n_concepts == 4 and curve.k.tolist() == [0, 1, 2, 3, 4]
     assert curve.rms_error[-1] == pytest.approx(0.0, abs=1e-12)

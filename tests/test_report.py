@@ -140,7 +140,7 @@ def test_report_in_chromium_shows_the_result_files_numbers(browser, tmp_path, ki
     assert float(prediction.get_attribute("data-value")) == float(ex.values[-1])
     certificate = page.locator("#certificate")
     assert int(certificate.get_attribute("data-salient")) == len(ex.salient())
-    assert int(certificate.get_attribute("data-concepts")) == len(ex.concepts())
+    assert int(certificate.get_attribute("data-concepts")) == len(ex.concepts()) == ex.n_concepts
     assert float(certificate.get_attribute("data-residual")) == ex.andor_certificate.residual
     assert int(certificate.get_attribute("data-coalitions")) == 1 << ex.n_players
     assert ex.certificate_sentence() in certificate.inner_text().replace("\n", " ")

@@ -115,9 +115,9 @@ class Concepts:
     def n_players(self) -> int:
         return self.and_.n_players
 
-    def ranked(self) -> list[Concept]:
-        """Every nonzero AND and OR concept of a non-empty coalition, by |value| descending."""
-        return ranked_concepts(self.and_.values, self.or_.values, self.player_names)
+    def ranked(self, limit: int | None = None) -> list[Concept]:
+        """Every nonzero AND and OR concept of a non-empty coalition (the first ``limit``), by |value| descending."""
+        return ranked_concepts(self.and_.values, self.or_.values, self.player_names, limit=limit)
 
     def salient(self, kappa: float = KAPPA, *, reference: float | None = None) -> list[Concept]:
         """Concepts with |I| ≥ κ · max |I| over this decomposition's AND and OR concepts (SPEC §3)."""

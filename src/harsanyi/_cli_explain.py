@@ -298,7 +298,7 @@ def run_explain(args) -> int:
     top = np.argsort(-np.abs(explanation.shapley))[:_SHOWN]
     print(f"Shapley values (the {len(top)} largest of {n}):", *(f"  {explanation.shapley[j]:+9.4f}  {names[j]}"
                                                               for j in top), sep="\n")
-    print("largest AND-OR concepts:", *explanation.concepts()[:_SHOWN], sep="\n  ")
+    print("largest AND-OR concepts:", *explanation.concepts(limit=_SHOWN), sep="\n  ")
     if explanation.kind == "text" and n >= 2:
         print(f"interaction tree of the words: {explanation.interaction_tree().root.bracketed()}")
     print(explanation.certificate_sentence())

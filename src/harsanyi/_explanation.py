@@ -18,7 +18,8 @@ from ._andor import _resolve_method
 from ._array import to_numpy
 from ._certificate import Certificate
 from ._files import read_npz, write_npz
-from ._sparsity import KAPPA, N_GREEDY, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
+from ._sparsity import (KAPPA, N_GREEDY, Concept, FidelityCurve, count_concepts, fidelity_curve, ranked_concepts,
+                        salient_concepts)
 from ._tree import InteractionTree
 from ._values import ValueTable
 from .exceptions import CacheError, HarsanyiValueError
@@ -62,9 +63,14 @@ class Explanation:
     def scale(self) -> float:
         return abs(float(self.values[-1]) - float(self.values[0]))
 
-    def concepts(self) -> list[Concept]:
-        """Every nonzero AND-OR concept, by |value| descending."""
-        return ranked_concepts(self.and_, self.or_, self.player_names)
+    def concepts(self, limit: int | None = None) -> list[Concept]:
+        """Every nonzero AND-OR concept (the first ``limit``), by |value| descending."""
+        return ranked_concepts(self.and_, self.or_, self.player_names, limit=limit)
+
+    @property
+    def n_concepts(self) -> int:
+        """The number of nonzero AND-OR concepts."""
+        return count_concepts(self.and_, self.or_)
 
     def salient(self, kappa: float = KAPPA) -> list[Concept]:
         return salient_concepts(self.and_, self.or_, kappa=kappa, player_names=self.player_names)
@@ -97,7 +103,7 @@ class Explanation:
         check = self.andor_certificate.checks[0]
         rel = check.residual / self.scale if self.scale > 0 else 0.0
         verdict = "reproduce" if self.andor_certificate.passed else "FAIL to reproduce"
-        return (f"These {len(self.concepts()):,} AND-OR concepts ({count} salient) {verdict} the model's output on all "
+        return (f"These {self.n_concepts:,} AND-OR concepts ({count} salient) {verdict} the model's output on all "
                 f"{1 << self.n_players:,} masked inputs within {100 * rel:.3g} % of |v(N) − v(∅)| = {self.scale:.4g} "
                 f"(bound τ = {100 * self.tau / self.scale if self.scale else 0:.3g} %); the plain Harsanyi dividends "
                 f"reproduce them within {self.dividend_certificate.residual:.2e}.")

@@ -25,8 +25,8 @@ from ._array import n_players_of, to_numpy
 from ._transforms import or_reconstruct, or_reconstruct_adjoint, subset_zeta, superset_zeta
 from .exceptions import HarsanyiValueError
 
-__all__ = ["Concept", "FidelityCurve", "ranked_concepts", "salient_concepts", "fidelity_curve", "KAPPA",
-           "N_GREEDY"]
+__all__ = ["Concept", "FidelityCurve", "ranked_concepts", "count_concepts", "salient_concepts", "fidelity_curve",
+           "KAPPA", "N_GREEDY"]
 
 KAPPA = 0.05  # a concept is salient when |I(S)| ≥ κ · max |I| over the same input's AND and OR concepts
 N_GREEDY = 20  # the greedy elimination's candidates per step: the lab's default (their SST-2 demo uses 40)
@@ -100,27 +100,46 @@ def _check_pair(and_values, or_values):
     return and_values, or_values, n
 
 
-def ranked_concepts(and_values, or_values=None, player_names=None) -> list[Concept]:
-    """Every nonzero concept of a non-empty coalition, by |value| descending (ties: AND first, then by mask)."""
-    and_values, or_values, n = _check_pair(and_values, or_values)
-    kinds, masks, values = [], [], []
-    for kind, table in (("AND", and_values), ("OR", or_values)):
-        nz = np.flatnonzero(table)
-        nz = nz[nz != 0]
-        kinds.extend([kind] * nz.size)
-        masks.append(nz)
-        values.append(table[nz])
-    masks_all = np.concatenate(masks)
-    values_all = np.concatenate(values)
-    order = np.lexsort((masks_all, np.array([k == "OR" for k in kinds]), -np.abs(values_all)))
-    out = []
-    for j in order:
-        mask = int(masks_all[j])
-        players = tuple(i for i in range(n) if mask >> i & 1)
-        if player_names is not None:
-            players = tuple(player_names[i] for i in players)
-        out.append(Concept(kinds[j], mask, players, float(values_all[j])))
-    return out
+class _Ranked:
+    """Every nonzero concept of a non-empty coalition as arrays, by |value| descending (ties: AND first, then by
+    mask); :class:`Concept` objects are made only for the few that are asked for."""
+
+    def __init__(self, and_values, or_values):
+        and_values, or_values, self.n = _check_pair(and_values, or_values)
+        nonzero = [np.flatnonzero(table[1:]) + 1 for table in (and_values, or_values)]
+        masks = np.concatenate(nonzero).astype(np.int64)
+        is_or = np.concatenate([np.zeros(nonzero[0].size, dtype=bool), np.ones(nonzero[1].size, dtype=bool)])
+        values = np.concatenate([and_values[nonzero[0]], or_values[nonzero[1]]])
+        order = np.lexsort((masks, is_or, -np.abs(values)))
+        self.masks, self.is_or, self.values = masks[order], is_or[order], values[order]
+
+    def __len__(self) -> int:
+        return int(self.masks.size)
+
+    def concepts(self, player_names=None, positions=None) -> list[Concept]:
+        """The Concept objects at ``positions`` (default: all) of the ranking."""
+        positions = range(len(self)) if positions is None else positions
+        out = []
+        for j in positions:
+            mask = int(self.masks[j])
+            players = tuple(i for i in range(self.n) if mask >> i & 1)
+            if player_names is not None:
+                players = tuple(player_names[i] for i in players)
+            out.append(Concept("OR" if self.is_or[j] else "AND", mask, players, float(self.values[j])))
+        return out
+
+
+def ranked_concepts(and_values, or_values=None, player_names=None, *, limit: int | None = None) -> list[Concept]:
+    """Every nonzero concept of a non-empty coalition (the first ``limit`` of them), by |value| descending (ties: AND
+    first, then by mask)."""
+    ranked = _Ranked(and_values, or_values)
+    return ranked.concepts(player_names, range(len(ranked) if limit is None else min(int(limit), len(ranked))))
+
+
+def count_concepts(and_values, or_values=None) -> int:
+    """The number of nonzero concepts of non-empty coalitions, without making them."""
+    and_values, or_values, _ = _check_pair(and_values, or_values)
+    return int(np.count_nonzero(and_values[1:]) + np.count_nonzero(or_values[1:]))
 
 
 def salient_concepts(and_values, or_values=None, *, kappa: float = KAPPA, player_names=None,
@@ -131,11 +150,11 @@ def salient_concepts(and_values, or_values=None, *, kappa: float = KAPPA, player
     """
     if not (isinstance(kappa, (int, float)) and 0 <= kappa <= 1):
         raise HarsanyiValueError(f"Expected kappa in [0, 1] (a fraction of the largest |I|); received {kappa!r}.")
-    concepts = ranked_concepts(and_values, or_values, player_names)
-    if not concepts:
+    ranked = _Ranked(and_values, or_values)
+    if not len(ranked):
         return []
-    top = abs(concepts[0].value) if reference is None else float(reference)
-    return [c for c in concepts if abs(c.value) >= kappa * top]
+    top = abs(ranked.values[0]) if reference is None else float(reference)
+    return ranked.concepts(player_names, np.flatnonzero(np.abs(ranked.values) >= kappa * top))
 
 
 def fidelity_curve(values, and_values, or_values=None, *, max_k: int | None = None, order: str = "top-k",
@@ -158,17 +177,19 @@ def fidelity_curve(values, and_values, or_values=None, *, max_k: int | None = No
     if not (isinstance(n_greedy, (int, np.integer)) and n_greedy >= 1):
         raise HarsanyiValueError(f"Expected n_greedy, the candidates per elimination step, to be an integer ≥ 1; "
                                  f"received {n_greedy!r}.")
-    concepts = ranked_concepts(and_values, or_values, player_names)
+    ranked = _Ranked(and_values, or_values)
+    ranking = np.arange(len(ranked))
     if order == "greedy":
-        show = len(concepts) >= 1 << 16 if progress is None else bool(progress)
-        concepts = [concepts[j] for j in _eliminate(v, and_values, or_values, n, concepts, int(n_greedy), show)]
-    limit = min(len(concepts), 1024) if max_k is None else min(int(max_k), len(concepts))
+        show = len(ranked) >= 1 << 16 if progress is None else bool(progress)
+        ranking = _eliminate(v, and_values, or_values, n, ranked, int(n_greedy), show)
+    limit = min(len(ranked), 1024) if max_k is None else min(int(max_k), len(ranked))
+    concepts = ranked.concepts(player_names, ranking[:limit])
     scale = abs(v[-1] - v[0])
     unit = scale if scale > 0 else 1.0
     masks = np.arange(1 << n)
     residual = v - (and_values[0] + or_values[0])
     rms, worst = [np.sqrt(np.mean(residual ** 2))], [np.abs(residual).max()]
-    for c in concepts[:limit]:
+    for c in concepts:
         if c.kind == "AND":
             hit = (masks & c.mask) == c.mask  # S ⊇ T
         else:
@@ -177,36 +198,32 @@ def fidelity_curve(values, and_values, or_values=None, *, max_k: int | None = No
         rms.append(np.sqrt(np.mean(residual ** 2)))
         worst.append(np.abs(residual).max())
     return FidelityCurve(np.arange(limit + 1), np.array(rms) / unit, np.array(worst) / unit, float(scale),
-                         len(concepts), order, tuple(concepts[:limit]), _explanation_ratio(concepts, limit))
+                         len(ranked), order, tuple(concepts), _explanation_ratio(ranked.values[ranking], limit))
 
 
-def _explanation_ratio(concepts: list[Concept], limit: int) -> np.ndarray:
-    """Σ_kept |I| / (Σ_kept |I| + |Σ_dropped I|) for the first 0 … limit concepts kept."""
-    values = np.array([c.value for c in concepts], dtype=np.float64)
+def _explanation_ratio(values: np.ndarray, limit: int) -> np.ndarray:
+    """Σ_kept |I| / (Σ_kept |I| + |Σ_dropped I|) for the first 0 … limit of ``values`` (ranked) kept."""
     kept_abs = np.concatenate([[0.0], np.cumsum(np.abs(values))])[:limit + 1]
     dropped = np.abs(values.sum() - np.concatenate([[0.0], np.cumsum(values)])[:limit + 1])
     denominator = kept_abs + dropped
     return np.divide(kept_abs, denominator, out=np.ones_like(kept_abs), where=denominator > 0)
 
 
-def _eliminate(v, and_values, or_values, n: int, concepts: list[Concept], n_greedy: int,
-               progress: bool) -> list[int]:
-    """The greedy backward elimination's ranking: indices into ``concepts``, the last removed first.
+def _eliminate(v, and_values, or_values, n: int, ranked: _Ranked, n_greedy: int, progress: bool) -> np.ndarray:
+    """The greedy backward elimination's ranking: positions in ``ranked``, the last removed first.
 
     D(u) is kept exact for a look-ahead of the weakest concepts left (the window and the next ``refresh``), moved
     after each removal by its closed form; when the look-ahead runs short, D is recomputed by transforms from the
     residual and the look-ahead refilled."""
     from tqdm.auto import tqdm
 
-    count = len(concepts)
+    count = len(ranked)
     refresh = _REFRESH or max(256, math.isqrt(n << n))  # balances the look-ahead's updates against the transforms
-    masks = np.array([c.mask for c in concepts], dtype=np.int64)
-    is_or = np.array([c.kind == "OR" for c in concepts], dtype=bool)
-    values = np.array([c.value for c in concepts], dtype=np.float64)
+    masks, is_or, values = ranked.masks, ranked.is_or, ranked.values
     power = np.ldexp(1.0, n - np.arange(n + 1))  # 2^{n−k} by k
     outside = power[np.bitwise_count(masks)]  # 2^{n−|u|}
     reach = np.where(is_or, float(1 << n) - outside, outside)  # |A_u|
-    weakest_first = np.arange(count - 1, -1, -1)  # ``concepts`` is ranked by |I| descending
+    weakest_first = np.arange(count - 1, -1, -1)  # ``ranked`` is by |I| descending
     kept_and, kept_or = and_values.copy(), or_values.copy()
     any_or = bool(is_or.any())  # plain dividends need neither the OR transforms nor the OR cases
     ahead = np.zeros(0, dtype=np.int64)  # the look-ahead, weakest first; ``alive`` marks those not yet removed
@@ -239,7 +256,7 @@ def _eliminate(v, and_values, or_values, n: int, concepts: list[Concept], n_gree
             drift += values[chosen] * power[np.bitwise_count(a_mask | masks[chosen])]
     bar.update(count - bar.n)
     bar.close()
-    return removed[::-1]
+    return np.array(removed[::-1], dtype=np.int64)
 
 
 def _overlap(mask_u, or_u, out_u, mask_c: int, or_c: bool, out_c: float, power: np.ndarray) -> np.ndarray:

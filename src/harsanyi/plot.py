@@ -46,12 +46,12 @@ def _concepts_of(source, k: int) -> list[Concept]:
         raise HarsanyiValueError("A ValueTable holds the values v(S), not concepts: pass table.harsanyi() (the AND "
                                  "concepts) or table.and_or() (AND and OR).")
     if hasattr(source, "and_") and hasattr(source, "or_"):
-        return (source.ranked() if hasattr(source, "ranked") else source.concepts())[:k]
+        return source.ranked(limit=k) if hasattr(source, "ranked") else source.concepts(limit=k)
     kind = "OR" if getattr(source, "index", "") == "OR" else "AND"
     values = np.asarray(source.values)
-    ranked = ranked_concepts(values, None, source.player_names) if kind == "AND" else \
-        ranked_concepts(np.zeros_like(values), values, source.player_names)
-    return ranked[:k]
+    if kind == "AND":
+        return ranked_concepts(values, None, source.player_names, limit=k)
+    return ranked_concepts(np.zeros_like(values), values, source.player_names, limit=k)
 
 
 def _label(concept: Concept, player_names: Sequence[str] | None = None, width: int = 4) -> str:

@@ -74,8 +74,8 @@ def _plots(ex: Explanation) -> list[tuple[str, str]]:
     from ._interactions import Interactions
 
     out = []
-    fig, ax = _figure(5.5, 0.35 * min(10, max(3, len(ex.concepts()))) + 1.2)
-    plot.concepts_bar(ex.concepts(), k=10, ax=ax)
+    fig, ax = _figure(5.5, 0.35 * min(10, max(3, ex.n_concepts)) + 1.2)
+    plot.concepts_bar(ex.concepts(limit=10), k=10, ax=ax)
     out.append(("top AND-OR concepts", _png(fig)))
     fig, ax = _figure()
     plot.waterfall(ex.shapley, float(ex.values[0]), ex.player_names, ax=ax)
@@ -118,7 +118,7 @@ def render_report(explanation, *, title: str | None = None, kappa: float = KAPPA
     ex = explanation if isinstance(explanation, Explanation) else Explanation.load(explanation)
     salient = ex.salient(kappa)
     top = []
-    for concept in ex.concepts()[:TOP_CONCEPTS]:
+    for concept in ex.concepts(limit=TOP_CONCEPTS):
         joiner = " AND " if concept.kind == "AND" else " OR "
         top.append({"label": f"{concept.kind}: {joiner.join(map(str, concept.players))}", "value": concept.value,
                     "picture": _concept_picture(ex, concept)})
@@ -128,7 +128,7 @@ def render_report(explanation, *, title: str | None = None, kappa: float = KAPPA
         predicted_class=ex.info.get("predicted_class"), target=ex.info.get("target"),
         output=ex.info.get("output", "value"), n_players=ex.n_players, player_names=list(ex.player_names),
         certificate_passed=bool(ex.andor_certificate.passed), residual=ex.andor_certificate.residual,
-        scale=ex.scale, coalitions=1 << ex.n_players, n_concepts=len(ex.concepts()), n_salient=len(salient),
+        scale=ex.scale, coalitions=1 << ex.n_players, n_concepts=ex.n_concepts, n_salient=len(salient),
         tau=ex.tau, certificate_sentence=ex.certificate_sentence(kappa), l1_before=ex.l1_before,
         l1_after=ex.l1_after, solver_sentence=ex.solver_sentence(), top_concepts=top, plots=_plots(ex),
         salient=salient, kappa=kappa, version=__version__, input_rows=_input_rows(ex), words=_words(ex),
