@@ -40,7 +40,7 @@ KS = (10, 20, 50)
 CURVES = ["dividends", "andor", "dividends_greedy", "andor_greedy"]  # top-k by |I|, and the greedy elimination
 FIELDS = ["modality", "model", "seed", "input", "n", "scale", "l1_dividends", "l1_andor", "gap", "salient_dividends",
           "salient_andor", *[f"fidelity{k}_{curve}" for curve in CURVES for k in KS], "seconds"]
-# the players at each study size: the 8 of the main study, and 12 (11 for text) to see whether its findings carry
+# the players at each study size: the 8 (text: 6–9 words) of the main study, and 12 to see whether its findings carry
 TABULAR_PLAYERS = {8: ["age", "education-num", "capital-gain", "hours-per-week", "marital-status", "occupation",
                        "relationship", "sex"]}
 TABULAR_PLAYERS[12] = TABULAR_PLAYERS[8] + ["capital-loss", "workclass", "race", "native-country"]

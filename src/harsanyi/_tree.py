@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._certificate import Check, rounding_tolerance
+from ._certificate import Certificate, Check, rounding_tolerance
 
 __all__ = ["TreeNode", "InteractionTree", "interaction_tree"]
 
@@ -67,7 +67,7 @@ class InteractionTree:
 
     root: TreeNode
     merges: tuple[TreeNode, ...]
-    certificate: object
+    certificate: Certificate
     scale: float  # |v(N) − v(∅)|, the unit the B are read in
 
     def __repr__(self) -> str:
