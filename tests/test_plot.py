@@ -110,6 +110,16 @@ def test_order_strength_and_fidelity_curves():
     x, y = ax.lines[0].get_data()
     np.testing.assert_allclose(x, mo.ratios)
     np.testing.assert_allclose(y, mo.strength)
+    from harsanyi import Game
+
+    noisy = np.random.default_rng(0).normal(size=32)  # a game whose Δ_ij v(S) varies with S
+    game = Game.from_function(lambda m: noisy[(m.astype(np.int64) << np.arange(5)).sum(1)], 5)
+    sampled = game.multi_order_sampled(samples=10, progress=False)
+    assert sampled.strength_stderr[1] > 0.01
+    ax = plot.order_strength(sampled)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), sampled.strength)
+    segments = ax.collections[0].get_segments()  # one error bar per order: ± its standard error
+    np.testing.assert_allclose([seg[1, 1] - seg[0, 1] for seg in segments], 2 * sampled.strength_stderr)
     curve = fidelity_curve(table.values, table.harsanyi().values)
     ax = plot.fidelity([curve, curve], labels=["dividends", "again"])
     assert len(ax.lines) == 2 and ax.get_legend() is not None

@@ -11,6 +11,7 @@ from ._explanation import Explanation, explain
 from ._game import Game
 from ._indices import INDICES
 from ._interactions import Interactions
+from ._sampling import MultiOrderEstimate
 from ._sparsity import Concept, FidelityCurve, fidelity_curve, salient_concepts
 from ._tree import InteractionTree, TreeNode
 from ._values import MultiOrder, ValueTable
@@ -32,6 +33,7 @@ __all__ = [
     "ValueTable",
     "Interactions",
     "MultiOrder",
+    "MultiOrderEstimate",
     "InteractionTree",
     "TreeNode",
     "Explanation",

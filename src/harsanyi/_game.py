@@ -12,6 +12,7 @@ import numpy as np
 
 from ._array import is_torch, to_numpy
 from ._interactions import check_player_names
+from ._sampling import MultiOrderEstimate, sample_multi_order
 from ._values import MAX_PLAYERS, ValueTable
 from .exceptions import (
     CacheError,
@@ -78,11 +79,6 @@ class Game:
     ):
         if isinstance(n_players, bool) or not isinstance(n_players, (int, np.integer)) or n_players < 1:
             raise HarsanyiValueError(f"Expected n_players to be a positive integer; received {n_players!r}.")
-        if n_players > MAX_PLAYERS:
-            raise HarsanyiValueError(
-                f"Expected at most {MAX_PLAYERS} players for an exact game; received {n_players}. Group variables "
-                f"into fewer players."
-            )
         self._values = values  # backend bool masks (m, n) -> backend float64 values (m,)
         self._n = int(n_players)
         self._names = check_player_names(player_names, self._n)
@@ -167,10 +163,33 @@ class Game:
         """
         from ._baselines import learn_baseline
 
+        self._check_exact()
         return learn_baseline(self, lower, upper, steps=steps, lr=lr, batch_size=batch_size, progress=progress,
                               checkpoint=checkpoint)
 
     # --- evaluation -------------------------------------------------------------------------------------------------
+    def multi_order_sampled(self, *, orders=None, pairs=None, samples: int = 100, seed: int = 0,
+                            batch_size: int = 4096, progress: bool | None = None) -> MultiOrderEstimate:
+        """Multi-order interactions I⁽ᵐ⁾(i, j) estimated by sampling, with standard errors (SPEC §5), for games too
+        large for :meth:`evaluate` (the exact :meth:`ValueTable.multi_order` is the one to use up to about 20
+        players).
+
+        ``orders``: the m to estimate (default: all, or 21 spread over 0 … n − 2). ``pairs``: how many pairs to draw
+        at random (default min(all, 50)) or a list of (i, j) by positions or names. ``samples``: coalitions S per
+        (m, pair), each four model calls (so 21 orders × 50 pairs × 100 samples = 420 000 calls). ``seed`` makes the
+        draws reproducible. See :class:`harsanyi.MultiOrderEstimate`."""
+        return sample_multi_order(self, orders=orders, pairs=pairs, samples=samples, seed=seed,
+                                  batch_size=batch_size, progress=progress)
+
+    def _check_exact(self) -> None:
+        """Exact methods (all 2ⁿ coalitions) take at most MAX_PLAYERS players; sampling takes any number."""
+        if self._n > MAX_PLAYERS:
+            raise HarsanyiValueError(
+                f"Expected at most {MAX_PLAYERS} players for an exact evaluation of all 2^n coalitions; this game has "
+                f"{self._n}. Group variables into fewer players, or use the sampled estimate "
+                f"game.multi_order_sampled()."
+            )
+
     def _masks(self, start: int, stop: int):
         """Boolean masks (stop − start, n) of the coalitions with bitmasks start … stop − 1, by bit operations."""
         if self._backend == "torch":
@@ -275,6 +294,7 @@ class Game:
         """
         if device is not None:
             return self.to(device).evaluate(batch_size=batch_size, progress=progress, cache=cache, max_memory=max_memory)
+        self._check_exact()
         n, total = self._n, 1 << self._n
         if batch_size is None:
             batch_size = self._auto_batch_size()
@@ -288,8 +308,8 @@ class Game:
                 f"Evaluating all 2^{n} = {total:,} coalitions needs about {_gib(need['total'])} (value table and "
                 f"transforms {_gib(need['table'])}, one batch of {batch_size:,} inputs {_gib(need['batch'])}), but the "
                 f"budget is {_gib(budget)}. Fix: use fewer players (group features with players=, choose image cells "
-                f"with cells= or words with select=), a smaller batch_size, or an approximate (sampling) method "
-                f"for this many players; pass max_memory= if you know more memory is free."
+                f"with cells= or words with select=), a smaller batch_size, or for multi-order interactions the "
+                f"sampled estimate game.multi_order_sampled(); pass max_memory= if you know more memory is free."
             )
         if n >= WARN_PLAYERS:
             warnings.warn(

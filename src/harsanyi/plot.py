@@ -270,9 +270,14 @@ def _leaf_labels(node):
 
 
 def order_strength(multi_order, *, ax=None, label: str | None = None):
-    """Normalised interaction strength J⁽ᵐ⁾ against the order ratio m / n (the representation-bottleneck plot)."""
+    """Normalised interaction strength J⁽ᵐ⁾ against the order ratio m / n (the representation-bottleneck plot), exact
+    (:meth:`ValueTable.multi_order`) or sampled (:meth:`Game.multi_order_sampled`, with ± one standard error)."""
     ax = _axes(ax)
-    ax.plot(multi_order.ratios, multi_order.strength, marker="o", label=label)
+    stderr = getattr(multi_order, "strength_stderr", None)
+    if stderr is not None:
+        ax.errorbar(multi_order.ratios, multi_order.strength, yerr=stderr, marker="o", capsize=2, label=label)
+    else:
+        ax.plot(multi_order.ratios, multi_order.strength, marker="o", label=label)
     ax.set_xlabel("order m / n")
     ax.set_ylabel("relative interaction strength")
     ax.set_ylim(bottom=0)
