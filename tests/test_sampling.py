@@ -70,6 +70,8 @@ def test_sampled_multi_order_by_names_and_its_errors():
     ]:
         with pytest.raises(HarsanyiValueError, match=message):
             game.multi_order_sampled(**kwargs)
+    two = Game.from_function(lambda m: m.all(axis=1).astype(float), 2).multi_order_sampled(samples=3, progress=False)
+    assert two.interactions.tolist() == [[1.0]] and two.stderr.tolist() == [[0.0]]  # S = ∅ only
     with pytest.raises(HarsanyiValueError, match="at least 2 players; this game has 1"):
         Game.from_function(lambda m: m.sum(1), 1).multi_order_sampled()
 

@@ -128,7 +128,7 @@ def sample_multi_order(game, *, orders=None, pairs=None, samples: int = 100, see
             keys = rng.random((orders.size, samples, n - 2))
             ranks = np.argsort(np.argsort(keys, axis=-1), axis=-1)
             inside = ranks < orders[:, None, None]  # (M, K, n − 2)
-            rows = inside.reshape(-1, n - 2)
+            rows = inside.reshape(orders.size * samples, n - 2)
             values = np.empty(rows.shape[0])
             for start in range(0, rows.shape[0], per_call):
                 block = rows[start:start + per_call]
