@@ -77,7 +77,8 @@ def main() -> None:
     print(f"# {platform.processor() or platform.machine()}, torch {torch.__version__} ({torch.get_num_threads()} "
           f"threads), numpy {np.__version__}")
     model, X = trained_mlp()
-    print("|  n | greedy div s | naive s | agree | greedy AO s (concepts) | AND-OR fid@10/20/50: top-k → greedy | tree s |")
+    print("|  n | greedy div s | naive s | agree | greedy AO s (concepts) | AND-OR fid@10/20/50: top-k → greedy "
+          "| tree s |")
     print("|---:|---:|---:|---:|---:|---|---:|")
     for n in args.ns:
         game = Game.tabular(model, X[0], players=[[i] for i in range(n)], baseline="mean", background=X,

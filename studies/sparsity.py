@@ -228,7 +228,8 @@ def main():
                         writer.writerow(row)
                         fh.flush()
                         rows.append({k: str(v) for k, v in row.items()})
-                    print(f"{modality} {model} seed {seed}: {args.inputs} inputs in {time.perf_counter() - start:.0f} s",
+                    seconds = time.perf_counter() - start
+                    print(f"{modality} {model} seed {seed}: {args.inputs} inputs in {seconds:.0f} s",
                           flush=True)
     summary = summarise(rows, args.out)
     plot(rows, summary, args.out)

@@ -2,7 +2,8 @@
 first where they interact most.
 
 Players are taken in a reading order (by default their numbering; a text game numbers its words as read). Each
-constituent is a span of players consecutive in it. Merging the adjacent spans L and R into A = L ∪ R records the interaction *between* them,
+constituent is a span of players consecutive in it. Merging the adjacent spans L and R into A = L ∪ R records the
+interaction *between* them,
 
     B(L, R) = T(A) − T(L) − T(R),   T(A) = Σ_{S: |S∩A| ≥ 2} I(S) / (|S∖A| + 1)   (T of one player = 0),
 
