@@ -59,6 +59,9 @@ def test_sampled_multi_order_by_names_and_its_errors():
     assert values.shape == errors.shape == (1,) and values[0] == est.interactions[0, 0]
     with pytest.raises(KeyError, match=r"The pair \('x4', 'x5'\) was not sampled; the estimate holds 2 pairs"):
         est.pair("x4", "x5")
+    with pytest.raises(KeyError, match=r"Expected one player: a position \(int\) or a name \(str\); received "
+                                       r"\('x0', 'x1'\)"):
+        est.pair(("x0", "x1"), "x3")  # a coalition is not a player (its highest bit was taken for it)
     assert "multi-order interactions of 2 pairs at 1 orders, 10 coalitions each (80 model calls" in str(est)
     for kwargs, message in [
         ({"samples": 1}, "samples ≥ 2 per order and pair"),

@@ -32,6 +32,13 @@ def check_player_names(names: Sequence[str] | None, n: int) -> tuple[str, ...] |
     return names
 
 
+def resolve_player(player, n: int, names: tuple[str, ...] | None) -> int:
+    """The position of one player given by position or name."""
+    if not isinstance(player, (str, int, np.integer)) or isinstance(player, bool):
+        raise KeyError(f"Expected one player: a position (int) or a name (str); received {player!r}.")
+    return resolve_coalition(player, n, names).bit_length() - 1
+
+
 def resolve_coalition(key, n: int, names: tuple[str, ...] | None) -> int:
     """The bitmask of a coalition given as a player (position or name) or an iterable of players."""
     if isinstance(key, (str, int, np.integer)) and not isinstance(key, bool):

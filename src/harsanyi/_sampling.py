@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._interactions import resolve_coalition
+from ._interactions import resolve_player
 from .exceptions import HarsanyiValueError
 
 __all__ = ["MultiOrderEstimate", "sample_multi_order"]
@@ -43,8 +43,8 @@ class MultiOrderEstimate:
 
     def pair(self, i, j) -> tuple[np.ndarray, np.ndarray]:
         """(estimates, standard errors) over the orders for the pair (i, j), by positions or names."""
-        a = _position(i, self.n_players, self.player_names)
-        b = _position(j, self.n_players, self.player_names)
+        a = resolve_player(i, self.n_players, self.player_names)
+        b = resolve_player(j, self.n_players, self.player_names)
         for p, (x, y) in enumerate(self.pairs):
             if {x, y} == {a, b}:
                 return self.interactions[:, p].copy(), self.stderr[:, p].copy()
@@ -56,10 +56,6 @@ class MultiOrderEstimate:
         for m, r, j, e in zip(self.orders, self.ratios, self.strength, self.strength_stderr):
             lines.append(f"  m = {m:>3} (m/n = {r:.2f}): strength {j:.4f} ± {e:.4f}")
         return "\n".join(lines)
-
-
-def _position(player, n: int, names) -> int:
-    return resolve_coalition(player, n, names).bit_length() - 1
 
 
 def _resolve_pairs(pairs, n: int, names, rng) -> list[tuple[int, int]]:
@@ -78,7 +74,7 @@ def _resolve_pairs(pairs, n: int, names, rng) -> list[tuple[int, int]]:
             i, j = pair
         except (TypeError, ValueError):
             raise HarsanyiValueError(f"Expected pairs as (i, j) tuples of players; received {pair!r}.") from None
-        a, b = _position(i, n, names), _position(j, n, names)
+        a, b = resolve_player(i, n, names), resolve_player(j, n, names)
         if a == b:
             raise HarsanyiValueError(f"Expected two different players in a pair; received {pair!r}.")
         out.append((min(a, b), max(a, b)))

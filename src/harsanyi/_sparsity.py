@@ -164,8 +164,8 @@ def fidelity_curve(values, and_values, or_values=None, *, max_k: int | None = No
     ``order="top-k"`` keeps the k largest by |I|; ``order="greedy"`` keeps the last k survivors of the lab's greedy
     backward elimination (see the module docstring; ``n_greedy`` candidates per step), which keeps sets that
     reconstruct better where large concepts cancel each other. k = 0 keeps only the constant offset (the empty
-    coalition's AND and OR values). Cost O(max_k · 2ⁿ) for the curve, plus the elimination's (4 s for the 65 535
-    dividends of n = 16 on two cores; a progress bar from 2¹⁶ concepts, or as ``progress`` says).
+    coalition's AND and OR values). Cost O(max_k · 2ⁿ) for the curve, plus the elimination's (2.1 s for the 65 535
+    dividends of n = 16 on two cores, bench/sparsity.py; a progress bar from 2¹⁶ concepts, or as ``progress`` says).
     """
     v = np.asarray(to_numpy(values), dtype=np.float64)
     and_values, or_values, n = _check_pair(and_values, or_values)

@@ -17,7 +17,7 @@ from ._array import abs_max, abs_sum, copy_float64, is_torch, like, n_players_of
 from ._certificate import Certificate, Check, rounding_tolerance
 from ._files import read_npz, write_npz
 from ._indices import IndexSpec, SizeSums, check_order, compute_index, get_index
-from ._interactions import Interactions, check_player_names, resolve_coalition
+from ._interactions import Interactions, check_player_names, resolve_coalition, resolve_player
 from ._transforms import masks_of_size, or_reconstruct, or_transform, popcounts, subset_moebius, subset_zeta
 from ._tree import InteractionTree, interaction_tree
 from .exceptions import CacheError, HarsanyiValueError
@@ -51,8 +51,7 @@ class MultiOrder:
 
     def pair(self, i, j) -> np.ndarray:
         n = self.interactions.shape[1]
-        a = resolve_coalition(i, n, self.player_names).bit_length() - 1
-        b = resolve_coalition(j, n, self.player_names).bit_length() - 1
+        a, b = resolve_player(i, n, self.player_names), resolve_player(j, n, self.player_names)
         if a == b:
             raise KeyError(f"Multi-order interactions are defined for two different players; received {i!r} twice.")
         return self.interactions[:, a, b].copy()
