@@ -503,6 +503,18 @@ def test_working_set_finds_the_optimum_of_a_sparse_game_beyond_the_dense_lp():
     assert cut.solver.iterations == 1 and cut.certificate.passed and cut.l1_after >= exact.l1_after * (1 - 1e-9)
 
 
+def test_working_set_prints_nothing(capfd):
+    """highspy 1.16 prints a banner from C++ while a HiGHS instance is made, before its output can be switched off;
+    the working set makes its instance with the process's stdout on the null device, and prints nothing itself.
+    capfd reads file descriptors 1 and 2, so C-level output is seen too."""
+    pytest.importorskip("highspy")
+    print("before", flush=True)
+    ValueTable(planted_game(8, seed=3)).and_or(method="working-set")
+    print("after", flush=True)
+    out, err = capfd.readouterr()
+    assert out == "before\nafter\n" and err == ""
+
+
 def test_auto_hands_a_stalled_working_set_over_to_the_splitting_and_keeps_the_better_bounds(monkeypatch):
     """n = 11 under a time limit that leaves the working set one round: "auto" runs the splitting for the rest and
     reports the smaller L1 and the larger lower bound of the two runs, with a certified decomposition."""

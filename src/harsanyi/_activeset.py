@@ -23,7 +23,10 @@ HiGHS runs on the CPU through ``highspy``; tables on a GPU are copied to the hos
 
 from __future__ import annotations
 
+import ctypes
 import math
+import os
+import sys
 import time
 
 import numpy as np
@@ -53,6 +56,37 @@ def _csr(block: np.ndarray):
     return starts, c.astype(np.int32), block[r, c].astype(np.float64)
 
 
+def _silent_highs(highspy):
+    """A HiGHS instance with its output off. highspy ≥ 1.16 prints its banner from C++ while the instance is being
+    made, before ``output_flag`` can be set, so that runs with the process's stdout (file descriptor 1) on the null
+    device; C's buffered output is flushed before it is restored, so the banner cannot surface later."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (an embedded interpreter): nothing to hide the banner from
+        saved = None
+    if saved is not None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    try:
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+    finally:
+        if saved is not None:
+            _flush_c_stdout()
+            os.dup2(saved, 1)
+            os.close(saved)
+    return highs
+
+
+def _flush_c_stdout() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):  # no C library to reach (not a POSIX build): its buffers flush at exit
+        pass
+
+
 class _WorkingLP:
     """The LP over the working set, kept in one HiGHS model that rows and columns are added to and deleted from.
 
@@ -67,8 +101,7 @@ class _WorkingLP:
         import highspy
 
         self.v, self.tau = v, tau
-        self.highs = highspy.Highs()
-        self.highs.setOptionValue("output_flag", False)
+        self.highs = _silent_highs(highspy)
         self.highs.setOptionValue("simplex_strategy", _DUAL)
         self.inf = highspy.kHighsInf
         self.col_mask = np.zeros(1, np.int64)  # the concept's coalition (the row's, for a slack)
