@@ -11,6 +11,7 @@ from ._explanation import Explanation, explain
 from ._game import Game
 from ._indices import INDICES
 from ._interactions import Interactions
+from ._recurrence import Agreement, ConceptStatistics, RecurringConcept, concept_statistics
 from ._sampling import MultiOrderEstimate
 from ._sparsity import Concept, FidelityCurve, fidelity_curve, salient_concepts
 from ._tree import InteractionTree, TreeNode
@@ -47,6 +48,10 @@ __all__ = [
     "FidelityCurve",
     "fidelity_curve",
     "salient_concepts",
+    "concept_statistics",
+    "ConceptStatistics",
+    "RecurringConcept",
+    "Agreement",
     "Certificate",
     "Check",
     "INDICES",
