@@ -134,6 +134,10 @@ def test_coverage_of_inputs_with_one_and_two_concepts():
     two[[1, 2]] = [1.0, -1.0]
     stats = concept_statistics([(one, None), (two, None)])
     assert stats.keys.tolist() == [1, 2] and stats.coverage().tolist() == [0.75, 1.0]
+    assert stats.coverage(per_input=True).tolist() == [[1.0, 1.0], [0.5, 1.0]]
+    with_empty = concept_statistics([(one, None), (np.zeros(4), None)])
+    shares = with_empty.coverage(per_input=True)
+    assert shares[0].tolist() == [1.0] and np.isnan(shares[1]).all() and with_empty.coverage().tolist() == [1.0]
     assert stats.frequency.tolist() == [1.0, 0.5] and stats.negative.tolist() == [0, 1]
 
 

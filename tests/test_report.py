@@ -22,12 +22,12 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def tabular_explanation():
+def tabular_explanation(x=None, target=None):
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
-    x = np.linspace(-1.0, 1.0, 6)
+    x = np.linspace(-1.0, 1.0, 6) if x is None else x
     game = Game.tabular(model, x, players={"a": [0, 1], "b": [2], "c": [3], "d": [4, 5]},
-                        feature_names=[f"f{i}" for i in range(6)])
+                        feature_names=[f"f{i}" for i in range(6)], target=target)
     return explain(game, time_limit=5, progress=False)
 
 
@@ -177,6 +177,26 @@ def test_index_links_every_report(browser, tmp_path):
     page.wait_for_load_state("load")
     assert page.locator("#certificate").count() == 1
     assert errors == [] and [u for u in requests if not u.startswith(("file:", "data:"))] == []
+
+
+def test_index_lists_the_concepts_that_recur_within_a_class(tmp_path):
+    """Four rows of the same model and players, three explaining class 1 and one class 0: the index has one table of
+    recurring concepts, for class 1, whose counts are concept_statistics' of those three explanations."""
+    from harsanyi import concept_statistics
+
+    rng = np.random.default_rng(2)
+    explanations = [tabular_explanation(rng.normal(size=6), target=t) for t in (1, 1, 0, 1)]
+    reports = {write_report(ex, tmp_path / f"row{i}.html"): ex for i, ex in enumerate(explanations)}
+    html = write_index(reports, tmp_path / "index.html", recurring=4).read_text()
+    assert html.count('<table class="recurring"') == 1 and "(class 1)" in html and "(class 0)" not in html
+    top = concept_statistics([explanations[i] for i in (0, 1, 3)]).top(4)
+    rows = html.split('<table class="recurring"')[1].split("<tr data-inputs=")[1:]
+    assert len(rows) == len(top) == 4
+    for row, concept in zip(rows, top):
+        joiner = " AND " if concept.kind == "AND" else " OR "
+        assert f"{concept.kind}({joiner.join(concept.players)})" in row
+        assert f"{concept.positive + concept.negative} of 3" in row and f"{concept.discrimination:.2f}" in row
+    assert '<table class="recurring"' not in write_index(reports, tmp_path / "plain.html", recurring=0).read_text()
 
 
 def test_demo_report_in_chromium(browser, tmp_path):

@@ -155,11 +155,13 @@ class ConceptStatistics:
                                         float(self.frequency[j]), int(self.positive[j]), int(self.negative[j])))
         return out
 
-    def coverage(self, k: int | None = None, *, on: "ConceptStatistics | None" = None) -> np.ndarray:
+    def coverage(self, k: int | None = None, *, on: "ConceptStatistics | None" = None,
+                 per_input: bool = False) -> np.ndarray:
         """ρ(1) … ρ(k): the mean share of an input's salient concepts that lie in the dictionary of this statistics'
         k most frequent concepts, over the inputs of ``on`` (held-out inputs with the same players; default: these
         inputs, which flatters the dictionary). Inputs without salient concepts are left out. ``k`` defaults to the
-        whole dictionary."""
+        whole dictionary. ``per_input=True``: the shares themselves, shape (inputs of ``on``, k), NaN rows for the
+        inputs left out (for error bars)."""
         target = self if on is None else on
         if not isinstance(target, ConceptStatistics):
             raise HarsanyiValueError(f"Expected on= to be a ConceptStatistics; received {type(on).__name__}.")
@@ -170,6 +172,9 @@ class ConceptStatistics:
         inside = np.cumsum(counts.reshape(target.n_inputs, k + 1)[:, :k], axis=1)
         sizes = target.salient_counts
         used = sizes > 0
+        if per_input:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(used[:, None], inside / sizes[:, None], np.nan)
         if not used.any():
             return np.zeros(k)
         return (inside[used] / sizes[used, None]).mean(axis=0)

@@ -199,14 +199,35 @@ def write_report(explanation, path, *, title: str | None = None, kappa: float = 
     return _atomic_write(Path(path), render_report(explanation, title=title, kappa=kappa))
 
 
-def write_index(reports: dict, path, *, title: str = "harsanyi explanations", kappa: float = KAPPA) -> Path:
-    """An index page linking reports: ``reports`` maps each report's path to its Explanation (or saved file)."""
+def write_index(reports: dict, path, *, title: str = "harsanyi explanations", kappa: float = KAPPA,
+                recurring: int = 15) -> Path:
+    """An index page linking reports: ``reports`` maps each report's path to its Explanation (or saved file).
+
+    Where two or more explanations have the same players and explain the same class, the page also lists the
+    ``recurring`` concepts salient on the most of them, with their sign counts and discrimination power (see
+    :func:`harsanyi.concept_statistics`)."""
     path = Path(path)
-    entries = []
+    entries, groups = [], {}
     for report, explanation in reports.items():
         ex = explanation if isinstance(explanation, Explanation) else Explanation.load(explanation)
         entries.append({"href": os.path.relpath(Path(report), path.parent), "name": Path(report).stem,
                         "prediction": float(ex.values[-1]), "salient": len(ex.salient(kappa)),
                         "passed": bool(ex.andor_certificate.passed)})
-    html = _environment().get_template("index.html.j2").render(title=title, entries=entries)
+        groups.setdefault((ex.player_names, ex.info.get("target")), []).append(ex)
+    html = _environment().get_template("index.html.j2").render(
+        title=title, entries=entries, kappa=kappa,
+        recurring=[_recurring(group, target, kappa, recurring) for (_, target), group in groups.items()
+                   if len(group) >= 2 and recurring > 0])
     return _atomic_write(path, html)
+
+
+def _recurring(group: list, target, kappa: float, limit: int) -> dict:
+    """The index's table of the concepts salient on the most explanations of one group (same players and class)."""
+    from ._recurrence import concept_statistics
+
+    stats = concept_statistics(group, kappa=kappa)
+    concepts = [{"kind": c.kind, "players": (" AND " if c.kind == "AND" else " OR ").join(map(str, c.players)),
+                 "inputs": c.positive + c.negative, "positive": c.positive, "negative": c.negative,
+                 "discrimination": c.discrimination} for c in stats.top(limit)]
+    return {"target": target, "inputs": stats.n_inputs, "distinct": len(stats), "concepts": concepts,
+            "weighted": stats.discrimination_by_frequency()["weighted"]}
