@@ -19,12 +19,15 @@ v = log-odds of the input's true class; concepts are salient at |I| ≥ κ · ma
   coverage   ρ(k): the dictionary of the k most frequent concepts of the first half of a class's inputs, measured on
              the second half (held out), on the first half itself (in-sample), and on the held-out inputs of the
              other class (is the dictionary specific to its class?); mean of the per-input shares, 95 % bootstrap CI
+             and the ceiling, what a dictionary holding each held-out input's own concepts would reach: mean of
+             min(k, |Ω_x|) / |Ω_x| (a model with many salient concepts cannot reach a high ρ(10))
   β          discrimination power, the frequency-weighted mean of max(m⁺, m⁻) / (m⁺ + m⁻) (1: every concept always
-             pushes the same way); mean over seeds × classes, with its range
+             pushes the same way); mean over seeds × classes, with its range, and what random signs would give
   agreement  γ = |Ω¹ ∩ Ω²| / |Ω¹| between two seeds on the same inputs, and its lift over a random set of concepts
 
 Outputs (in --out, default studies/results/transfer): one .npz of concepts per modality × model × seed × class (the
-run resumes from them), transfer.csv, transfer.png; docs/findings.md says what they show.
+run resumes from them; 7 MB in all, so not kept in git: four minutes on two cores make them again), transfer.csv,
+transfer.png; docs/findings.md says what they show.
 """
 
 from __future__ import annotations
@@ -105,7 +108,7 @@ def analyse(out: Path, modalities, seeds: int, inputs: int, kappa: float) -> lis
     for modality, model, kind in itertools.product(modalities, ("trained", "untrained"), KINDS):
         cells = {(seed, label): load_cell(out / f"{modality}_{model}_{seed}_{label}.npz", kind)
                  for seed in range(seeds) for label in CLASSES[modality]}
-        held, inside, other, betas = [], [], [], []
+        held, inside, other, betas, beta_chances, sizes = [], [], [], [], [], []
         for (seed, label), results in cells.items():
             first = concept_statistics(results[:half], kappa=kappa)
             rest = concept_statistics(results[half:], kappa=kappa)
@@ -114,7 +117,10 @@ def analyse(out: Path, modalities, seeds: int, inputs: int, kappa: float) -> lis
             held.append(first.coverage(K_CURVE, on=rest, per_input=True))
             inside.append(first.coverage(K_CURVE, per_input=True))
             other.append(first.coverage(K_CURVE, on=foreign, per_input=True))
-            betas.append(concept_statistics(results, kappa=kappa).discrimination_by_frequency()["weighted"])
+            discrimination = concept_statistics(results, kappa=kappa).discrimination_by_frequency()
+            betas.append(discrimination["weighted"])
+            beta_chances.append(discrimination["weighted_chance"])
+            sizes.append(rest.salient_counts[rest.salient_counts > 0])
         shares, chances = [], []
         for label in CLASSES[modality]:
             stats = {seed: concept_statistics(cells[(seed, label)], kappa=kappa) for seed in range(seeds)}
@@ -131,7 +137,13 @@ def analyse(out: Path, modalities, seeds: int, inputs: int, kappa: float) -> lis
             for k in K_TABLE:
                 mean, lo, hi = bootstrap_ci(shares_k[:, k - 1])
                 row.update({f"coverage{k}_{name}": mean, f"coverage{k}_{name}_lo": lo, f"coverage{k}_{name}_hi": hi})
-        row.update({"beta": float(np.mean(betas)), "beta_min": float(np.min(betas)), "beta_max": float(np.max(betas))})
+        sizes = np.concatenate(sizes)
+        curves[(modality, model, kind, "ceiling")] = (np.minimum(np.arange(1, K_CURVE + 1)[:, None], sizes) /
+                                                      sizes).mean(axis=1)
+        for k in K_TABLE:  # what a dictionary holding each held-out input's own concepts would reach
+            row[f"coverage{k}_ceiling"] = float(np.mean(np.minimum(k, sizes) / sizes))
+        row.update({"beta": float(np.mean(betas)), "beta_min": float(np.min(betas)), "beta_max": float(np.max(betas)),
+                    "beta_chance": float(np.mean(beta_chances))})
         if shares:
             share = np.concatenate(shares)
             chance = np.concatenate(chances)[~np.isnan(share)]
@@ -158,10 +170,10 @@ def plot(curves: dict, modalities, out: Path) -> None:
     k = np.arange(1, K_CURVE + 1)
     for ax, modality in zip(axes[0], modalities):
         for model, colour in (("trained", "tab:blue"), ("untrained", "tab:orange")):
-            for name, style in (("heldout", "-"), ("otherclass", ":"), ("insample", "--")):
-                ax.plot(k, curves[(modality, model, "andor", name)], style, color=colour,
-                        label=f"{model}, {name.replace('heldout', 'held out').replace('otherclass', 'other class')}"
-                              .replace("insample", "in-sample"))
+            for name, style, label in (("heldout", "-", "held out"), ("otherclass", ":", "other class"),
+                                       ("insample", "--", "in-sample"), ("ceiling", "-.", "ceiling")):
+                ax.plot(k, curves[(modality, model, "andor", name)], style, color=colour, label=f"{model}, {label}",
+                        linewidth=0.8 if name == "ceiling" else 1.5)
         ax.set(title=f"{modality}: AND-OR concepts", xlabel="dictionary size k (most frequent concepts)",
                ylabel="ρ(k): share of an input's salient concepts", ylim=(0, 1))
         ax.grid(alpha=0.3)
@@ -203,8 +215,9 @@ def main():
     for row in analyse(args.out, args.modalities, args.seeds, args.inputs, args.kappa):
         print(f"{row['modality']:>8} {row['model']:>9} {row['concepts']:>9}: ρ(10) held out "
               f"{row['coverage10_heldout']:.2f} [{row['coverage10_heldout_lo']:.2f}, {row['coverage10_heldout_hi']:.2f}],"
-              f" other class {row['coverage10_otherclass']:.2f}, in-sample {row['coverage10_insample']:.2f}; "
-              f"β {row['beta']:.2f} ({row['beta_min']:.2f}–{row['beta_max']:.2f}); agreement between seeds "
+              f" other class {row['coverage10_otherclass']:.2f}, in-sample {row['coverage10_insample']:.2f}, "
+              f"ceiling {row['coverage10_ceiling']:.2f}; β {row['beta']:.2f} ({row['beta_min']:.2f}–"
+              f"{row['beta_max']:.2f}; random signs {row['beta_chance']:.2f}); agreement between seeds "
               f"{row['agreement']:.2f} [{row['agreement_lo']:.2f}, {row['agreement_hi']:.2f}] "
               f"({row['agreement_lift']:.1f}× chance)")
 

@@ -152,6 +152,16 @@ def test_discrimination_by_frequency_bins_and_weights():
     assert report["mean"][1] == pytest.approx(stats.discrimination[~low].mean())
     f, beta = stats.frequency, stats.discrimination
     assert report["weighted"] == pytest.approx((f * beta).sum() / f.sum())
+    # random signs: the mean of max(x, m − x) / m over all 2^m sign patterns of a concept seen m times
+    chance = stats.discrimination_by_chance
+    for m in np.unique(stats.positive + stats.negative):
+        patterns = (np.arange(1 << m)[:, None] >> np.arange(m)) & 1
+        x = patterns.sum(axis=1)
+        assert np.allclose(chance[stats.positive + stats.negative == m], np.mean(np.maximum(x, m - x)) / m,
+                           rtol=1e-12)
+    assert report["chance"][0] == pytest.approx(chance[low].mean())
+    assert report["weighted_chance"] == pytest.approx((f * chance).sum() / f.sum())
+    assert chance.min() >= 0.5 and np.all(chance[(stats.positive + stats.negative) == 1] == 1.0)
 
 
 def test_results_of_the_library_as_inputs():

@@ -22,6 +22,7 @@ Everything is computed on arrays of concept keys (bitmask, plus 2ⁿ for an OR c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,22 +180,42 @@ class ConceptStatistics:
             return np.zeros(k)
         return (inside[used] / sizes[used, None]).mean(axis=0)
 
+    @property
+    def discrimination_by_chance(self) -> np.ndarray:
+        """E[β(S)] if each of the concept's m⁺ + m⁻ appearances had a random sign (a fair coin), in ranking order:
+        E[max(X, m − X)] / m with X ~ Binomial(m, ½). β is at least ½ and is 1 for a concept seen once, so it
+        means something only above this."""
+        appearances = self.positive + self.negative
+        out = np.empty(appearances.shape, dtype=np.float64)
+        for m in np.unique(appearances):  # one binomial per distinct count (at most the number of inputs)
+            x = np.arange(m + 1)
+            log_pmf = (math.lgamma(m + 1) - np.array([math.lgamma(i + 1) + math.lgamma(m - i + 1) for i in x])
+                       - m * math.log(2.0))
+            out[appearances == m] = float((np.exp(log_pmf) * np.maximum(x, m - x)).sum() / m)
+        return out
+
     def discrimination_by_frequency(self, bins=BINS) -> dict:
-        """Discrimination power by frequency bin, as the lab reports it: ``edges``; per bin the number of concepts
-        and their mean β (NaN for an empty bin); ``weighted``: the frequency-weighted mean β of all concepts."""
+        """Discrimination power by frequency bin, as the lab reports it: ``edges``; per bin the number of concepts,
+        their mean β and the mean β that random signs would give (NaN for an empty bin); ``weighted`` and
+        ``weighted_chance``: the frequency-weighted mean β of all concepts, and the same under random signs."""
         edges = np.asarray(bins, dtype=np.float64)
         if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
             raise HarsanyiValueError(f"Expected increasing bin edges, e.g. {BINS}; received {bins!r}.")
-        frequency, beta = self.frequency, self.discrimination
+        frequency, beta, chance = self.frequency, self.discrimination, self.discrimination_by_chance
         # the last bin is closed, so a concept salient on every input (f = 1) falls into it
         which = np.clip(np.searchsorted(edges, frequency, side="right") - 1, 0, edges.size - 2)
         inside = (frequency >= edges[0]) & (frequency <= edges[-1])
         count = np.bincount(which[inside], minlength=edges.size - 1)
-        total = np.bincount(which[inside], weights=beta[inside], minlength=edges.size - 1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-        weighted = float((frequency * beta).sum() / frequency.sum()) if len(self) else float("nan")
-        return {"edges": edges, "count": count, "mean": mean, "weighted": weighted}
+
+        def means(values):
+            total = np.bincount(which[inside], weights=values[inside], minlength=edges.size - 1)
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+        def weighted(values):
+            return float((frequency * values).sum() / frequency.sum()) if len(self) else float("nan")
+
+        return {"edges": edges, "count": count, "mean": means(beta), "chance": means(chance),
+                "weighted": weighted(beta), "weighted_chance": weighted(chance)}
 
     def agreement(self, other: "ConceptStatistics") -> Agreement:
         """Model-wise transferability: this model's salient concepts found salient by ``other`` (another model on
