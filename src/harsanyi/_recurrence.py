@@ -161,24 +161,26 @@ class ConceptStatistics:
         """ρ(1) … ρ(k): the mean share of an input's salient concepts that lie in the dictionary of this statistics'
         k most frequent concepts, over the inputs of ``on`` (held-out inputs with the same players; default: these
         inputs, which flatters the dictionary). Inputs without salient concepts are left out. ``k`` defaults to the
-        whole dictionary. ``per_input=True``: the shares themselves, shape (inputs of ``on``, k), NaN rows for the
-        inputs left out (for error bars)."""
+        whole dictionary. Memory O(salient concepts + k). ``per_input=True``: the shares themselves, shape (inputs
+        of ``on``, k), NaN rows for the inputs left out (for error bars)."""
         target = self if on is None else on
         if not isinstance(target, ConceptStatistics):
             raise HarsanyiValueError(f"Expected on= to be a ConceptStatistics; received {type(on).__name__}.")
         self._check_same_players(target, "on=")
         k = len(self) if k is None else _positive_int(k, "k")
         rank = self._rank(target._keys, missing=k)
-        counts = np.bincount(target._input_of * (k + 1) + np.minimum(rank, k), minlength=target.n_inputs * (k + 1))
-        inside = np.cumsum(counts.reshape(target.n_inputs, k + 1)[:, :k], axis=1)
         sizes = target.salient_counts
         used = sizes > 0
-        if per_input:
+        if per_input:  # an (inputs, k) table, made only when asked for
+            counts = np.bincount(target._input_of * (k + 1) + rank, minlength=target.n_inputs * (k + 1))
+            inside = np.cumsum(counts.reshape(target.n_inputs, k + 1)[:, :k], axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.where(used[:, None], inside / sizes[:, None], np.nan)
         if not used.any():
             return np.zeros(k)
-        return (inside[used] / sizes[used, None]).mean(axis=0)
+        # each salient concept of input x adds 1 / (|Ω_x| · #inputs used) to ρ(k) for every k beyond its rank
+        weight = 1.0 / (sizes[target._input_of] * used.sum())
+        return np.cumsum(np.bincount(rank, weights=weight, minlength=k + 1)[:k])
 
     @property
     def discrimination_by_chance(self) -> np.ndarray:
