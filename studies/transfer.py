@@ -108,7 +108,7 @@ def analyse(out: Path, modalities, seeds: int, inputs: int, kappa: float) -> lis
     for modality, model, kind in itertools.product(modalities, ("trained", "untrained"), KINDS):
         cells = {(seed, label): load_cell(out / f"{modality}_{model}_{seed}_{label}.npz", kind)
                  for seed in range(seeds) for label in CLASSES[modality]}
-        held, inside, other, betas, beta_chances, sizes = [], [], [], [], [], []
+        held, inside, other, betas, beta_chances, ceilings = [], [], [], [], [], []
         for (seed, label), results in cells.items():
             first = concept_statistics(results[:half], kappa=kappa)
             rest = concept_statistics(results[half:], kappa=kappa)
@@ -120,7 +120,7 @@ def analyse(out: Path, modalities, seeds: int, inputs: int, kappa: float) -> lis
             discrimination = concept_statistics(results, kappa=kappa).discrimination_by_frequency()
             betas.append(discrimination["weighted"])
             beta_chances.append(discrimination["weighted_chance"])
-            sizes.append(rest.salient_counts[rest.salient_counts > 0])
+            ceilings.append(rest.ceiling(K_CURVE) * np.count_nonzero(rest.salient_counts))
         shares, chances = [], []
         for label in CLASSES[modality]:
             stats = {seed: concept_statistics(cells[(seed, label)], kappa=kappa) for seed in range(seeds)}
@@ -137,11 +137,11 @@ def analyse(out: Path, modalities, seeds: int, inputs: int, kappa: float) -> lis
             for k in K_TABLE:
                 mean, lo, hi = bootstrap_ci(shares_k[:, k - 1])
                 row.update({f"coverage{k}_{name}": mean, f"coverage{k}_{name}_lo": lo, f"coverage{k}_{name}_hi": hi})
-        sizes = np.concatenate(sizes)
-        curves[(modality, model, kind, "ceiling")] = (np.minimum(np.arange(1, K_CURVE + 1)[:, None], sizes) /
-                                                      sizes).mean(axis=1)
-        for k in K_TABLE:  # what a dictionary holding each held-out input's own concepts would reach
-            row[f"coverage{k}_ceiling"] = float(np.mean(np.minimum(k, sizes) / sizes))
+        # what a dictionary holding each held-out input's own concepts would reach, over all the held-out inputs
+        ceiling = np.sum(ceilings, axis=0) / sum(np.count_nonzero(~np.isnan(part[:, 0])) for part in held)
+        curves[(modality, model, kind, "ceiling")] = ceiling
+        for k in K_TABLE:
+            row[f"coverage{k}_ceiling"] = float(ceiling[k - 1])
         row.update({"beta": float(np.mean(betas)), "beta_min": float(np.min(betas)), "beta_max": float(np.max(betas)),
                     "beta_chance": float(np.mean(beta_chances))})
         if shares:

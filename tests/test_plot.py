@@ -202,3 +202,19 @@ def test_fidelity_draws_the_greedy_elimination_dashed_and_names_the_order():
     assert ax.get_xlabel() == "concepts kept"
     np.testing.assert_allclose(ax.lines[1].get_ydata(), greedy.rms_error)
     assert plot.fidelity(greedy).get_xlabel() == "concepts kept (greedy backward elimination)"
+
+
+def test_coverage_draws_rho_and_its_ceiling_on_held_out_inputs():
+    from harsanyi import concept_statistics
+
+    rng = np.random.default_rng(0)
+    tables = [ValueTable(rng.normal(size=32)).harsanyi() for _ in range(8)]
+    first, rest = concept_statistics(tables[:4], kappa=0.2), concept_statistics(tables[4:], kappa=0.2)
+    _, ax = plt.subplots()
+    assert plot.coverage(first, on=rest, k=12, ax=ax, label="held out") is ax
+    rho, ceiling = ax.get_lines()
+    assert np.array_equal(rho.get_xdata(), np.arange(1, 13))
+    assert np.array_equal(rho.get_ydata(), first.coverage(12, on=rest))
+    assert np.array_equal(ceiling.get_ydata(), rest.ceiling(12)) and ceiling.get_linestyle() == "-."
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["held out", "held out: ceiling"]
+    assert len(plot.coverage(first, ceiling=False).get_lines()) == 1

@@ -139,6 +139,7 @@ def test_coverage_of_inputs_with_one_and_two_concepts():
     shares = with_empty.coverage(per_input=True)
     assert shares[0].tolist() == [1.0] and np.isnan(shares[1]).all() and with_empty.coverage().tolist() == [1.0]
     assert stats.frequency.tolist() == [1.0, 0.5] and stats.negative.tolist() == [0, 1]
+    assert stats.ceiling(3).tolist() == [0.75, 1.0, 1.0]  # (1/1 + 1/2) / 2, then both inputs whole
 
 
 def test_discrimination_by_frequency_bins_and_weights():

@@ -182,6 +182,16 @@ class ConceptStatistics:
         weight = 1.0 / (sizes[target._input_of] * used.sum())
         return np.cumsum(np.bincount(rank, weights=weight, minlength=k + 1)[:k])
 
+    def ceiling(self, k: int) -> np.ndarray:
+        """The most any dictionary of 1 … k concepts could cover of these inputs, mean_x min(k, |Ω_x|) / |Ω_x|
+        (inputs without salient concepts left out): an input with many salient concepts keeps ρ(k) low whatever
+        the dictionary."""
+        k = _positive_int(k, "k")
+        sizes = self.salient_counts[self.salient_counts > 0]
+        if not sizes.size:
+            return np.zeros(k)
+        return (np.minimum(np.arange(1, k + 1)[:, None], sizes) / sizes).mean(axis=1)
+
     @property
     def discrimination_by_chance(self) -> np.ndarray:
         """E[β(S)] if each of the concept's m⁺ + m⁻ appearances had a random sign (a fair coin), in ranking order:

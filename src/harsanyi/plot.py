@@ -9,6 +9,7 @@ axes when None) and returns the axes it drew on, so plots compose into the calle
 - :func:`order_strength`: the multi-order interaction strength against m / n (SPEC §5).
 - :func:`fidelity`: the top-k reconstruction error against k, for one or several decompositions.
 - :func:`waterfall`: Shapley values as steps from v(∅) to v(N).
+- :func:`coverage`: ρ(k), the share of an input's salient concepts that a dictionary of k recurring ones covers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ._transforms import popcounts
 from .exceptions import HarsanyiValueError
 
 __all__ = ["concepts_bar", "image_overlay", "text_overlay", "interaction_network", "interaction_tree",
-           "order_strength", "fidelity", "waterfall", "POSITIVE", "NEGATIVE"]
+           "order_strength", "fidelity", "waterfall", "coverage", "POSITIVE", "NEGATIVE"]
 
 POSITIVE, NEGATIVE = "#d62728", "#1f77b4"  # red raises the output, blue lowers it (as in shap's plots)
 
@@ -326,6 +327,24 @@ def _curve_of(source):
     raise HarsanyiValueError(
         f"Expected fidelity curves (FidelityCurve, Concepts, an Explanation or Harsanyi dividends); received "
         f"{type(source).__name__}. Make one with concepts.fidelity_curve() or harsanyi.fidelity_curve(values, and_).")
+
+
+def coverage(stats, *, on=None, k: int = 30, ax=None, label: str | None = None, ceiling: bool = True):
+    """ρ(1) … ρ(k) of the dictionary of the most frequent concepts of ``stats`` (a
+    :class:`~harsanyi.ConceptStatistics`), measured on ``on`` (held-out inputs) or on its own inputs; with
+    ``ceiling`` also the most any dictionary of that size could cover of those inputs (thin, dash-dotted)."""
+    ax = _axes(ax)
+    sizes = np.arange(1, k + 1)
+    line, = ax.plot(sizes, stats.coverage(k, on=on), label=label)
+    if ceiling:
+        ax.plot(sizes, (stats if on is None else on).ceiling(k), "-.", color=line.get_color(), linewidth=0.8,
+                label=None if label is None else f"{label}: ceiling")
+    ax.set_xlabel("dictionary size k (most frequent concepts)")
+    ax.set_ylabel("ρ(k): share of an input's salient concepts")
+    ax.set_ylim(0, 1)
+    if label:
+        ax.legend()
+    return ax
 
 
 def waterfall(shapley, v_empty: float, player_names: Sequence[str] | None = None, *, k: int = 10, ax=None):
