@@ -199,11 +199,13 @@ class ConceptStatistics:
         means something only above this."""
         appearances = self.positive + self.negative
         out = np.empty(appearances.shape, dtype=np.float64)
+        if not appearances.size:
+            return out
+        log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, appearances.max() + 1)))])
         for m in np.unique(appearances):  # one binomial per distinct count (at most the number of inputs)
             x = np.arange(m + 1)
-            log_pmf = (math.lgamma(m + 1) - np.array([math.lgamma(i + 1) + math.lgamma(m - i + 1) for i in x])
-                       - m * math.log(2.0))
-            out[appearances == m] = float((np.exp(log_pmf) * np.maximum(x, m - x)).sum() / m)
+            pmf = np.exp(log_factorial[m] - log_factorial[x] - log_factorial[m - x] - m * math.log(2.0))
+            out[appearances == m] = float((pmf * np.maximum(x, m - x)).sum() / m)
         return out
 
     def discrimination_by_frequency(self, bins=BINS) -> dict:
