@@ -144,13 +144,12 @@ def analyse(out: Path, modalities, seeds: int, inputs: int, kappa: float) -> lis
             row[f"coverage{k}_ceiling"] = float(ceiling[k - 1])
         row.update({"beta": float(np.mean(betas)), "beta_min": float(np.min(betas)), "beta_max": float(np.max(betas)),
                     "beta_chance": float(np.mean(beta_chances))})
-        if shares:
-            share = np.concatenate(shares)
-            chance = np.concatenate(chances)[~np.isnan(share)]
-            share = share[~np.isnan(share)]
-            mean, lo, hi = bootstrap_ci(share)
-            row.update({"agreement": mean, "agreement_lo": lo, "agreement_hi": hi,
-                        "agreement_chance": float(chance.mean()), "agreement_lift": mean / float(chance.mean())})
+        share = np.concatenate(shares)
+        chance = np.concatenate(chances)[~np.isnan(share)]
+        share = share[~np.isnan(share)]
+        mean, lo, hi = bootstrap_ci(share)
+        row.update({"agreement": mean, "agreement_lo": lo, "agreement_hi": hi,
+                    "agreement_chance": float(chance.mean()), "agreement_lift": mean / float(chance.mean())})
         rows.append(row)
     with open(out / "transfer.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
