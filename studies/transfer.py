@@ -6,7 +6,7 @@ concepts are *symbolic* (Li & Zhang, ICML 2023) says more: on the inputs of one 
 trained from other seeds use the same ones. This study tests those three statements against untrained networks of
 the same architecture, for the two modalities whose players mean the same on every input:
 
-    python studies/transfer.py                        # 2 modalities × 3 seeds × 2 classes × 50 inputs, trained and untrained
+    python studies/transfer.py                        # 2 modalities × 3 seeds × 2 classes × 50 inputs, both models
     python studies/transfer.py --inputs 10 --seeds 2  # a quick look
 
   tabular  UCI adult, the MLP and 8 attributes of studies/sparsity.py; classes: income ≤ 50K and > 50K
@@ -209,12 +209,12 @@ def main():
         for label, path in paths.items():
             if not path.exists():
                 explain_cell(path, games(label, args.inputs))
-        print(f"{modality} {model} seed {seed}: {args.inputs} inputs of each class in {time.perf_counter() - start:.0f} s",
-              flush=True)
+        seconds = time.perf_counter() - start
+        print(f"{modality} {model} seed {seed}: {args.inputs} inputs of each class in {seconds:.0f} s", flush=True)
     for row in analyse(args.out, args.modalities, args.seeds, args.inputs, args.kappa):
         print(f"{row['modality']:>8} {row['model']:>9} {row['concepts']:>9}: ρ(10) held out "
-              f"{row['coverage10_heldout']:.2f} [{row['coverage10_heldout_lo']:.2f}, {row['coverage10_heldout_hi']:.2f}],"
-              f" other class {row['coverage10_otherclass']:.2f}, in-sample {row['coverage10_insample']:.2f}, "
+              f"{row['coverage10_heldout']:.2f} [{row['coverage10_heldout_lo']:.2f}, "
+              f"{row['coverage10_heldout_hi']:.2f}], other class {row['coverage10_otherclass']:.2f}, in-sample {row['coverage10_insample']:.2f}, "
               f"ceiling {row['coverage10_ceiling']:.2f}; β {row['beta']:.2f} ({row['beta_min']:.2f}–"
               f"{row['beta_max']:.2f}; random signs {row['beta_chance']:.2f}); agreement between seeds "
               f"{row['agreement']:.2f} [{row['agreement_lo']:.2f}, {row['agreement_hi']:.2f}] "

@@ -341,6 +341,28 @@ def test_tabular_errors():
         Game.tabular(lambda X: np.zeros((len(X), 2, 2)), np.zeros(3))
 
 
+def test_a_torch_model_returning_a_dict():
+    """A dict with 'logits' is read as a Hugging Face output is (the same values as the bare tensor); any other
+    dict is refused with its keys and the fix."""
+    torch = pytest.importorskip("torch")
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, key):
+            super().__init__()
+            torch.manual_seed(0)
+            self.key, self.net = key, torch.nn.Linear(3, 2)
+
+        def forward(self, x):
+            return {self.key: self.net(x), "hidden": x}
+
+    x = np.array([0.5, -1.0, 2.0])
+    plain = Game.tabular(Wrapped("logits").net, x, output="logit", target=1).evaluate(progress=False)
+    wrapped = Game.tabular(Wrapped("logits"), x, output="logit", target=1).evaluate(progress=False)
+    np.testing.assert_array_equal(wrapped.values, plain.values)
+    with pytest.raises(ModelOutputError, match=r"dict with keys \['hidden', 'scores'\].*model\(x\)\['scores'\]"):
+        Game.tabular(Wrapped("scores"), x)
+
+
 def test_image_grid_cells_and_baselines():
     rng = np.random.default_rng(0)
     img = rng.normal(size=(3, 8, 8))

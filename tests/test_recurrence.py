@@ -102,7 +102,10 @@ def test_agreement_matches_its_definition_and_chance():
         assert agreement.share[x] == pytest.approx(len(both) / len(a), abs=1e-15)
         assert agreement.chance[x] == pytest.approx(len(b) / possible, abs=1e-15)
         same = [a[key] == b[key] for key in both]
-        assert (np.isnan(agreement.same_sign[x]) if not same else agreement.same_sign[x] == pytest.approx(np.mean(same)))
+        if same:
+            assert agreement.same_sign[x] == pytest.approx(np.mean(same))
+        else:
+            assert np.isnan(agreement.same_sign[x])
     assert agreement.mean == pytest.approx(np.mean(agreement.share))
     assert agreement.lift == pytest.approx(agreement.mean / np.mean(agreement.chance))
     # a model agrees with itself on everything, with every sign

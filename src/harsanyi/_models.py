@@ -8,6 +8,7 @@ then turns the scores into one float per input.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
@@ -125,10 +126,16 @@ class Model:
                 out = self.raw(batch)
             if hasattr(out, "logits"):  # Hugging Face model outputs
                 out = out.logits
+            elif isinstance(out, Mapping) and "logits" in out:
+                out = out["logits"]
             elif isinstance(out, (tuple, list)):
                 out = out[0]
             if not is_torch(out):
-                raise ModelOutputError(f"Expected the torch model to return a tensor; it returned {type(out).__name__}.")
+                keys = f" with keys {sorted(map(str, out))[:8]}" if isinstance(out, Mapping) else ""
+                raise ModelOutputError(
+                    f"Expected the torch model to return a tensor of scores (or a dict or Hugging Face output with "
+                    f"'logits'); it returned {type(out).__name__}{keys}. Wrap it in an nn.Module whose forward "
+                    f"returns the scores tensor, e.g. model(x)['scores'].")
             out = out.to(torch.float64)
         else:
             fn = getattr(self.raw, self.method) if self.method else self.raw
