@@ -211,7 +211,11 @@ def main():
                 explain_cell(path, games(label, args.inputs))
         seconds = time.perf_counter() - start
         print(f"{modality} {model} seed {seed}: {args.inputs} inputs of each class in {seconds:.0f} s", flush=True)
-    for row in analyse(args.out, args.modalities, args.seeds, args.inputs, args.kappa):
+    # the analysis covers every modality whose concepts are all there, so a run of one modality keeps the other's rows
+    done = [modality for modality in MODELS if all(
+        (args.out / f"{modality}_{model}_{seed}_{label}.npz").exists()
+        for seed, model, label in itertools.product(range(args.seeds), ("trained", "untrained"), CLASSES[modality]))]
+    for row in analyse(args.out, done, args.seeds, args.inputs, args.kappa):
         print(f"{row['modality']:>8} {row['model']:>9} {row['concepts']:>9}: ρ(10) held out "
               f"{row['coverage10_heldout']:.2f} [{row['coverage10_heldout_lo']:.2f}, "
               f"{row['coverage10_heldout_hi']:.2f}], other class {row['coverage10_otherclass']:.2f}, in-sample {row['coverage10_insample']:.2f}, "
