@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from harsanyi import Game, fidelity_curve, plot, zoo  # noqa: E402
+from harsanyi import Game, concept_statistics, fidelity_curve, plot, zoo  # noqa: E402
 
 FIGURES = Path(__file__).parent / "figures"
 
@@ -67,6 +67,26 @@ def image_orders():
     return estimate
 
 
+def image_recurring():
+    # --- image recurring example ---
+    X, y = zoo.mnist()
+    cnn = zoo.mnist_cnn()
+    blank = np.full_like(X[0], (0.0 - 0.1307) / 0.3081)
+    cells = [(2, 2), (2, 3), (2, 4), (3, 2), (3, 3), (3, 4), (4, 3), (1, 3)]   # the same 8 players on every digit
+    sevens = np.flatnonzero(y == 7)[:40]
+    results = [Game.image(cnn, X[i], grid=(7, 7), cells=cells, baseline=blank, target=7).evaluate().and_or()
+               for i in sevens]
+    first, held_out = concept_statistics(results[:20]), concept_statistics(results[20:])
+    for concept in first.top(5):
+        print(concept)
+    print(first.discrimination_by_frequency())
+    fig, ax = plt.subplots(figsize=(5.5, 3.5))
+    plot.coverage(first, on=held_out, k=30, ax=ax, label="20 held-out sevens")
+    fig.savefig(FIGURES / "image_recurring.png", dpi=90, bbox_inches="tight")
+    # --- end ---
+    return first
+
+
 def text():
     # --- text example ---
     model, tokenizer, info = zoo.sentiment_model(seed=0)
@@ -96,3 +116,4 @@ if __name__ == "__main__":
         concepts = build()
         print(f"{build.__name__}: {concepts}")
     image_orders()
+    image_recurring()
