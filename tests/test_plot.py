@@ -45,6 +45,16 @@ def test_concepts_bar_from_and_or_concepts_names_or_concepts():
     assert any(label.startswith(("AND", "OR")) for label in labels) and len(ax.patches) <= 5
 
 
+def test_concepts_bar_wraps_long_labels():
+    """A coalition of long player names is broken into lines of at most ``wrap`` characters (names stay whole)."""
+    names = ["mean concave points", "texture/smoothness errors", "shape errors", "symmetry/fractal errors"]
+    concept = Concept("AND", 0b1111, tuple(names), 2.0)
+    ax = plot.concepts_bar([concept], wrap=30)
+    label = ax.get_yticklabels()[0].get_text()
+    assert label.replace("\n", " ") == plot._label(concept) and 1 < label.count("\n") + 1 <= 4
+    assert all(len(line) <= 30 for line in label.split("\n"))
+
+
 def test_image_overlay_outlines_the_concepts_patches():
     image = np.random.default_rng(0).normal(size=(3, 8, 8))
     pmap = np.repeat(np.repeat(np.arange(4).reshape(2, 2), 4, axis=0), 4, axis=1)  # 4 patches of 4 × 4

@@ -68,13 +68,16 @@ def _label(concept: Concept, player_names: Sequence[str] | None = None, width: i
     return f"{concept.kind}: " + joiner.join(players[:3]) + f" … ({len(players)} players)"
 
 
-def concepts_bar(source, k: int = 10, *, ax=None):
-    """Horizontal bars of the ``k`` largest concepts (|I|), the largest on top; red positive, blue negative."""
+def concepts_bar(source, k: int = 10, *, ax=None, wrap: int = 40):
+    """Horizontal bars of the ``k`` largest concepts (|I|), the largest on top; red positive, blue negative. Labels
+    longer than ``wrap`` characters are broken into lines, so that long coalitions do not squeeze the bars."""
+    import textwrap
+
     ax = _axes(ax)
     concepts = _concepts_of(source, k)
     names = getattr(source, "player_names", None) if not isinstance(source, (list, tuple)) else None
     values = [c.value for c in concepts][::-1]
-    labels = [_label(c, names) for c in concepts][::-1]
+    labels = [textwrap.fill(_label(c, names), wrap, break_long_words=False) for c in concepts][::-1]
     ax.barh(range(len(values)), values, color=[POSITIVE if v > 0 else NEGATIVE for v in values])
     ax.set_yticks(range(len(values)), labels)
     ax.axvline(0.0, color="black", linewidth=0.8)

@@ -74,7 +74,7 @@ def _plots(ex: Explanation) -> list[tuple[str, str]]:
     from ._interactions import Interactions
 
     out = []
-    fig, ax = _figure(5.5, 0.35 * min(10, max(3, ex.n_concepts)) + 1.2)
+    fig, ax = _figure(5.5, 0.5 * min(10, max(3, ex.n_concepts)) + 1.2)  # room for labels of two or three lines
     plot.concepts_bar(ex.concepts(limit=10), k=10, ax=ax)
     out.append(("top AND-OR concepts", _png(fig)))
     fig, ax = _figure()
