@@ -83,7 +83,7 @@ def _silent_highs(highspy):
 def _flush_c_stdout() -> None:
     try:
         ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError):  # no C library to reach (not a POSIX build): its buffers flush at exit
+    except (OSError, AttributeError, TypeError):  # no C library to reach (Windows): its buffers flush at exit
         pass
 
 
