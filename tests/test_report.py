@@ -194,7 +194,7 @@ def test_index_lists_the_concepts_that_recur_within_a_class(tmp_path):
     assert len(rows) == len(top) == 4
     for row, concept in zip(rows, top):
         joiner = " AND " if concept.kind == "AND" else " OR "
-        assert f"{concept.kind}({joiner.join(concept.players)})" in row
+        assert f"{concept.kind}({joiner.join(concept.players)})" == concept.label and concept.label in row
         assert f"{concept.positive + concept.negative} of 3" in row and f"{concept.discrimination:.2f}" in row
     chance = concept_statistics([explanations[i] for i in (0, 1, 3)]).discrimination_by_frequency()["weighted_chance"]
     assert f"random signs would give\n{chance:.2f}" in html

@@ -54,10 +54,14 @@ class RecurringConcept:
     def order(self) -> int:
         return int(self.mask).bit_count()
 
-    def __str__(self) -> str:
+    @property
+    def label(self) -> str:
+        """The concept as it reads, e.g. ``AND(age AND sex)``."""
         joiner = " AND " if self.kind == "AND" else " OR "
-        return (f"{self.kind}({joiner.join(map(str, self.players))}): salient on {self.frequency:.0%} of the inputs, "
-                f"{self.positive} +, {self.negative} −")
+        return f"{self.kind}({joiner.join(map(str, self.players))})"
+
+    def __str__(self) -> str:
+        return f"{self.label}: salient on {self.frequency:.0%} of the inputs, {self.positive} +, {self.negative} −"
 
 
 @dataclass(frozen=True)

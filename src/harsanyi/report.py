@@ -227,8 +227,7 @@ def _recurring(group: list, target, kappa: float, limit: int) -> dict:
 
     stats = concept_statistics(group, kappa=kappa)
     discrimination = stats.discrimination_by_frequency()
-    concepts = [{"kind": c.kind, "players": (" AND " if c.kind == "AND" else " OR ").join(map(str, c.players)),
-                 "inputs": c.positive + c.negative, "positive": c.positive, "negative": c.negative,
+    concepts = [{"label": c.label, "inputs": c.positive + c.negative, "positive": c.positive, "negative": c.negative,
                  "discrimination": c.discrimination} for c in stats.top(limit)]
     return {"target": target, "inputs": stats.n_inputs, "distinct": len(stats), "concepts": concepts,
             "weighted": discrimination["weighted"], "weighted_chance": discrimination["weighted_chance"]}
