@@ -224,6 +224,64 @@ def test_interrupted_explain_writes_nothing_and_resumes_from_the_cache(workdir, 
     assert ex.dividend_certificate.passed
 
 
+def test_explain_rows_saves_each_row_an_index_and_goes_on_where_it_stopped(workdir, capsys, monkeypatch):
+    import harsanyi
+
+    folder = workdir / "many"
+    argv = ["explain", str(workdir / "clf.pkl"), str(workdir / "rows.csv"), "--time-limit", "2", "--out", str(folder)]
+    calls = []
+    real_explain = harsanyi.explain
+
+    def interrupted_at_the_third(game, **kwargs):
+        calls.append(game)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_explain(game, **kwargs)
+
+    monkeypatch.setattr(harsanyi, "explain", interrupted_at_the_third)
+    assert main(argv + ["--rows", "4,0:2,4,7"]) == 130  # rows 4, 0, 1, 7 (4 once): stopped during row 1
+    assert "interrupted; 2 of 4 rows are done" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == ["row0.html", "row0.npz", "row4.html", "row4.npz"]
+    monkeypatch.setattr(harsanyi, "explain", real_explain)
+    kept = (folder / "row4.npz").stat().st_mtime_ns
+    assert main(argv + ["--rows", "4,0:2,4,7"]) == 0
+    out = capsys.readouterr().out
+    assert "4 rows of rows.csv: 2 already explained" in out and "2 to go" in out
+    assert (folder / "row4.npz").stat().st_mtime_ns == kept  # kept, not explained again
+    assert "concepts salient on the most rows (class " in out and "salient on" in out
+    index = (folder / "index.html").read_text()
+    assert all(f'href="row{r}.html"' in index for r in (0, 1, 4, 7))
+    # each result is that row's: the same as `harsanyi explain --row 7`
+    assert main(["explain", str(workdir / "clf.pkl"), str(workdir / "rows.csv"), "--row", "7", "--time-limit", "2",
+                 "--out", str(workdir / "seven.npz")]) == 0
+    one, many = Explanation.load(workdir / "seven.npz"), Explanation.load(folder / "row7.npz")
+    np.testing.assert_array_equal(many.values, one.values)
+    assert many.extra["row"] == 7 and many.info == one.info
+    # results of other settings are refused, not mixed in
+    assert main(argv + ["--rows", "0:2", "--qthres", "0.05"]) == 2
+    assert "is the result of another run: its --qthres differs from this run's" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--rows", "0:41"], "--rows '0:41' is out of range: 'rows.csv' has rows 0 … 39"),
+    (["--rows", "3,x"], "Expected --rows as 'all', or rows and START:STOP ranges"),
+    (["--rows", "1:2:3"], "Expected --rows as 'all'"),
+    (["--rows", "5:2"], "--rows '5:2' is out of range"),
+    (["--rows", "0:2", "--row", "1"], "leave out --row and --report"),
+    (["--rows", "0:2", "--out", "rows.csv"], "with --rows it is the folder"),
+])
+def test_explain_rows_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(workdir)
+    assert main(["explain", "clf.pkl", "rows.csv"] + argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_explain_rows_takes_only_a_table(workdir, capsys):
+    (workdir / "review.txt").write_text("a fine film")
+    assert main(["explain", str(workdir / "clf.pkl"), str(workdir / "review.txt"), "--rows", "all"]) == 2
+    assert "--rows takes the rows of a table (.csv or .npy)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, message", [
     (["explain", "missing.pkl", "rows.csv"], "No model file"),
     (["explain", "clf.pkl", "missing.csv"], "No data file"),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import pickle
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +34,11 @@ def add_explain_commands(sub) -> None:
     e.add_argument("model", help="the saved model file")
     e.add_argument("data", help="the input: .csv / .npy table, image file or .npy image, or .txt text")
     e.add_argument("--model-class", help="module:Class to build a torch model whose state dict is MODEL")
-    e.add_argument("--row", type=int, default=0, help="which row of a table to explain (default 0)")
+    e.add_argument("--row", type=int, default=None, help="which row of a table to explain (default 0)")
+    e.add_argument("--rows", help="table: explain several rows, e.g. 0:50 (rows 0 … 49), 3,7,10:20 or all. Each "
+                   "row gets a result and a report in --out (a directory; default DATA's name + .harsanyi), and an "
+                   "index page lists the concepts that recur. Rows already there are kept, so an interrupted run "
+                   "goes on where it stopped")
     e.add_argument("--players", help="tabular: 'name=f1,f2;name2=f3' (features by name or index) or omit for one "
                    "player per feature; text: 'words' (default) or 'tokens'")
     e.add_argument("--grid", help="image: the grid of patches, 'ROWSxCOLS' (e.g. 4x4)")
@@ -61,7 +67,8 @@ def add_explain_commands(sub) -> None:
     e.add_argument("--time-limit", type=float, default=60.0, help="seconds for the AND-OR solver (default 60)")
     e.add_argument("--max-iter", type=int, default=20_000, help="AND-OR iterations in all, a resumed run's included "
                    "(default 20000)")
-    e.add_argument("--out", default=None, help="the result file (default: DATA's name + .harsanyi.npz)")
+    e.add_argument("--out", default=None, help="the result file (default: DATA's name + .harsanyi.npz); with "
+                   "--rows, a directory (default: DATA's name + .harsanyi)")
     e.add_argument("--report", default=None, help="the HTML report (default: the result's name + .html)")
     e.set_defaults(func=run_explain)
 
@@ -226,11 +233,20 @@ def build_game(args):
         _fail(f"Unknown data file type {suffix!r}: expected .csv or .npy (a table), an image file, a .npy image with "
               f"--grid, or .txt (text, with --tokenizer).")
     X, names = _table(data, getattr(model, "feature_names_in_", None), numbers_only=_is_torch_module(model))
-    if not 0 <= args.row < len(X):
-        _fail(f"--row {args.row} is out of range: {str(data)!r} has rows 0 … {len(X) - 1}.")
+    row = 0 if args.row is None else args.row
+    if not 0 <= row < len(X):
+        _fail(f"--row {row} is out of range: {str(data)!r} has rows 0 … {len(X) - 1}.")
+    return _row_game(args, model, X, names, row)
+
+
+def _row_game(args, model, X, names, row: int):
+    """The game of one row of a table; the mean baseline is the whole table's."""
+    from . import Game
+
     baseline = _baseline(args.baseline, "mean")
-    return Game.tabular(model, X[args.row], feature_names=names, players=_players(args.players, names),
-                        baseline=baseline, background=X if baseline == "mean" else None, **common)
+    return Game.tabular(model, X[row], feature_names=names, players=_players(args.players, names),
+                        baseline=baseline, background=X if baseline == "mean" else None, output=args.output,
+                        target=args.target, device=args.device)
 
 
 def _positions(text: str | None, flag: str) -> list[int] | None:
@@ -276,10 +292,18 @@ def _image_file(path: Path, resize: str | None, normalize: str | None) -> np.nda
     return image.astype(np.float32)
 
 
+def _prediction(info: dict) -> str:
+    """The model's output on the whole input as the game reads it, e.g. ``2.31 (log-odds, class 1)``."""
+    target = info.get("target")
+    return f"{info.get('prediction'):.6g} ({info.get('output')}{'' if target is None else f', class {target}'})"
+
+
 def run_explain(args) -> int:
     from . import explain
     from .report import write_report
 
+    if args.rows:
+        return run_explain_rows(args)
     game = build_game(args)
     n = game.n_players
     print(f"{game.info.get('kind', 'game')} game, {n} players: {', '.join(map(str, game.player_names or []))}")
@@ -287,8 +311,7 @@ def run_explain(args) -> int:
         words = game.info.get("words", [])
         print(f"the text's {len(words)} words by position (for --select):",
               " ".join(f"{i}:{w}" for i, w in enumerate(words)))
-    print(f"prediction: {game.info.get('prediction'):.6g} ({game.info.get('output')}"
-          f"{'' if game.info.get('target') is None else ', class %d' % game.info['target']})")
+    print(f"prediction: {_prediction(game.info)}")
     explanation = explain(game, batch_size=args.batch_size, cache=args.cache, qthres=args.qthres,
                           time_limit=args.time_limit, max_iter=args.max_iter, progress=True)
     out = Path(args.out) if args.out else Path(args.data).with_suffix(".harsanyi.npz")
@@ -305,6 +328,133 @@ def run_explain(args) -> int:
     print(explanation.solver_sentence())
     print(f"result: {result}\nreport: {report}")
     return 0 if explanation.andor_certificate.passed else 1
+
+
+def run_explain_rows(args) -> int:
+    """``harsanyi explain --rows``: the model loaded once, each row explained and saved (result, then report) in
+    the --out folder, rows already there kept; an index page and the concepts that recur, per class."""
+    from . import explain
+    from ._explanation import Explanation
+    from ._recurrence import concept_statistics
+    from .report import write_index, write_report
+
+    data = Path(args.data)
+    if args.row is not None or args.report:
+        _fail("--rows writes one result and one report per row into the --out folder; leave out --row and --report.")
+    if not data.exists():
+        _fail(f"No data file {str(data)!r}. Pass the table whose rows to explain.")
+    if data.suffix.lower() not in (".csv", ".npy") or args.grid:
+        _fail(f"--rows takes the rows of a table (.csv or .npy); received {str(data)!r}"
+              f"{' with --grid' if args.grid else ''}. For several images or texts, run `harsanyi explain` on each "
+              f"and `harsanyi report` on their results (an index page of the concepts that recur).")
+    model = load_model(Path(args.model), args.model_class, args.device)
+    X, names = _table(data, getattr(model, "feature_names_in_", None), numbers_only=_is_torch_module(model))
+    rows = _row_list(args.rows, len(X), data)
+    folder = Path(args.out) if args.out else data.with_suffix(".harsanyi")
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--out {str(folder)!r} is a file; with --rows it is the folder for the rows' results and reports.")
+    settings = _run_settings(args)
+    done = {}
+    for row in rows:  # the results of an earlier run with the same settings are kept; another run's are refused
+        result = folder / f"row{row}.npz"
+        if result.exists():
+            done[row] = Explanation.load(result)
+            _same_run(done[row], settings, result)
+            if not result.with_suffix(".html").exists():
+                write_report(done[row], result.with_suffix(".html"), title=f"{data.name}, row {row}")
+    todo = [row for row in rows if row not in done]
+    print(f"{len(rows)} rows of {data.name}: {len(done)} already explained in {folder}, {len(todo)} to go")
+    from tqdm.auto import tqdm
+
+    try:
+        for row in tqdm(todo, desc="explaining rows", unit="row", disable=len(todo) < 2):
+            game = _row_game(args, model, X, names, row)
+            cache = Path(args.cache) / f"row{row}" if args.cache else None
+            explanation = explain(game, batch_size=args.batch_size, cache=cache, qthres=args.qthres,
+                                  time_limit=args.time_limit, max_iter=args.max_iter, progress=False)
+            explanation.extra.update(run=settings, row=row)
+            result = folder / f"row{row}.npz"  # the report first: a row counts as done once its result is there
+            write_report(explanation, result.with_suffix(".html"), title=f"{data.name}, row {row}")
+            explanation.save(result)
+            done[row] = explanation
+            passed = "passed" if explanation.andor_certificate.passed else "FAILED"
+            tqdm.write(f"row {row}: {_prediction(game.info)}, {len(explanation.salient())} salient AND-OR concepts "
+                       f"of {game.n_players} players, certificate {passed}")
+    except KeyboardInterrupt:
+        print(f"\nharsanyi explain: interrupted; {len(done)} of {len(rows)} rows are done in {folder}. Run the same "
+              f"command again to go on.", file=sys.stderr)
+        return 130
+    explained = [done[row] for row in rows]
+    index = write_index({folder / f"row{row}.html": ex for row, ex in zip(rows, explained)}, folder / "index.html",
+                        title=f"harsanyi: {len(rows)} rows of {data.name}")
+    by_class: dict = {}
+    for ex in explained:
+        by_class.setdefault(ex.info.get("target"), []).append(ex)
+    for target, group in by_class.items():
+        if len(group) >= 2:
+            which = "the output" if target is None else f"class {target}"
+            print(f"concepts salient on the most rows ({which}, {len(group)} rows):",
+                  *concept_statistics(group).top(_SHOWN), sep="\n  ")
+    failed = [row for row, ex in zip(rows, explained) if not ex.andor_certificate.passed]
+    if failed:
+        print(f"the AND-OR certificate FAILED on rows {_listed(failed)}; see their reports")
+    print(f"{len(rows)} results and reports in {folder}; index: {index}")
+    return 1 if failed else 0
+
+
+def _row_list(spec: str, count: int, data: Path) -> list[int]:
+    """--rows: 'all', or rows and START:STOP ranges (STOP left out; either end may be omitted) joined by commas;
+    in the order given, each row once."""
+    if spec.strip().lower() == "all":
+        return list(range(count))
+    rows: list[int] = []
+    for part in spec.split(","):
+        try:
+            if ":" in part:
+                start, stop = (int(end) if end.strip() else default for end, default in
+                               zip(part.split(":"), (0, count), strict=True))
+                if not 0 <= start < stop <= count:
+                    raise IndexError(part)
+                rows.extend(range(start, stop))
+            else:
+                rows.append(int(part))
+                if not 0 <= rows[-1] < count:
+                    raise IndexError(part)
+        except ValueError:
+            _fail(f"Expected --rows as 'all', or rows and START:STOP ranges joined by commas (e.g. 0:50 or "
+                  f"3,7,10:20); received {spec!r}.")
+        except IndexError:
+            _fail(f"--rows {part.strip()!r} is out of range: {str(data)!r} has rows 0 … {count - 1} (a range "
+                  f"START:STOP stops before STOP).")
+    return list(dict.fromkeys(rows))
+
+
+def _run_settings(args) -> dict:
+    """What the results of ``--rows`` depend on, saved with each: the contents of the model, data and baseline
+    files, and the options that change the game or its concepts (not the device, batches or solver limits)."""
+    files = {"model": args.model, "data": args.data}
+    if args.baseline and args.baseline.endswith(".npy"):
+        files["baseline file"] = args.baseline
+    settings = {}
+    for what, name in files.items():
+        with open(name, "rb") as fh:
+            settings[f"{what} sha256"] = hashlib.file_digest(fh, "sha256").hexdigest()
+    settings.update({"--model-class": args.model_class, "--players": args.players, "--baseline": args.baseline,
+                     "--output": args.output, "--target": args.target, "--qthres": args.qthres})
+    return settings
+
+
+def _same_run(explanation, settings: dict, result: Path) -> None:
+    saved = explanation.extra.get("run")
+    if saved == settings:
+        return
+    if not isinstance(saved, dict):
+        why = "it was not written by `harsanyi explain --rows`"
+    else:
+        differ = [k for k in settings if saved.get(k) != settings[k]]
+        why = f"its {', '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from this run's"
+    _fail(f"{str(result)!r} is the result of another run: {why}. Pass another --out, or remove the folder to "
+          f"explain the rows afresh.")
 
 
 def run_report(args) -> int:
