@@ -237,6 +237,98 @@ def test_categorical_features_errors():
         Game.tabular(mlp(4, 2), row, baseline="mean", background=frame)
 
 
+def _with_missing(seed=0):
+    """Breast-cancer features with 10 % of the values missing (NaN), a model that takes them, and a row with two."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X[:, :6].copy()
+    X[np.random.default_rng(seed).random(X.shape) < 0.1] = np.nan
+    model = HistGradientBoostingClassifier(max_iter=20, random_state=seed).fit(X, y)
+    row = X[np.isnan(X).sum(1) == 2][0]
+    return X, model, row
+
+
+def test_missing_values_for_a_model_that_takes_them():
+    """NaN in the row is a missing value, given to a model that takes it (HistGradientBoosting) wherever its player
+    is present; the mean baseline is the mean of each feature's observed values; the values match brute force."""
+    X, model, row = _with_missing()
+    game = Game.tabular(model, row, baseline="mean", background=X)
+    np.testing.assert_array_equal(game.info["baseline"], np.nanmean(X, axis=0))
+    c = game.info["target"]
+
+    def log_odds(Z):
+        p = np.clip(model.predict_proba(Z)[:, c], 1e-7, 1 - 1e-7)
+        return np.log(p / (1 - p))
+
+    table = game.evaluate()
+    np.testing.assert_allclose(table.values, brute_values(log_odds, row, np.nanmean(X, 0), range(6), 6),
+                               rtol=0, atol=1e-12)
+    assert table.harsanyi().certificate.passed
+    from harsanyi import explain
+    from harsanyi.report import render_report
+
+    names = [f"x{j}" for j in range(6)]
+    html = render_report(explain(game, table=table, time_limit=5))  # the report names a missing value so
+    assert sum(f"{names[j]} = missing" in html for j in range(6)) == 2
+
+
+def test_a_missing_category_takes_the_most_frequent_one_as_baseline():
+    """In a mixed row, a missing value in a column of categories is a missing category (its baseline the most
+    frequent observed one), even where every other entry of the row is a number."""
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    frame, _ = _people(pd, rows=200)
+    frame.loc[::7, "job"] = np.nan  # NaN is one more category to the encoder
+    encode = ColumnTransformer([("numbers", StandardScaler(), ["age", "hours"]), ("categories", OneHotEncoder(),
+                                                                                 ["sex", "job"])])
+    model = make_pipeline(encode, LogisticRegression()).fit(frame, np.arange(len(frame)) % 2)
+    numbers_only = frame[["age", "job", "hours"]]
+    model_3 = make_pipeline(ColumnTransformer([("numbers", StandardScaler(), ["age", "hours"]),
+                                               ("categories", OneHotEncoder(), ["job"])]),
+                            LogisticRegression()).fit(numbers_only, np.arange(len(frame)) % 2)
+    for m, data in ((model, frame), (model_3, numbers_only)):
+        row = data.iloc[0]  # job missing
+        game = Game.tabular(m, row, baseline="mean", background=data)
+        assert game.info["baseline"][list(data.columns).index("job")] == data.job.value_counts().idxmax()
+        c = game.info["target"]
+
+        def log_odds(Z, m=m, data=data):
+            p = m.predict_proba(pd.DataFrame(Z, columns=data.columns).astype({"age": float, "hours": float}))[:, c]
+            return np.log(p / (1 - p))
+
+        expected = brute_values(log_odds, row.to_numpy(object), np.array(game.info["baseline"], dtype=object),
+                                range(data.shape[1]), data.shape[1])
+        np.testing.assert_allclose(game.evaluate().values, expected, rtol=0, atol=1e-12)
+
+
+def test_missing_and_infinite_values_errors():
+    from sklearn.linear_model import LogisticRegression
+
+    X, model, row = _with_missing()
+    observed = np.where(np.isnan(X), np.nanmean(X, 0), X)
+    no_nan = LogisticRegression(max_iter=2000).fit(observed, model.predict(observed))
+    with pytest.raises(HarsanyiValueError, match=r"The row has missing values \(NaN\) in features \[\d, \d\], and the "
+                                                 r"model does not take them \(ValueError: Input X contains NaN\)\. "
+                                                 r"Impute them first"):
+        Game.tabular(no_nan, row, baseline="mean", background=X)
+    with pytest.raises(HarsanyiValueError, match=r"does not take them \(its output on the row is nan\)"):
+        Game.tabular(mlp(6, 2), row, baseline="mean", background=X)
+    with pytest.raises(HarsanyiValueError, match=r"The input row has infinite values in features \['b'\]"):
+        Game.tabular(model, np.array([1.0, np.inf, 0, 0, 0, 0]), feature_names=list("abcdef"))
+    with pytest.raises(HarsanyiValueError, match=r"The baseline has missing or infinite values in features \[0, 5\]"):
+        Game.tabular(model, row, baseline=np.r_[np.nan, np.ones(4), np.inf])
+    gone = X.copy()
+    gone[:, 4] = np.nan
+    with pytest.raises(HarsanyiValueError, match="Feature 4 is missing \\(NaN\\) in every row of the background"):
+        Game.tabular(model, row, baseline="mean", background=gone)
+
+
 def test_classifiers_are_explained_by_scores_not_labels():
     """A classifier without predict_proba (LinearSVC) is explained by its decision function (its margins as logits),
     not by predict's labels; one with neither is refused; output="logit" on a forest (probabilities only) says so."""

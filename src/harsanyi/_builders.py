@@ -354,16 +354,28 @@ def _numeric_entries(row: np.ndarray) -> np.ndarray:
     return np.array([isinstance(v, numbers.Real) for v in row.tolist()], dtype=bool)
 
 
-def _finite(values: np.ndarray) -> bool:
-    return bool(np.isfinite(values.astype(np.float64)).all())
+def _is_nan(values: np.ndarray) -> np.ndarray:
+    """Which entries are NaN (a missing value), for numbers and objects alike."""
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.array([isinstance(v, float) and v != v for v in values.tolist()], dtype=bool)
 
 
 def _typical(background: np.ndarray, numeric: np.ndarray, names) -> np.ndarray:
-    """The baseline of a row with categorical features: the background's mean of each numeric feature and the most
-    frequent value of each categorical one (ties: the value seen first)."""
+    """The background's typical row: the mean of each numeric feature's observed values and the most frequent value
+    of each categorical one (ties: the value seen first); missing values (NaN) are left out of both."""
+    missing = _is_nan(background.reshape(-1)).reshape(background.shape)
+    if missing.all(axis=0).any():
+        j = int(np.flatnonzero(missing.all(axis=0))[0])
+        raise HarsanyiValueError(f"Feature {names[j] if names else j!r} is missing (NaN) in every row of the background "
+                                 f"data, so it has no mean; pass background data where it is observed, or a baseline "
+                                 f"row.")
+    if numeric.all() and background.dtype.kind in "biuf":
+        return np.nanmean(background.astype(np.float64), axis=0)
     base = np.empty(background.shape[1], dtype=object)
     for j in range(background.shape[1]):  # a loop over the features, not the coalitions
-        column = background[:, j]
+        column = background[~missing[:, j], j]
+        name = names[j] if names else j
         if not numeric[j]:
             base[j] = collections.Counter(column.tolist()).most_common(1)[0][0]
             continue
@@ -371,8 +383,8 @@ def _typical(background: np.ndarray, numeric: np.ndarray, names) -> np.ndarray:
             base[j] = float(column.astype(np.float64).mean())
         except (TypeError, ValueError) as err:
             raise HarsanyiValueError(
-                f"Feature {names[j] if names else j!r} is a number in the row but not in the background data ({err}); "
-                f"pass background data with the row's columns.") from err
+                f"Feature {name!r} is a number in the row but not in the background data ({err}); pass background "
+                f"data with the row's columns.") from err
     return base
 
 
@@ -401,6 +413,9 @@ def tabular_game(
     Categorical features (strings and the like, in a row of a mixed DataFrame) are masked like the others, for
     models that take them (a scikit-learn pipeline that encodes them, a callable); "mean" then takes the most
     frequent value of each categorical feature in ``background``.
+    Missing values (NaN) may stand in the row for a model that takes them (HistGradientBoosting, say): a present
+    player passes them on as they are, an absent one takes the baseline; "mean" leaves them out of the background's
+    means and counts. A model that refuses them, or returns NaN, is refused with the features named.
     ``feature_names``: default the labels of a pandas row (a Series, or a one-row DataFrame), else the columns a
     scikit-learn estimator was fitted with (which it is then called with, as a DataFrame).
     """
@@ -462,6 +477,15 @@ def tabular_game(
         owner[idx] = p
     n = len(groups)
 
+    bg = None
+    if isinstance(baseline, str) and baseline == "mean" and background is not None:
+        bg = _as_array(_in_row_order(background, names), "background data")
+        if bg.ndim != 2 or bg.shape[1] != d:
+            raise HarsanyiValueError(f"Expected background of shape (b, {d}); received {bg.shape}.")
+        # a missing value (NaN) in a column of categories is a missing category: its baseline is the most frequent
+        for j in np.flatnonzero(numeric & _is_nan(row)):
+            if not _numeric_entries(bg[:, j]).all():
+                numeric[j], mixed, row = False, True, row.astype(object)
     categorical = [names[j] if names else j for j in np.flatnonzero(~numeric)]
     if isinstance(baseline, str):
         if baseline == "zero":
@@ -474,10 +498,8 @@ def tabular_game(
         elif baseline == "mean":
             if background is None:
                 raise HarsanyiValueError("baseline='mean' needs background data: pass background=X_train (shape (b, d)).")
-            bg = _as_array(_in_row_order(background, names), "background data")
-            if bg.ndim != 2 or bg.shape[1] != d:
-                raise HarsanyiValueError(f"Expected background of shape (b, {d}); received {bg.shape}.")
-            base = _typical(bg, numeric, names) if mixed else bg.astype(np.float64).mean(axis=0)
+            base = _typical(bg, numeric, names)
+            base = base if mixed else base.astype(np.float64)
         else:
             raise HarsanyiValueError(f"Unknown baseline {baseline!r}: expected 'zero', 'mean', a number or an array.")
     else:
@@ -497,8 +519,21 @@ def tabular_game(
             raise HarsanyiValueError(
                 f"Expected a baseline with one value per feature ({d},) or per player ({n},); received {base.shape}."
             )
-    if not _finite(base[numeric]) or not _finite(row[numeric]):
-        raise HarsanyiValueError("The input row and the baseline must be finite; impute missing values first.")
+    def features(selected):
+        return _listed([names[j] if names else int(j) for j in np.flatnonzero(selected)])
+
+    values = np.zeros(d)
+    values[numeric] = row[numeric].astype(np.float64)
+    if np.isinf(values).any():
+        raise HarsanyiValueError(f"The input row has infinite values in features {features(np.isinf(values))}; pass "
+                                 f"finite numbers (NaN marks a missing value).")
+    baseline_values = np.zeros(d)
+    baseline_values[numeric] = base[numeric].astype(np.float64)
+    if not np.isfinite(baseline_values).all():
+        raise HarsanyiValueError(
+            f"The baseline has missing or infinite values in features {features(~np.isfinite(baseline_values))}; "
+            f"pass finite numbers (baseline='mean' takes the mean of each feature's observed values).")
+    missing = np.isnan(values)
 
     adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
     if mixed and adapter.is_torch:
@@ -506,13 +541,28 @@ def tabular_game(
             f"The row has categorical features {categorical}, but a torch model takes numbers. Encode them first "
             f"(e.g. one-hot columns, grouped into one player each), or explain a scikit-learn pipeline that encodes "
             f"them.")
+    if mixed:
+        adapter.categories = ~numeric
     masker = _Masker(row, base, owner, n, adapter, input_dtype=object if mixed else None)
     rebuild = functools.partial(tabular_game, model, x, players=players, feature_names=feature_names,
                                 baseline=baseline, background=background, output=output, target=target,
                                 model_output=model_output)
     info = {"x": row.tolist(), "baseline": base.tolist(), "feature_names": names, "groups": groups}
-    return _model_game(adapter, masker, names=player_names, output=output, target=target, kind="tabular",
-                       rebuild=rebuild, info=info)
+    refused = (f"The row has missing values (NaN) in features {features(missing)}, and the model does not take "
+               f"them")
+    fix = ("Impute them first (e.g. with the mean of the background data), or explain a model that takes missing "
+           "values, such as scikit-learn's HistGradientBoostingClassifier.")
+    try:
+        game = _model_game(adapter, masker, names=player_names, output=output, target=target, kind="tabular",
+                           rebuild=rebuild, info=info)
+    except ModelInputError as err:
+        if missing.any():  # the model's own words, first sentence: the rest is about masked inputs
+            said = " ".join(str(err.__cause__ or err).split()).split(". ")[0].rstrip(".")
+            raise HarsanyiValueError(f"{refused} ({type(err.__cause__ or err).__name__}: {said}). {fix}") from err
+        raise
+    if missing.any() and not np.isfinite(game.info["prediction"]):
+        raise HarsanyiValueError(f"{refused} (its output on the row is {game.info['prediction']}). {fix}")
+    return game
 
 
 # --- images -----------------------------------------------------------------------------------------------------------

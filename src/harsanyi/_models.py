@@ -52,6 +52,7 @@ class Model:
         self.method = None
         self.columns = None  # the column names a scikit-learn estimator was fitted with
         self.width = None  # … and the number of features
+        self.categories = None  # which of those columns hold categories (set by the tabular game of a mixed row)
         self.is_classifier = False  # a scikit-learn classifier (its scores are per class)
         if self.is_torch:
             import torch
@@ -169,7 +170,13 @@ class Model:
         except ImportError:  # fitted on another kind of data frame: plain arrays (scikit-learn may warn)
             return batch
         frame = pd.DataFrame(batch, columns=self.columns, copy=False)
-        return frame.infer_objects() if batch.dtype == object else frame  # a row with categories: numbers as numbers
+        if batch.dtype != object:
+            return frame
+        if self.categories is None:
+            return frame.infer_objects()  # a row with categories: numbers as numbers
+        # the number columns as numbers and the category columns as objects, even where a batch holds only missing
+        # values (NaN) in a category column, which inference would make a column of floats
+        return frame.astype({c: np.float64 for c, category in zip(self.columns, self.categories) if not category})
 
 
 def _check_inference_mode(model) -> None:

@@ -153,7 +153,9 @@ def _channel_axis(ex: Explanation) -> int | None:
 
 
 def _value(v) -> str:
-    return v if isinstance(v, str) else f"{v:.4g}"  # a category as it is, a number to four digits
+    if isinstance(v, str):
+        return v  # a category as it is
+    return "missing" if v != v else f"{v:.4g}"  # NaN: a missing value; a number to four digits
 
 
 def _words(ex: Explanation) -> list[tuple[str, bool]]:
