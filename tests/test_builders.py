@@ -672,6 +672,48 @@ def test_text_with_selected_words_keeps_the_others():
         Game.text(lengths, text=text, select=[])
 
 
+def test_content_words_leave_out_stop_words_punctuation_letters_and_numbers():
+    """content_words against the rule spelled out word by word (scikit-learn's stop list), with BPE / SentencePiece /
+    WordPiece marks and quotes stripped; K of them are drawn reproducibly and kept in order; select="content" and
+    "content:K" make those words the players, on token ids and on strings alike."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from harsanyi import content_words
+
+    words = ["The", "ĠFilm", "is", "n't", "a", "▁triumph", ",", "but", "##Tom", "shines", "“loudly”", "in", "1997",
+             "x", "!"]
+    expected = [1, 5, 8, 9, 10]
+    assert all(words[i].lower() in ENGLISH_STOP_WORDS for i in (0, 2, 4, 7, 11))  # what the rule leaves out
+    assert content_words(words) == expected
+    drawn = content_words(words, 3, seed=4)
+    assert drawn == sorted(drawn) and set(drawn) < set(expected) and drawn == content_words(words, 3, seed=4)
+    assert {tuple(content_words(words, 3, seed=s)) for s in range(20)} != {tuple(drawn)}  # the seed matters
+    with pytest.raises(HarsanyiValueError, match=r"Asked for 6 content words, but the text has 5: \['ĠFilm'"):
+        content_words(words, 6)
+    with pytest.raises(HarsanyiValueError, match="The text has no content words"):
+        content_words(["the", ",", "a", "7"])
+    with pytest.raises(HarsanyiValueError, match="as a positive integer; received 0"):
+        content_words(words, 0)
+
+    def lengths(texts):
+        return np.array([sum(len(w) for w in t.split()) for t in texts], dtype=float)
+
+    text = "the plot was great but the acting was awful"
+    game = Game.text(lengths, text=text, select="content")
+    assert game.player_names == ("plot", "great", "acting", "awful") and game.info["word_player"][0] == -1
+    assert Game.text(lengths, text=text, select="content:2").n_players == 2
+    ids = np.array([1, 5, 6, 7, 9, 4, 8, 2])
+    tokens = ["[CLS]", "un", "##like", "##ly", "dog", "a", "cat", "[SEP]"]
+    special = [True] + [False] * 6 + [True]
+    by_ids = Game.text(BagOfWords(), ids, word_ids=[None, 0, 0, 0, 1, 2, 3, None], special_mask=special, mask_id=3,
+                       tokens=tokens, select="content")
+    assert by_ids.player_names == ("unlikely", "dog", "cat")  # "a" is a stop word and a single letter
+    with pytest.raises(HarsanyiValueError, match=r"Expected select= as a list of word positions, 'content'"):
+        Game.text(lengths, text=text, select="nouns")
+    with pytest.raises(HarsanyiValueError, match=r"Expected select='content:K' with a whole number K"):
+        Game.text(lengths, text=text, select="content:ten")
+
+
 def test_text_for_models_that_read_strings():
     """text= without a tokenizer: the words are the players and the model gets the masked texts as strings. A word
     counter is additive (closed form: a dividend of 1 on every single word, 0 on every larger coalition); a

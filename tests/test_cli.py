@@ -202,6 +202,9 @@ def test_explain_a_text_pipeline_on_a_txt_file(tmp_path, capsys):
     torch.jit.save(torch.jit.script(torch.nn.Linear(3, 2)), tmp_path / "net.pt")
     assert main(["explain", str(tmp_path / "net.pt"), str(tmp_path / "review.txt")]) == 2
     assert "A text input for a torch model needs --tokenizer" in capsys.readouterr().err
+    assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--time-limit", "2",
+                 "--select", "content", "--out", str(tmp_path / "content.npz")]) == 0
+    assert Explanation.load(tmp_path / "content.npz").player_names == ("great", "plot", "awful", "acting")
     assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--select", "1,x"]) == 2
     assert "Expected --select as comma-separated integers" in capsys.readouterr().err
 

@@ -14,6 +14,7 @@ from ._interactions import Interactions
 from ._recurrence import Agreement, ConceptStatistics, RecurringConcept, concept_statistics
 from ._sampling import MultiOrderEstimate
 from ._sparsity import Concept, FidelityCurve, fidelity_curve, salient_concepts
+from ._text import content_words
 from ._tree import InteractionTree, TreeNode
 from ._values import MultiOrder, ValueTable
 from .exceptions import (
@@ -48,6 +49,7 @@ __all__ = [
     "FidelityCurve",
     "fidelity_curve",
     "salient_concepts",
+    "content_words",
     "concept_statistics",
     "ConceptStatistics",
     "RecurringConcept",

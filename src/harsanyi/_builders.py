@@ -18,6 +18,7 @@ import numpy as np
 from ._array import like, to_numpy
 from ._game import Game
 from ._models import Model, _is_torch_module, make_output, predicted_class
+from ._text import resolve_select
 from .exceptions import HarsanyiError, HarsanyiValueError, ModelInputError
 
 __all__ = ["tabular_game", "image_game", "text_game"]
@@ -714,7 +715,7 @@ def text_game(
     embedding=None,
     baseline_embedding=None,
     mask_word: str | None = None,
-    select: Sequence[int] | None = None,
+    select: Sequence[int] | str | None = None,
     output="auto",
     target: int | None = None,
     model_output: str | None = None,
@@ -736,7 +737,8 @@ def text_game(
 
     ``select``: the positions (from 0) of the words — the tokens with ``players="tokens"`` — that are players, in
     that order; the others stay in the text as they are (as the papers do with 10 content words of a longer
-    sentence). Default: every word.
+    sentence). ``select="content"``: every content word (see :func:`harsanyi.content_words`); ``"content:10"``: ten
+    of them drawn at random (seed 0), in the text's order. Default: every word.
     """
     if text is not None and tokenizer is None and input_ids is None:
         return _words_game(model, text, players=players, mask_word=mask_word, select=select, output=output,
@@ -805,6 +807,7 @@ def text_game(
         raise HarsanyiValueError(f"Expected players='words' or 'tokens'; received {players!r}.")
     if not names:
         raise HarsanyiValueError("The text has no players: every token is special. Check special_mask / the tokenizer.")
+    select = resolve_select(select, names, players)
     units, player_of = names, _selected(select, len(names), players)
     owner = np.where(owner >= 0, player_of[np.maximum(owner, 0)], -1)  # token → player; −1: keeps its id
     names = [units[int(u)] for u in (range(len(units)) if select is None else select)]
@@ -901,6 +904,7 @@ def _words_game(model, text: str, *, players, mask_word, select, output, target,
     adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
     if adapter.is_torch:
         raise HarsanyiValueError("A torch model takes token ids, not strings: pass tokenizer= (or input_ids=) too.")
+    select = resolve_select(select, words, "words")
     player_of = _selected(select, len(words), "words")
     masker = _WordMasker(words, mask_word, adapter, player_of)
     rebuild = functools.partial(text_game, model, text=text, players=players, mask_word=mask_word, select=select,

@@ -44,7 +44,8 @@ def add_explain_commands(sub) -> None:
     e.add_argument("--grid", help="image: the grid of patches, 'ROWSxCOLS' (e.g. 4x4)")
     e.add_argument("--cells", help="image: the cells that are players, comma-separated indices (default: all)")
     e.add_argument("--select", help="text: the words (tokens with --players tokens) that are players, comma-separated "
-                   "positions from 0; the others stay in the text (default: all)")
+                   "positions from 0, 'content' (every word but stop words, punctuation, single letters and numbers) "
+                   "or 'content:10' (ten of those at random, seed 0); the others stay in the text (default: all)")
     e.add_argument("--layout", choices=("chw", "hwc"), default=None, help="image: how the model takes an image, "
                    "(C, H, W) or (H, W, C) (default: chw for a torch model, hwc otherwise); an image file is turned "
                    "into it, a .npy image must be stored in it")
@@ -198,7 +199,9 @@ def build_game(args):
     suffix = data.suffix.lower()
     common = dict(output=args.output, target=args.target, device=args.device)
     if suffix == ".txt":
-        common.update(players=args.players or "words", select=_positions(args.select, "--select"))
+        content = args.select and args.select.strip().startswith("content")
+        common.update(players=args.players or "words",
+                      select=args.select.strip() if content else _positions(args.select, "--select"))
         if not args.tokenizer:
             if _is_torch_module(model):
                 _fail("A text input for a torch model needs --tokenizer (a Hugging Face tokenizer directory).")
