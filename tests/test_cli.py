@@ -272,6 +272,7 @@ def test_explain_rows_saves_each_row_an_index_and_goes_on_where_it_stopped(workd
     (["--rows", "5:2"], "--rows '5:2' is out of range"),
     (["--rows", "0:2", "--row", "1"], "leave out --row and --report"),
     (["--rows", "0:2", "--out", "rows.csv"], "with --rows it is the folder"),
+    (["--rows", "0:2", "--grid", "2x2"], "--rows takes the rows of a table"),
 ])
 def test_explain_rows_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(workdir)
@@ -282,7 +283,7 @@ def test_explain_rows_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, a
 def test_explain_rows_takes_only_a_table(workdir, capsys):
     (workdir / "review.txt").write_text("a fine film")
     assert main(["explain", str(workdir / "clf.pkl"), str(workdir / "review.txt"), "--rows", "all"]) == 2
-    assert "--rows takes the rows of a table (.csv or .npy)" in capsys.readouterr().err
+    assert "--rows takes the rows of a table (.csv or .npy), or with --grid the images" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -320,6 +321,24 @@ def _small_cnn(tmp_path):
                               torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
     torch.jit.save(torch.jit.script(cnn), tmp_path / "cnn.pt")
     return cnn
+
+
+def test_explain_rows_of_a_stack_of_images(tmp_path, capsys):
+    """--rows with --grid: the images of a .npy stack (N, C, H, W), each explained over the same cells, as one
+    image alone would be; the index groups them by class."""
+    _small_cnn(tmp_path)
+    stack = np.random.default_rng(0).random((4, 3, 12, 12)).astype(np.float32)
+    np.save(tmp_path / "stack.npy", stack)
+    np.save(tmp_path / "third.npy", stack[2])
+    common = ["--grid", "2x2", "--cells", "0,1,3", "--time-limit", "2"]
+    assert main(["explain", str(tmp_path / "cnn.pt"), str(tmp_path / "stack.npy"), "--rows", "1:4", *common]) == 0
+    folder = tmp_path / "stack.harsanyi"
+    assert sorted(p.name for p in folder.glob("*.npz")) == ["image1.npz", "image2.npz", "image3.npz"]
+    assert "3 images of stack.npy: 0 already explained" in capsys.readouterr().out
+    assert main(["explain", str(tmp_path / "cnn.pt"), str(tmp_path / "third.npy"), *common]) == 0
+    one, many = Explanation.load(tmp_path / "third.harsanyi.npz"), Explanation.load(folder / "image2.npz")
+    assert many.kind == "image" and many.n_players == 3 and many.player_names == one.player_names
+    np.testing.assert_array_equal(many.values, one.values)
 
 
 def test_explain_an_image_file_for_a_torch_cnn(tmp_path):

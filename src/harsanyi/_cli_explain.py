@@ -35,10 +35,10 @@ def add_explain_commands(sub) -> None:
     e.add_argument("data", help="the input: .csv / .npy table, image file or .npy image, or .txt text")
     e.add_argument("--model-class", help="module:Class to build a torch model whose state dict is MODEL")
     e.add_argument("--row", type=int, default=None, help="which row of a table to explain (default 0)")
-    e.add_argument("--rows", help="table: explain several rows, e.g. 0:50 (rows 0 … 49), 3,7,10:20 or all. Each "
-                   "row gets a result and a report in --out (a directory; default DATA's name + .harsanyi), and an "
-                   "index page lists the concepts that recur. Rows already there are kept, so an interrupted run "
-                   "goes on where it stopped")
+    e.add_argument("--rows", help="explain several rows of a table, or with --grid images of a .npy stack (N, …): "
+                   "e.g. 0:50 (0 … 49), 3,7,10:20 or all. Each gets a result and a report in --out (a directory; "
+                   "default DATA's name + .harsanyi), and an index page lists the concepts that recur. Those already "
+                   "there are kept, so an interrupted run goes on where it stopped")
     e.add_argument("--players", help="tabular: 'name=f1,f2;name2=f3' (features by name or index) or omit for one "
                    "player per feature; text: 'words' (default) or 'tokens'")
     e.add_argument("--grid", help="image: the grid of patches, 'ROWSxCOLS' (e.g. 4x4)")
@@ -216,22 +216,12 @@ def build_game(args):
     if suffix in IMAGE_SUFFIXES or (suffix == ".npy" and args.grid):
         if not args.grid:
             _fail("An image needs --grid ROWSxCOLS (e.g. --grid 4x4).")
-        try:
-            rows, cols = (int(v) for v in args.grid.lower().split("x"))
-        except ValueError:
-            _fail(f"Expected --grid as ROWSxCOLS, e.g. 4x4; received {args.grid!r}.")
-        layout = args.layout or ("chw" if _is_torch_module(model) else "hwc")
         if suffix in IMAGE_SUFFIXES:
             image = _image_file(data, args.resize, args.normalize)
-            image = image.transpose(2, 0, 1).copy() if layout == "chw" else image
+            image = image.transpose(2, 0, 1).copy() if _layout(args, model) == "chw" else image
         else:
-            if args.resize or args.normalize:
-                _fail("--resize and --normalize apply to image files; store a .npy image as the model takes it.")
-            image = np.load(data, allow_pickle=False).astype(np.float32)
-        channel_axis = None if image.ndim == 2 else 0 if layout == "chw" else -1  # (H, W): one channel, no axis
-        cells = _positions(args.cells, "--cells")
-        return Game.image(model, image, grid=(rows, cols), cells=cells, baseline=_baseline(args.baseline, "zero"),
-                          channel_axis=channel_axis, **common)
+            image = _npy_images(args, data)
+        return _image_game(args, model, image)
     if suffix not in (".csv", ".npy"):
         _fail(f"Unknown data file type {suffix!r}: expected .csv or .npy (a table), an image file, a .npy image with "
               f"--grid, or .txt (text, with --tokenizer).")
@@ -250,6 +240,31 @@ def _row_game(args, model, X, names, row: int):
     return Game.tabular(model, X[row], feature_names=names, players=_players(args.players, names),
                         baseline=baseline, background=X if baseline == "mean" else None, output=args.output,
                         target=args.target, device=args.device)
+
+
+def _layout(args, model) -> str:
+    return args.layout or ("chw" if _is_torch_module(model) else "hwc")
+
+
+def _npy_images(args, data: Path) -> np.ndarray:
+    """A .npy image (or, with --rows, a stack of them along the first axis), stored as the model takes it."""
+    if args.resize or args.normalize:
+        _fail("--resize and --normalize apply to image files; store a .npy image as the model takes it.")
+    return np.load(data, allow_pickle=False).astype(np.float32)
+
+
+def _image_game(args, model, image: np.ndarray):
+    """The game of one image, as the model takes it, over the --grid (and --cells) of patches."""
+    from . import Game
+
+    try:
+        rows, cols = (int(v) for v in args.grid.lower().split("x"))
+    except ValueError:
+        _fail(f"Expected --grid as ROWSxCOLS, e.g. 4x4; received {args.grid!r}.")
+    channel_axis = None if image.ndim == 2 else 0 if _layout(args, model) == "chw" else -1  # (H, W): no channel axis
+    return Game.image(model, image, grid=(rows, cols), cells=_positions(args.cells, "--cells"),
+                      baseline=_baseline(args.baseline, "zero"), channel_axis=channel_axis, output=args.output,
+                      target=args.target, device=args.device)
 
 
 def _positions(text: str | None, flag: str) -> list[int] | None:
@@ -334,8 +349,9 @@ def run_explain(args) -> int:
 
 
 def run_explain_rows(args) -> int:
-    """``harsanyi explain --rows``: the model loaded once, each row explained and saved (result, then report) in
-    the --out folder, rows already there kept; an index page and the concepts that recur, per class."""
+    """``harsanyi explain --rows``: the model loaded once, each row of a table (or image of a .npy stack, with
+    --grid) explained and saved (result, then report) in the --out folder, those already there kept; an index page
+    and the concepts that recur, per class."""
     from . import explain
     from ._explanation import Explanation
     from ._recurrence import concept_statistics
@@ -345,67 +361,78 @@ def run_explain_rows(args) -> int:
     if args.row is not None or args.report:
         _fail("--rows writes one result and one report per row into the --out folder; leave out --row and --report.")
     if not data.exists():
-        _fail(f"No data file {str(data)!r}. Pass the table whose rows to explain.")
-    if data.suffix.lower() not in (".csv", ".npy") or args.grid:
-        _fail(f"--rows takes the rows of a table (.csv or .npy); received {str(data)!r}"
-              f"{' with --grid' if args.grid else ''}. For several images or texts, run `harsanyi explain` on each "
-              f"and `harsanyi report` on their results (an index page of the concepts that recur).")
+        _fail(f"No data file {str(data)!r}. Pass the table (or .npy stack of images) whose rows to explain.")
+    suffix = data.suffix.lower()
+    if suffix not in (".csv", ".npy") or (args.grid and suffix != ".npy"):
+        _fail(f"--rows takes the rows of a table (.csv or .npy), or with --grid the images of a .npy stack (N, …); "
+              f"received {str(data)!r}. For several image files or texts, run `harsanyi explain` on each and "
+              f"`harsanyi report` on their results (an index page of the concepts that recur).")
     model = load_model(Path(args.model), args.model_class, args.device)
-    X, names = _table(data, getattr(model, "feature_names_in_", None), numbers_only=_is_torch_module(model))
-    rows = _row_list(args.rows, len(X), data)
+    if args.grid:  # a stack of images along the first axis, each stored as the model takes it
+        X, unit = _npy_images(args, data), "image"
+
+        def game_of(row):
+            return _image_game(args, model, X[row])
+    else:
+        X, names = _table(data, getattr(model, "feature_names_in_", None), numbers_only=_is_torch_module(model))
+        unit = "row"
+
+        def game_of(row):
+            return _row_game(args, model, X, names, row)
+    rows = _row_list(args.rows, len(X), data, unit)
     folder = Path(args.out) if args.out else data.with_suffix(".harsanyi")
     if folder.exists() and not folder.is_dir():
-        _fail(f"--out {str(folder)!r} is a file; with --rows it is the folder for the rows' results and reports.")
+        _fail(f"--out {str(folder)!r} is a file; with --rows it is the folder for the results and reports.")
     settings = _run_settings(args)
     done = {}
     for row in rows:  # the results of an earlier run with the same settings are kept; another run's are refused
-        result = folder / f"row{row}.npz"
+        result = folder / f"{unit}{row}.npz"
         if result.exists():
             done[row] = Explanation.load(result)
             _same_run(done[row], settings, result)
             if not result.with_suffix(".html").exists():
-                write_report(done[row], result.with_suffix(".html"), title=f"{data.name}, row {row}")
+                write_report(done[row], result.with_suffix(".html"), title=f"{data.name}, {unit} {row}")
     todo = [row for row in rows if row not in done]
-    print(f"{len(rows)} rows of {data.name}: {len(done)} already explained in {folder}, {len(todo)} to go")
+    print(f"{len(rows)} {unit}s of {data.name}: {len(done)} already explained in {folder}, {len(todo)} to go")
     from tqdm.auto import tqdm
 
     try:
-        for row in tqdm(todo, desc="explaining rows", unit="row", disable=len(todo) < 2):
-            game = _row_game(args, model, X, names, row)
-            cache = Path(args.cache) / f"row{row}" if args.cache else None
+        for row in tqdm(todo, desc=f"explaining {unit}s", unit=unit, disable=len(todo) < 2):
+            game = game_of(row)
+            cache = Path(args.cache) / f"{unit}{row}" if args.cache else None
             explanation = explain(game, batch_size=args.batch_size, cache=cache, qthres=args.qthres,
                                   time_limit=args.time_limit, max_iter=args.max_iter, progress=False)
             explanation.extra.update(run=settings, row=row)
-            result = folder / f"row{row}.npz"  # the report first: a row counts as done once its result is there
-            write_report(explanation, result.with_suffix(".html"), title=f"{data.name}, row {row}")
+            result = folder / f"{unit}{row}.npz"  # the report first: a row counts as done once its result is there
+            write_report(explanation, result.with_suffix(".html"), title=f"{data.name}, {unit} {row}")
             explanation.save(result)
             done[row] = explanation
             passed = "passed" if explanation.andor_certificate.passed else "FAILED"
-            tqdm.write(f"row {row}: {_prediction(game.info)}, {len(explanation.salient())} salient AND-OR concepts "
+            tqdm.write(f"{unit} {row}: {_prediction(game.info)}, {len(explanation.salient())} salient AND-OR concepts "
                        f"of {game.n_players} players, certificate {passed}")
     except KeyboardInterrupt:
-        print(f"\nharsanyi explain: interrupted; {len(done)} of {len(rows)} rows are done in {folder}. Run the same "
+        print(f"\nharsanyi explain: interrupted; {len(done)} of {len(rows)} {unit}s are done in {folder}. Run the same "
               f"command again to go on.", file=sys.stderr)
         return 130
     explained = [done[row] for row in rows]
-    index = write_index({folder / f"row{row}.html": ex for row, ex in zip(rows, explained)}, folder / "index.html",
-                        title=f"harsanyi: {len(rows)} rows of {data.name}")
+    index = write_index({folder / f"{unit}{row}.html": ex for row, ex in zip(rows, explained)}, folder / "index.html",
+                        title=f"harsanyi: {len(rows)} {unit}s of {data.name}")
     by_class: dict = {}
     for ex in explained:
         by_class.setdefault(ex.info.get("target"), []).append(ex)
     for target, group in by_class.items():
         if len(group) >= 2:
             which = "the output" if target is None else f"class {target}"
-            print(f"concepts salient on the most rows ({which}, {len(group)} rows):",
+            print(f"concepts salient on the most {unit}s ({which}, {len(group)} {unit}s):",
                   *concept_statistics(group).top(_SHOWN), sep="\n  ")
     failed = [row for row, ex in zip(rows, explained) if not ex.andor_certificate.passed]
     if failed:
-        print(f"the AND-OR certificate FAILED on rows {_listed(failed)}; see their reports")
+        print(f"the AND-OR certificate FAILED on {unit}s {_listed(failed)}; see their reports")
     print(f"{len(rows)} results and reports in {folder}; index: {index}")
     return 1 if failed else 0
 
 
-def _row_list(spec: str, count: int, data: Path) -> list[int]:
+def _row_list(spec: str, count: int, data: Path, unit: str) -> list[int]:
     """--rows: 'all', or rows and START:STOP ranges (STOP left out; either end may be omitted) joined by commas;
     in the order given, each row once."""
     if spec.strip().lower() == "all":
@@ -427,7 +454,7 @@ def _row_list(spec: str, count: int, data: Path) -> list[int]:
             _fail(f"Expected --rows as 'all', or rows and START:STOP ranges joined by commas (e.g. 0:50 or "
                   f"3,7,10:20); received {spec!r}.")
         except IndexError:
-            _fail(f"--rows {part.strip()!r} is out of range: {str(data)!r} has rows 0 … {count - 1} (a range "
+            _fail(f"--rows {part.strip()!r} is out of range: {str(data)!r} has {unit}s 0 … {count - 1} (a range "
                   f"START:STOP stops before STOP).")
     return list(dict.fromkeys(rows))
 
@@ -443,7 +470,8 @@ def _run_settings(args) -> dict:
         with open(name, "rb") as fh:
             settings[f"{what} sha256"] = hashlib.file_digest(fh, "sha256").hexdigest()
     settings.update({"--model-class": args.model_class, "--players": args.players, "--baseline": args.baseline,
-                     "--output": args.output, "--target": args.target, "--qthres": args.qthres})
+                     "--output": args.output, "--target": args.target, "--qthres": args.qthres, "--grid": args.grid,
+                     "--cells": args.cells, "--layout": args.layout})
     return settings
 
 
