@@ -520,6 +520,7 @@ def tabular_game(
             raise HarsanyiValueError(
                 f"Expected a baseline with one value per feature ({d},) or per player ({n},); received {base.shape}."
             )
+
     def features(selected):
         return _listed([names[j] if names else int(j) for j in np.flatnonzero(selected)])
 

@@ -26,7 +26,7 @@ def add_explain_commands(sub) -> None:
         "certified dividends, Shapley values, k-SII pairs and AND-OR concepts, save them (RESULT.npz) and write a "
         "self-contained HTML report. Models: TorchScript (.pt/.pth saved with torch.jit.save), a torch state dict "
         "with --model-class module:Class, or a pickled scikit-learn estimator (.pkl/.pickle/.joblib). Data: a CSV "
-        "or .npy table (one row explained, --row), an image file or an (C,H,W)/(H,W,C) .npy array with --grid, or "
+        "or .npy table (one row explained, --row; several, --rows), an image file or an (C,H,W)/(H,W,C) .npy array with --grid, or "
         "a .txt file (with --tokenizer for a torch model; a pickled pipeline that reads text takes the words "
         "as they are).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
