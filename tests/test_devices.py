@@ -51,19 +51,20 @@ def test_and_or_matches_numpy(device, method):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
-def test_pdhg_runs_eagerly_with_a_warning_where_graph_capture_fails(monkeypatch):
-    """Between checkpoints PDHG replays a recorded CUDA graph; where recording fails it warns and runs the same
-    steps one by one: the same result up to rounding (ω as a tensor vs a float, 1e-7 as above)."""
+@pytest.mark.parametrize("method, name", [("pdhg", "PDHG"), ("splitting", "the splitting")])
+def test_first_order_methods_run_eagerly_with_a_warning_where_graph_capture_fails(monkeypatch, method, name):
+    """Between checks PDHG and the splitting replay a recorded CUDA graph; where recording fails they warn and run
+    the same steps one by one: the same result up to rounding (1e-7 as above)."""
     v = torch.tensor(random_table(7, 13), device="cuda")
-    graphed = ValueTable(v).and_or(max_iter=300, tol=1e-9, method="pdhg")
+    graphed = ValueTable(v).and_or(max_iter=300, tol=1e-9, method=method)
 
     def broken(*args, **kwargs):
         raise RuntimeError("capture is not supported here")
 
     monkeypatch.setattr(torch.cuda, "CUDAGraph", broken)
-    with pytest.warns(RuntimeWarning, match="CUDA graph capture failed .capture is not supported here.; PDHG "
-                                            "launches its steps one by one"):
-        eager = ValueTable(v).and_or(max_iter=300, tol=1e-9, method="pdhg")
+    with pytest.warns(RuntimeWarning, match=f"CUDA graph capture failed .capture is not supported here.; {name} "
+                                            f"launches its steps one by one"):
+        eager = ValueTable(v).and_or(max_iter=300, tol=1e-9, method=method)
     assert eager.solver.iterations == graphed.solver.iterations and eager.certificate.passed
     np.testing.assert_allclose(as_numpy(eager.and_.values), as_numpy(graphed.and_.values), atol=1e-7)
 

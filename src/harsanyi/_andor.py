@@ -41,7 +41,7 @@ import numpy as np
 from ._array import is_torch, like, to_numpy
 from ._certificate import Certificate, Check, rounding_tolerance
 from ._interactions import Interactions
-from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm, _primal_weight, _soft
+from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm, _primal_weight, _soft, cuda_graph_of
 from ._splitting import _Checkpoint, halpern_splitting, table_digest
 from ._sparsity import KAPPA, N_GREEDY, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._transforms import (
@@ -568,28 +568,15 @@ class _GraphedIterations:
         self.anchor = [torch.zeros_like(problem.c) for _ in range(3)]
         self.omega = torch.ones((), dtype=torch.float64, device=problem.c.device)
         self.k = torch.zeros((), dtype=torch.float64, device=problem.c.device)
-        side = torch.cuda.Stream(device=problem.c.device)  # warm-up off the main stream, as torch.cuda.graph asks
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            self._iterate()
-        torch.cuda.current_stream().wait_stream(side)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self._iterate()
+        self.graph = cuda_graph_of(self._iterate, problem.c.device, "PDHG")
 
     @classmethod
     def for_problem(cls, problem: _DividendProblem, count: int):
         """The recorded iterations for a table on a CUDA device, else None (the eager loop)."""
         if count < 1 or not (is_torch(problem.c) and problem.c.is_cuda):
             return None
-        try:
-            return cls(problem, count)
-        except RuntimeError as error:  # a torch build or driver without graph capture: the same steps, eagerly
-            import warnings
-
-            warnings.warn(f"CUDA graph capture failed ({error}); PDHG launches its steps one by one (slower, same "
-                          f"result).", RuntimeWarning, stacklevel=3)
-            return None
+        graphed = cls(problem, count)
+        return graphed if graphed.graph is not None else None
 
     def _iterate(self) -> None:
         for _ in range(self.count):

@@ -55,3 +55,28 @@ def _primal_weight(omega: float, dz: float, dw: float) -> float:
     if dz > 1e-10 and dw > 1e-10:
         return math.exp(0.5 * math.log(dw / dz) + 0.5 * math.log(omega))
     return omega
+
+
+def cuda_graph_of(record, device, what: str):
+    """``record()`` run once eagerly on a side stream (the warm-up that torch.cuda.graph asks for, which also fills
+    the transforms' caches of factor matrices on the device) and then recorded as a CUDA graph; returns the graph,
+    or None with a RuntimeWarning where this torch build or driver cannot record one (``what`` then runs its steps
+    one by one: slower, the same result)."""
+    import warnings
+
+    import torch
+
+    try:
+        side = torch.cuda.Stream(device=device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):
+            record()
+        torch.cuda.current_stream(device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            record()
+        return graph
+    except RuntimeError as error:
+        warnings.warn(f"CUDA graph capture failed ({error}); {what} launches its steps one by one (slower, same "
+                      f"result).", RuntimeWarning, stacklevel=4)
+        return None

@@ -46,7 +46,7 @@ import numpy as np
 
 from ._array import abs_sum, empty, is_torch, like, namespace, to_numpy
 from ._files import read_npz, write_npz
-from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _gap, _norm
+from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _gap, _norm, cuda_graph_of
 from ._transforms import kronecker_transform, or_reconstruct, popcounts, subset_zeta, superset_zeta
 from .exceptions import CacheError, HarsanyiValueError
 
@@ -167,7 +167,7 @@ class _Splitting:
         xp.clip(s, -self.tau, self.tau, out=c)
         c -= s
 
-    def half(self, which: int, halpern: float | None) -> None:
+    def half(self, which: int, halpern) -> None:
         """The AND (0: p, a) or OR (1: q, o) half of a step: r = 2·prox(z) − z (the value from the slab's move, the
         concepts from soft thresholding: 2·soft(z) − z = z − 2·clip(z, ±1/ρ)), its projection w, and, unless
         ``halpern`` is None, Halpern's step z ← z⁰ + halpern·(2w − r − z⁰)."""
@@ -181,8 +181,9 @@ class _Splitting:
         if halpern is not None:
             self.halpern(halpern, (i, j))
 
-    def halpern(self, a: float, parts=(0, 1, 2, 3)) -> None:
-        """Halpern's step z ← z⁰ + a·(2w − r − z⁰) on the given parts of z, in place."""
+    def halpern(self, a, parts=(0, 1, 2, 3)) -> None:
+        """Halpern's step z ← z⁰ + a·(2w − r − z⁰) on the given parts of z, in place (a: a number, or a device
+        scalar in a recorded step)."""
         for k in parts:
             z, anchor = self.z[k], self.anchor[k]
             self.xp.multiply(self.w[k], 2.0, out=z)
@@ -227,6 +228,47 @@ class _Splitting:
         at n = 16 after 3 000 iterations (seventh session) the second gave 119.5 and the first 98.6; clipping the
         second instead of scaling it gave 13.7."""
         return _clip(self.rho * self.z[2], -1.0, 1.0), superset_zeta((0.5 * self.rho) * self.move)
+
+
+class _GraphedSteps:
+    """``count`` plain steps of the splitting (both halves, then Halpern's step with a = (k+1)/(k+2)), recorded
+    once as a CUDA graph and replayed between checks.
+
+    Launched one by one from Python, a step's few hundred small kernels held it at 1.9 ms (n = 16) to 2.9 ms
+    (n = 20) on an H100, whatever the size of the tables (BENCHMARKS.md). The replay runs the same kernels on the
+    splitting's own tables, which every step writes in place, so one recording serves every restart and a resumed
+    checkpoint; k is a device scalar, and a step multiplies by a as the eager one does: the same iterates.
+    """
+
+    def __init__(self, split: _Splitting, count: int):
+        import torch
+
+        self.split, self.count = split, count
+        self.k = torch.zeros((), dtype=torch.float64, device=split.v.device)
+        state = [z.clone() for z in split.z]  # the warm-up before recording takes real steps: z is put back after
+        self.graph = cuda_graph_of(self._steps, split.v.device, "the splitting")
+        for z, saved in zip(split.z, state):
+            z.copy_(saved)
+
+    @classmethod
+    def for_split(cls, split: _Splitting, count: int):
+        """The recorded steps for a table on a CUDA device, else None (the eager loop)."""
+        if count < 1 or not (is_torch(split.v) and split.v.is_cuda):
+            return None
+        graphed = cls(split, count)
+        return graphed if graphed.graph is not None else None
+
+    def _steps(self) -> None:
+        for _ in range(self.count):
+            a = (self.k + 1.0) / (self.k + 2.0)
+            self.split.begin()
+            self.split.half(0, a)
+            self.split.half(1, a)
+            self.k += 1.0
+
+    def __call__(self, k: int) -> None:
+        self.k.fill_(k)
+        self.graph.replay()
 
 
 def _cores() -> int:
@@ -399,8 +441,13 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
         arrays = dict(zip(_SAVED, split.z + split.anchor + list(best)))
         saver.save(dataclasses.replace(run, seconds=run.seconds + time.perf_counter() - start).scalars(), arrays)
 
+    graphed = _GraphedSteps.for_split(split, check_every - 1)
     with _halves(split, problem.n) as step:
         while not finished and run.iteration < max_iter:
+            if graphed is not None and run.iteration % check_every == 0 and run.iteration + check_every <= max_iter:
+                graphed(run.k)  # the plain steps up to the next check, as one replay
+                run.iteration += graphed.count
+                run.k += graphed.count
             run.iteration += 1
             check = run.iteration % check_every == 0 or run.iteration == max_iter
             step(None if check else (run.k + 1) / (run.k + 2))
