@@ -41,7 +41,7 @@ import numpy as np
 from ._array import is_torch, like, to_numpy
 from ._certificate import Certificate, Check, rounding_tolerance
 from ._interactions import Interactions
-from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm, _primal_weight, _soft, cuda_graph_of
+from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm, _primal_weight, _soft, Recorded, cuda_graph_of
 from ._splitting import _Checkpoint, halpern_splitting, table_digest
 from ._sparsity import KAPPA, N_GREEDY, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._transforms import (
@@ -513,7 +513,7 @@ def _halpern(problem: _DividendProblem, *, tol: float, max_iter: int, time_limit
     best, best_obj, best_lower = z, problem.objective(z[0], z[1]), -math.inf
     omega, anchor, k, r0, last = 1.0, z, 0, None, math.inf
     restarts, iteration, history = 0, 0, []
-    graphed = _GraphedIterations.for_problem(problem, check_every - 1)
+    graphed = _GraphedIterations.on_cuda(problem, problem.c, check_every - 1)
     while iteration < max_iter:
         if graphed is not None and iteration % check_every == 0 and iteration + check_every <= max_iter:
             z = graphed(z, anchor, omega, k)  # the plain iterations up to the next checkpoint, as one replay
@@ -549,7 +549,7 @@ def _halpern(problem: _DividendProblem, *, tol: float, max_iter: int, time_limit
     return best, best_obj, best_lower, stats
 
 
-class _GraphedIterations:
+class _GraphedIterations(Recorded):
     """``count`` plain Halpern iterations, T(z) and then z ← a·(2T(z) − z) + (1 − a)·z⁰ with a = (k+1)/(k+2),
     recorded once as a CUDA graph and replayed between checkpoints.
 
@@ -569,14 +569,6 @@ class _GraphedIterations:
         self.omega = torch.ones((), dtype=torch.float64, device=problem.c.device)
         self.k = torch.zeros((), dtype=torch.float64, device=problem.c.device)
         self.graph = cuda_graph_of(self._iterate, problem.c.device, "PDHG")
-
-    @classmethod
-    def for_problem(cls, problem: _DividendProblem, count: int):
-        """The recorded iterations for a table on a CUDA device, else None (the eager loop)."""
-        if count < 1 or not (is_torch(problem.c) and problem.c.is_cuda):
-            return None
-        graphed = cls(problem, count)
-        return graphed if graphed.graph is not None else None
 
     def _iterate(self) -> None:
         for _ in range(self.count):

@@ -80,3 +80,19 @@ def cuda_graph_of(record, device, what: str):
         warnings.warn(f"CUDA graph capture failed ({error}); {what} launches its steps one by one (slower, same "
                       f"result).", RuntimeWarning, stacklevel=4)
         return None
+
+
+class Recorded:
+    """Plain steps recorded as a CUDA graph: a subclass is made as ``cls(owner, count)`` and sets ``self.graph``
+    (None where recording failed)."""
+
+    graph = None
+
+    @classmethod
+    def on_cuda(cls, owner, table, count: int):
+        """Made for ``owner`` where ``table`` is on a CUDA device and there are steps to record, else None (the
+        eager loop)."""
+        if count < 1 or not (is_torch(table) and table.is_cuda):
+            return None
+        made = cls(owner, count)
+        return made if made.graph is not None else None

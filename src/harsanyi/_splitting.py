@@ -46,7 +46,7 @@ import numpy as np
 
 from ._array import abs_sum, empty, is_torch, like, namespace, to_numpy
 from ._files import read_npz, write_npz
-from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _gap, _norm, cuda_graph_of
+from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _gap, _norm, Recorded, cuda_graph_of
 from ._transforms import kronecker_transform, or_reconstruct, popcounts, subset_zeta, superset_zeta
 from .exceptions import CacheError, HarsanyiValueError
 
@@ -230,7 +230,7 @@ class _Splitting:
         return _clip(self.rho * self.z[2], -1.0, 1.0), superset_zeta((0.5 * self.rho) * self.move)
 
 
-class _GraphedSteps:
+class _GraphedSteps(Recorded):
     """``count`` plain steps of the splitting (both halves, then Halpern's step with a = (k+1)/(k+2)), recorded
     once as a CUDA graph and replayed between checks.
 
@@ -249,14 +249,6 @@ class _GraphedSteps:
         self.graph = cuda_graph_of(self._steps, split.v.device, "the splitting")
         for z, saved in zip(split.z, state):
             z.copy_(saved)
-
-    @classmethod
-    def for_split(cls, split: _Splitting, count: int):
-        """The recorded steps for a table on a CUDA device, else None (the eager loop)."""
-        if count < 1 or not (is_torch(split.v) and split.v.is_cuda):
-            return None
-        graphed = cls(split, count)
-        return graphed if graphed.graph is not None else None
 
     def _steps(self) -> None:
         for _ in range(self.count):
@@ -441,7 +433,7 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
         arrays = dict(zip(_SAVED, split.z + split.anchor + list(best)))
         saver.save(dataclasses.replace(run, seconds=run.seconds + time.perf_counter() - start).scalars(), arrays)
 
-    graphed = _GraphedSteps.for_split(split, check_every - 1)
+    graphed = _GraphedSteps.on_cuda(split, split.v, check_every - 1)
     with _halves(split, problem.n) as step:
         while not finished and run.iteration < max_iter:
             if graphed is not None and run.iteration % check_every == 0 and run.iteration + check_every <= max_iter:
