@@ -16,9 +16,13 @@ min f(a, o) + g(p, q) subject to (a, o) = K(p, q), K = diag(μ, Ω), Douglas–R
   vectors.
 
 So, unlike PDHG, the linear operators (whose condition number grows like 2.6ⁿ) are inverted exactly at every step;
-what is left to iterate is the geometry of the two proximal maps. The iteration is Halpern's on the
-Peaceman–Rachford operator, z ← (k+1)/(k+2)·(2T(z) − z) + 1/(k+2)·z⁰ with T the Douglas–Rachford operator, restarted
-by the PDLP criteria on ‖T(z) − z‖ (the scheme of HPR-LP, Chen, Sun & Toh 2024). The concepts of the graph point,
+what is left to iterate is the geometry of the two proximal maps. That geometry is the metric the splitting runs in:
+the value tables (p, q) weigh σ and the concepts (a, o) 1, ‖(p, q, a, o)‖² = σ‖p‖² + σ‖q‖² + ‖a‖² + ‖o‖², with the
+soft threshold 1/ρ (``_parameters``: σ falls with n from n = 9 on, ρ grows from n = 10). The proximal maps are the
+same in it (each acts on one block); the graph projection becomes x = (σI + KᵀK)⁻¹(σc + Kᵀd), still a diagonal
+between the same Kronecker transforms. The iteration is Halpern's on the Peaceman–Rachford operator,
+z ← (k+1)/(k+2)·(2T(z) − z) + 1/(k+2)·z⁰ with T the Douglas–Rachford operator, restarted by the PDLP criteria on
+‖T(z) − z‖ (the scheme of HPR-LP, Chen, Sun & Toh 2024). The concepts of the graph point,
 repaired coalition by coalition into a match within τ, are a feasible decomposition (an upper bound; see
 ``_Splitting.decomposition``), and two estimates of the dual (``_Splitting.duals``), scaled into dual feasibility,
 certified lower bounds.
@@ -50,11 +54,22 @@ from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _gap, _norm, 
 from ._transforms import kronecker_transform, or_reconstruct, popcounts, subset_zeta, superset_zeta
 from .exceptions import CacheError, HarsanyiValueError
 
-# ρ·|v(N) − v(∅)|: the soft threshold 1/ρ is a twentieth of the game's range. A larger ρ lowers the L1 sooner and the
-# dual bound later: on the bench game after 3 000 iterations at n = 14, ρ·range = 10 / 20 / 40 / 80 gave L1 136.6 /
-# 134.4 / 134.0 / 133.6 and certified gaps 5.7 / 6.7 / 37 / 49 %. Rebalancing ρ at restarts by the primal and dual
-# movement (as PDLP's primal weight) made no consistent difference at n = 14 or 16.
+# The metric: ρ·|v(N) − v(∅)| = max(20, 2ⁿ / 32) and the value tables' weight σ = min(1, 2^(13 − 1.5n)), so that
+# ρ·range·σ halves every two players (4 at n = 12, 1 at n = 16). In the plain metric (σ = 1, ρ·range = 20, before
+# the fifteenth session) the bench game needed 8 880 iterations at n = 12 to the 1e-3 gap and 522 s at n = 16; with
+# these, about 2 000 and 9 000 (25 s on two cores). A grid over ρ·range (16 … 4 096) and ρ·range·σ (0.5 … 8) at
+# n = 10 … 18, on four kinds of games (a trained and a random MLP, gradient boosting, an MLP regressor), put the
+# fastest runs near ρ·range ≈ 2ⁿ/32 … 2ⁿ/16. The best ρ·range·σ fell with n and differed by game (the trained MLP
+# 4 … 8 at n = 14 and 2 at n = 16, the random one 1 and ≤ 0.5): this rule is within 1.5× of each game's best
+# there, and 5–10× faster than the plain metric from n = 12 on (BENCHMARKS.md). Up to n = 8 the plain metric
+# converged in fewer steps.
 _RHO = 20.0
+
+
+def _parameters(n: int) -> tuple[float, float]:
+    """(ρ·|v(N) − v(∅)|, σ) of the splitting's metric for n players (see ``_RHO``)."""
+    return max(_RHO, 2.0 ** (n - 5)), min(1.0, 2.0 ** (13.0 - 1.5 * n))
+
 
 # From this many players on, a NumPy table's two graph projections (AND and OR) run on two threads, each with its
 # own share of the BLAS threads: below it a half-step takes under 0.1 ms and the hand-over costs more than it saves.
@@ -68,29 +83,31 @@ _FLIP = np.array([[0.0, 1.0], [1.0, 0.0]])  # ⊗ of it reverses the last axis: 
 
 
 class _GraphProjection:
-    """The projection of (c_p, c_q, d_a, d_o) onto the graphs a = μp and o = Ωq, in two independent halves.
+    """The projection of (c_p, c_q, d_a, d_o) onto the graphs a = μp and o = Ωq, in two independent halves, in the
+    metric that weighs the value tables σ = ``weight`` and the concepts 1 (σ = 1: the plain Euclidean projection).
 
-    AND: with mᵀm = UΛUᵀ and D = (I + ⊗Λ)⁻¹, p = (I + μᵀμ)⁻¹(c_p + μᵀd_a) = (⊗U)s and a = μp = (⊗(mU))s, where
-    s = D((⊗Uᵀ)c_p + (⊗(mU)ᵀ)d_a).
+    AND: with mᵀm = UΛUᵀ and D = (σI + ⊗Λ)⁻¹, p = (σI + μᵀμ)⁻¹(σc_p + μᵀd_a) = (⊗U)s and a = μp = (⊗(mU))s,
+    where s = D(σ(⊗Uᵀ)c_p + (⊗(mU)ᵀ)d_a).
 
-    OR: Ω = −μF + e∅(e∅ + e_N)ᵀ (F = ⊗J, J = [[0, 1], [1, 0]], the complement flip), so I + ΩᵀΩ is
-    B = I + FμᵀμF = F(⊗U)D⁻¹(⊗U)ᵀF plus e∅e∅ᵀ − e_Ne_Nᵀ. Woodbury's identity takes that rank-two change in the
+    OR: Ω = −μF + e∅(e∅ + e_N)ᵀ (F = ⊗J, J = [[0, 1], [1, 0]], the complement flip), so σI + ΩᵀΩ is
+    σI + FμᵀμF = F(⊗U)D⁻¹(⊗U)ᵀF plus e∅e∅ᵀ − e_Ne_Nᵀ. Woodbury's identity takes that rank-two change in the
     eigenbasis: with Γ the two rows (⊗Uᵀ)F[e∅, e_N], W = (diag(1, −1) + ΓDΓᵀ)⁻¹ and
-    s₀ = D((⊗(UᵀJ))c_q − (⊗(mU)ᵀ)d_o), s = s₀ + DΓᵀ(d_o(∅)·1 − W(Γs₀ + d_o(∅)·ΓDΓᵀ1)); then q = (⊗(JU))s and
+    s₀ = D(σ(⊗(UᵀJ))c_q − (⊗(mU)ᵀ)d_o), s = s₀ + DΓᵀ(d_o(∅)·1 − W(Γs₀ + d_o(∅)·ΓDΓᵀ1)); then q = (⊗(JU))s and
     o = −(⊗(mU))s + (q(∅) + q(N))e∅.
 
     Four Kronecker transforms a half, no flipped copy, nothing 2ⁿ×2ⁿ.
     """
 
-    def __init__(self, v):
+    def __init__(self, v, weight: float = 1.0):
         n = int(v.shape[-1]).bit_length() - 1
         m = np.array([[1.0, 0.0], [-1.0, 1.0]])
         lam, u = np.linalg.eigh(m.T @ m)
         mu = m @ u
+        self.weight = float(weight)
         self.and_in, self.and_out = (u.T, mu.T), (u, mu)
         self.or_in, self.or_out = (u.T @ _FLIP, mu.T), (_FLIP @ u, mu)
         pop = popcounts(n).astype(np.float64)
-        d = 1.0 / (1.0 + lam[0] ** (n - pop) * lam[1] ** pop)  # (I + ⊗Λ)⁻¹
+        d = 1.0 / (self.weight + lam[0] ** (n - pop) * lam[1] ** pop)  # (σI + ⊗Λ)⁻¹
         ends = np.zeros((2, 1 << n))
         ends[0, -1] = ends[1, 0] = 1.0  # F e∅ = e_N and F e_N = e∅
         gamma = kronecker_transform(ends, u.T)  # Γ: (⊗Uᵀ)F[e∅, e_N], as rows
@@ -109,6 +126,7 @@ class _GraphProjection:
         s, t, work = scratch
         (cin, din), (pout, aout) = self.and_in, self.and_out
         kronecker_transform(cp, cin, out=s, work=work)
+        s *= self.weight
         s += kronecker_transform(da, din, out=t, work=work)
         s *= self.d
         kronecker_transform(s, pout, out=p, work=work)
@@ -120,6 +138,7 @@ class _GraphProjection:
         s, t, work = scratch
         (cin, din), (qout, oout) = self.or_in, self.or_out
         kronecker_transform(cq, cin, out=s, work=work)
+        s *= self.weight
         s -= kronecker_transform(do, din, out=t, work=work)
         s *= self.d
         d0 = do[..., 0]  # Ωᵀd's rank-one part (e∅ + e_N)·d_o(∅), then Woodbury's correction, both along DΓᵀ
@@ -144,10 +163,10 @@ class _Splitting:
     allocated once: a step writes the reflection r = 2·prox(z) − z and its projection w onto the graphs, and then,
     between checks, Halpern's step into z itself (T(z) = z + w − prox(z))."""
 
-    def __init__(self, problem, rho: float):
+    def __init__(self, problem, rho: float, weight: float = 1.0):
         v = problem.v
-        self.problem, self.rho, self.v, self.tau = problem, rho, v, problem.tau
-        self.project = _GraphProjection(v)
+        self.problem, self.rho, self.weight, self.v, self.tau = problem, rho, weight, v, problem.tau
+        self.project = _GraphProjection(v, weight)
         self.xp = namespace(v)
         self.z, self.anchor = [v * 0.0 for _ in range(4)], [v * 0.0 for _ in range(4)]
         self.r, self.w = [empty(v.shape, v) for _ in range(4)], [empty(v.shape, v) for _ in range(4)]
@@ -201,8 +220,9 @@ class _Splitting:
             self.anchor[k][...] = self.z[k]
 
     def residual(self) -> float:
-        """‖T(z) − z‖ = ‖w − prox(z)‖, prox(z) = (z + r)/2."""
-        return math.sqrt(sum(_norm(w - 0.5 * (z + r)) ** 2 for w, z, r in zip(self.w, self.z, self.r)))
+        """‖T(z) − z‖ = ‖w − prox(z)‖, prox(z) = (z + r)/2, in the splitting's metric (σ on the value tables)."""
+        parts = [_norm(w - 0.5 * (z + r)) ** 2 for w, z, r in zip(self.w, self.z, self.r)]
+        return math.sqrt(self.weight * (parts[0] + parts[1]) + parts[2] + parts[3])
 
     def decomposition(self):
         """A feasible decomposition near the graph point w: its AND and OR concepts (w_a, w_o), those of OR on ≤ 1
@@ -223,11 +243,12 @@ class _Splitting:
     def duals(self):
         """Two estimates of the signs of the AND concepts (the dividend-form LP's dual w, with |w| ≤ 1 and
         |K̃ᵀw| ≤ 1): the AND block's scaled dual ρ(z_a − prox(z_a)) = clip(ρ·z_a, −1, 1), and the slab's multipliers
-        λ = ρ(prox(z_p) − z_p) = ρc/2 taken to the AND signs by ζ⁺ (λ = μᵀw), not clipped: ``dual_bound`` scales each
-        into feasibility, so each gives a certified lower bound. Neither is always the better one; on the bench game
-        at n = 16 after 3 000 iterations (seventh session) the second gave 119.5 and the first 98.6; clipping the
-        second instead of scaling it gave 13.7."""
-        return _clip(self.rho * self.z[2], -1.0, 1.0), superset_zeta((0.5 * self.rho) * self.move)
+        λ = ρσ(prox(z_p) − z_p) = ρσc/2 (σ: the metric's weight on p) taken to the AND signs by ζ⁺ (λ = μᵀw), not
+        clipped: ``dual_bound`` scales each into feasibility, so each gives a certified lower bound. Neither is always
+        the better one; on the bench game at n = 16 after 3 000 iterations (seventh session) the second gave 119.5
+        and the first 98.6; clipping the second instead of scaling it gave 13.7."""
+        return (_clip(self.rho * self.z[2], -1.0, 1.0),
+                superset_zeta((0.5 * self.rho * self.weight) * self.move))
 
 
 class _GraphedSteps(Recorded):
@@ -325,7 +346,7 @@ class _Run:
 
 
 _SAVE_SECONDS = 60.0  # a checkpoint is rewritten at most this often while the splitting runs, and when it stops
-_CHECKPOINT_FORMAT = 1
+_CHECKPOINT_FORMAT = 2  # 2: the metric weight σ joined the identity (fifteenth session)
 _SAVED = tuple(f"{part}{i}" for part in ("z", "anchor") for i in range(4)) + ("best_x", "best_y", "best_signs")
 
 
@@ -399,24 +420,26 @@ class _Checkpoint:
 
 
 def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float | None, check_every: int, bar,
-                      rho: float | None = None, checkpoint=None):
-    """Restarted Halpern Peaceman–Rachford on ``problem`` (a ``_DividendProblem``), ρ = ``_RHO`` / |v(N) − v(∅)|
-    unless given. The restart criteria and the time are checked every ``check_every`` iterations, the bounds (a
-    repaired decomposition, two dual estimates) every ``_BOUNDS_EVERY`` checks, on the last iteration and when
-    time is up. ``checkpoint``: a file the state is saved to (every ``_SAVE_SECONDS`` and when the run stops) and
+                      rho: float | None = None, weight: float | None = None, checkpoint=None):
+    """Restarted Halpern Peaceman–Rachford on ``problem`` (a ``_DividendProblem``) in the metric of ``_parameters``
+    (ρ·|v(N) − v(∅)| and the value tables' weight σ) unless ``rho`` or ``weight`` is given. The restart criteria
+    and the time are checked every ``check_every`` iterations, the bounds (a repaired decomposition, two dual
+    estimates) every ``_BOUNDS_EVERY`` checks, on the last iteration and when time is up. ``checkpoint``: a file the state is saved to (every ``_SAVE_SECONDS`` and when the run stops) and
     resumed from; ``max_iter`` then counts the saved iterations too, ``time_limit`` this call's seconds. Returns
     ((y, ε, signs), the best L1, the best lower bound, stats) like the PDHG runners."""
     start = time.perf_counter()
+    rho_range, default_weight = _parameters(problem.n)
     if rho is None:
         scale = float(abs(problem.v[-1] - problem.v[0]))
-        rho = _RHO / scale if scale > 0 else 1.0
-    split = _Splitting(problem, rho)
+        rho = rho_range / scale if scale > 0 else 1.0
+    weight = default_weight if weight is None else weight
+    split = _Splitting(problem, rho, weight)
     zero = problem.v * 0.0
     best, run = (zero, zero, zero), _Run()
     saver = None
     if checkpoint is not None:
-        identity = {"n": problem.n, "tau": float(problem.tau), "rho": float(rho), "check_every": int(check_every),
-                    "table": table_digest(problem.v)}
+        identity = {"n": problem.n, "tau": float(problem.tau), "rho": float(rho), "weight": float(weight),
+                    "check_every": int(check_every), "table": table_digest(problem.v)}
         saver = _Checkpoint(checkpoint, identity, {name: (1 << problem.n,) for name in _SAVED})
     saved = None if saver is None else saver.load()
     if saved is not None:
@@ -482,5 +505,5 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
     best_lower = max(run.best_lower, 0.0)
     stats = dict(iterations=run.iteration, restarts=run.restarts, seconds=run.seconds + time.perf_counter() - start,
                  gap=max(_gap(run.best_obj, best_lower), 0.0), history=tuple(run.history), rho=rho,
-                 resumed_from=resumed_from)
+                 weight=weight, resumed_from=resumed_from)
     return (y, noise, signs), run.best_obj, best_lower, stats
