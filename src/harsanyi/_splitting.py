@@ -51,7 +51,7 @@ import numpy as np
 from ._array import abs_sum, empty, is_torch, like, namespace, to_numpy
 from ._files import read_npz, write_npz
 from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _gap, _norm, Recorded, cuda_graph_of
-from ._transforms import kronecker_transform, or_reconstruct, popcounts, subset_zeta, superset_zeta
+from ._transforms import kronecker_transform, or_reconstruct, popcounts, subset_moebius, subset_zeta, superset_zeta
 from .exceptions import CacheError, HarsanyiValueError
 
 # The metric: ρ·|v(N) − v(∅)| = max(20, 2ⁿ / 32) and the value tables' weight σ = min(1, 2^(13 − 1.5n)), so that
@@ -62,12 +62,19 @@ from .exceptions import CacheError, HarsanyiValueError
 # fastest runs near ρ·range ≈ 2ⁿ/32 … 2ⁿ/16. The best ρ·range·σ fell with n and differed by game (the trained MLP
 # 4 … 8 at n = 14 and 2 at n = 16, the random one 1 and ≤ 0.5): this rule is within 1.5× of each game's best
 # there, and 5–10× faster than the plain metric from n = 12 on (BENCHMARKS.md). Up to n = 8 the plain metric
-# converged in fewer steps.
+# converged in fewer steps. The weighted metric pays late: its first iterates repair to far more than the plain
+# dividends (the lower bound meanwhile rises faster), and on the bench game its L1 fell below the plain metric's
+# only after 1 730 iterations at n = 16, 2 200 at n = 18 and more than 3 360 at n = 20 (a minute on two cores is
+# 20 000, 4 500 and 950 iterations there). A run whose time limit leaves fewer than ``_WEIGHTED_AFTER``·2^(n/2)
+# iterations (1 800 at n = 16, 7 200 at n = 20) stays in the plain metric.
 _RHO = 20.0
+_WEIGHTED_AFTER = 7.0
 
 
-def _parameters(n: int) -> tuple[float, float]:
-    """(ρ·|v(N) − v(∅)|, σ) of the splitting's metric for n players (see ``_RHO``)."""
+def _parameters(n: int, budget: float = math.inf) -> tuple[float, float]:
+    """(ρ·|v(N) − v(∅)|, σ) of the splitting's metric for n players and a budget of iterations (see ``_RHO``)."""
+    if budget < _WEIGHTED_AFTER * 2.0 ** (n / 2):
+        return _RHO, 1.0
     return max(_RHO, 2.0 ** (n - 5)), min(1.0, 2.0 ** (13.0 - 1.5 * n))
 
 
@@ -234,11 +241,21 @@ class _Splitting:
         the same point in dividend form instead (y = w_o, ε = p + q − v clipped, x = μ(v + ε) − μRy) spreads each
         clipped excess over all supersets with alternating signs: on the bench game at n = 16 after 6 000
         iterations that L1 is 173.5 and the repaired one 170.5 (the optimum is 167.7–167.9)."""
-        x = self.w[2] + self.w[3] * self.small
-        y = self.w[3] * self.problem.free_f
+        return self.repaired(self.w[2] + self.w[3] * self.small, self.w[3] * self.problem.free_f)
+
+    def repaired(self, x, y):
+        """AND and OR concepts (x, y) made to match v within τ by the size-by-size repair: (x, y, L1)."""
         z, _ = self.matching.repair(self.xp.stack((x, y)))
-        x, y = z[0], z[1]
-        return x, y, abs_sum(x) + abs_sum(y)
+        return z[0], z[1], abs_sum(z[0]) + abs_sum(z[1])
+
+    def plain(self):
+        """The decomposition a run starts from and never returns worse than: the better of the Harsanyi dividends
+        μv (exact) and the repair of no concepts (the dividends with the slack τ spent greedily, which can cost
+        more). Early iterates can repair to far more: in the weighted metric at n = 18, up to 600× the dividends'
+        L1 for the first 1 300 iterations."""
+        zero = self.v * 0.0
+        dividends = subset_moebius(self.v)
+        return min((dividends, zero, abs_sum(dividends)), self.repaired(zero, zero), key=lambda item: item[2])
 
     def duals(self):
         """Two estimates of the signs of the AND concepts (the dividend-form LP's dual w, with |w| ≤ 1 and
@@ -318,6 +335,18 @@ def _halves(split: _Splitting, n: int):
             other.result()
 
         yield run
+
+
+def _step_seconds(split) -> float:
+    """The seconds of one step of ``split`` (eager: a CUDA-graph replay is faster), timed on the second of two;
+    ``z`` is left as it was."""
+    with _halves(split, split.problem.n) as step:
+        step(None)
+        split.residual()  # the residual's norms wait for the device
+        begin = time.perf_counter()
+        step(None)
+        split.residual()
+        return time.perf_counter() - begin
 
 
 @dataclass
@@ -424,18 +453,31 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
     """Restarted Halpern Peaceman–Rachford on ``problem`` (a ``_DividendProblem``) in the metric of ``_parameters``
     (ρ·|v(N) − v(∅)| and the value tables' weight σ) unless ``rho`` or ``weight`` is given. The restart criteria
     and the time are checked every ``check_every`` iterations, the bounds (a repaired decomposition, two dual
-    estimates) every ``_BOUNDS_EVERY`` checks, on the last iteration and when time is up. ``checkpoint``: a file the state is saved to (every ``_SAVE_SECONDS`` and when the run stops) and
-    resumed from; ``max_iter`` then counts the saved iterations too, ``time_limit`` this call's seconds. Returns
-    ((y, ε, signs), the best L1, the best lower bound, stats) like the PDHG runners."""
+    estimates) every ``_BOUNDS_EVERY`` checks, on the last iteration and when time is up. A ``time_limit`` that
+    leaves too few iterations for the weighted metric (``_parameters``, one step timed first) keeps the plain one.
+    ``checkpoint``: a file the state is saved to (every ``_SAVE_SECONDS`` and when the run stops) and resumed from;
+    ``max_iter`` then counts the saved iterations too, ``time_limit`` this call's seconds. Returns ((y, ε, signs),
+    the best L1, the best lower bound, stats) like the PDHG runners."""
     start = time.perf_counter()
-    rho_range, default_weight = _parameters(problem.n)
-    if rho is None:
-        scale = float(abs(problem.v[-1] - problem.v[0]))
-        rho = rho_range / scale if scale > 0 else 1.0
-    weight = default_weight if weight is None else weight
+    scale = float(abs(problem.v[-1] - problem.v[0]))
+    given = rho, weight
+
+    def metric(budget):
+        rho_range, default_weight = _parameters(problem.n, budget)
+        return ((rho_range / scale if scale > 0 else 1.0) if given[0] is None else given[0],
+                default_weight if given[1] is None else given[1])
+
+    rho, weight = metric(math.inf)
     split = _Splitting(problem, rho, weight)
+    if given == (None, None) and checkpoint is None and time_limit is not None and weight != 1.0:
+        # a checkpointed run keeps the metric of its identity, whatever the time limit of each call
+        budget = min(max_iter, max(time_limit - (time.perf_counter() - start), 0.0) / _step_seconds(split))
+        if metric(budget) != (rho, weight):
+            rho, weight = metric(budget)
+            split = _Splitting(problem, rho, weight)
     zero = problem.v * 0.0
-    best, run = (zero, zero, zero), _Run()
+    x, y, plain = split.plain()
+    best, run = (x, y, zero), _Run(best_obj=plain)
     saver = None
     if checkpoint is not None:
         identity = {"n": problem.n, "tau": float(problem.tau), "rho": float(rho), "weight": float(weight),
