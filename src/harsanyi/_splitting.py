@@ -390,7 +390,7 @@ def table_digest(*tables) -> str:
 
 class _Checkpoint:
     """A solver's state in one .npz file: its float64 arrays (named, of known shapes), its scalars, and what
-    identifies its problem (for the splitting: n, τ, ρ, check_every and a SHA-256 of the value table) as JSON.
+    identifies its problem (for the splitting: n, τ, ρ, σ, check_every and a SHA-256 of the value table) as JSON.
 
     A file is written whole under a temporary name, flushed to disk and renamed over the old one, so an
     interruption leaves the previous state, never half of one. The splitting saves its state between two iterations
