@@ -645,7 +645,6 @@ def test_splitting_metric_follows_the_time_limit(monkeypatch, tmp_path):
     metric; a longer limit, no limit and a checkpointed run (whose identity holds the metric) take the weighted
     one."""
     import harsanyi._splitting as splitting
-
     from harsanyi._splitting import _parameters
 
     assert _parameters(16, budget=1_700) == (20.0, 1.0) and _parameters(16, budget=1_800) == _parameters(16)
