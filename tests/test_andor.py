@@ -648,14 +648,14 @@ def test_splitting_metric_follows_the_time_limit(monkeypatch, tmp_path):
     from harsanyi._splitting import _parameters
 
     assert _parameters(16, budget=1_700) == (20.0, 1.0) and _parameters(16, budget=1_800) == _parameters(16)
-    metrics, init = [], splitting._Splitting.__init__
+    metrics, init = [], splitting._GraphProjection.__init__
 
-    def recorded(self, problem, rho, weight=1.0):
+    def recorded(self, v, weight=1.0):  # the projection is what a metric changes
         metrics.append(weight)
-        init(self, problem, rho, weight)
+        init(self, v, weight)
 
     monkeypatch.setattr(splitting, "_step_seconds", lambda split: 0.01)
-    monkeypatch.setattr(splitting._Splitting, "__init__", recorded)
+    monkeypatch.setattr(splitting._GraphProjection, "__init__", recorded)
     table = ValueTable(np.random.default_rng(5).normal(size=1 << 10))
     for limit, checkpoint, expected in ((1.0, None, 1.0), (10.0, None, 0.25), (None, None, 0.25),
                                         (1.0, tmp_path / "run.npz", 0.25)):

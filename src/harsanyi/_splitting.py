@@ -184,6 +184,12 @@ class _Splitting:
         self.matching = _Problem(v[None], [self.tau])
         self.small = 1.0 - problem.free_f  # coalitions of ≤ 1 player
 
+    def use_metric(self, rho: float, weight: float) -> None:
+        """Run in another metric from here; for a z that every metric reads alike (z = 0 before the first step),
+        without allocating the tables again."""
+        self.rho, self.weight = rho, weight
+        self.project = _GraphProjection(self.v, weight)
+
     def begin(self) -> None:
         """Before the halves: the slab's move c = clip(s, ±τ) − s at s = z_p + z_q − v, so prox(z)_p = z_p + c/2
         and prox(z)_q = z_q + c/2 (each coalition's (p, q) onto |p + q − v| ≤ τ)."""
@@ -475,7 +481,7 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
         budget = min(max_iter, max(time_limit - (time.perf_counter() - start), 0.0) / _step_seconds(split))
         if metric(budget) != (rho, weight):
             rho, weight = metric(budget)
-            split = _Splitting(problem, rho, weight)
+            split.use_metric(rho, weight)
     zero = problem.v * 0.0
     x, y, plain = split.plain()
     best, run = (x, y, zero), _Run(best_obj=plain)
