@@ -99,7 +99,7 @@ def main():
     parser.add_argument("--ns", type=int, nargs="+", default=[8, 10, 12, 14, 16])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--tol", type=float, default=1e-3)
-    parser.add_argument("--max-iter", type=int, default=20_000)
+    parser.add_argument("--max-iter", type=int, default=None, help="default: the library's, no cap but --time-limit")
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--dense-max", type=float, default=2.0, help="GiB for the two dense matrices")
     parser.add_argument("--lp-max", type=int, default=12)

@@ -168,8 +168,11 @@ def test_bad_arguments():
         table.and_or(qthres=-0.1)
     with pytest.raises(HarsanyiValueError, match="tol in"):
         table.and_or(tol=0)
-    with pytest.raises(HarsanyiValueError, match="max_iter"):
+    with pytest.raises(HarsanyiValueError, match="max_iter to be a positive integer, or None.*received 0"):
         table.and_or(max_iter=0)
+    for limit in (0, -1.0, float("nan"), "60", True):
+        with pytest.raises(HarsanyiValueError, match=r"time_limit to be a number of seconds > 0, or None"):
+            table.and_or(time_limit=limit)
     with pytest.raises(HarsanyiValueError,
                        match=r"method in \('auto', 'splitting', 'pdhg', 'highs', 'working-set'\); received 'simplex'"):
         table.and_or(method="simplex")
@@ -661,6 +664,22 @@ def test_splitting_metric_follows_the_time_limit(monkeypatch, tmp_path):
                                         (1.0, tmp_path / "run.npz", 0.25)):
         table.and_or(tol=1e-3, method="splitting", max_iter=300, time_limit=limit, checkpoint=checkpoint)
         assert metrics[-1] == expected, (limit, checkpoint)
+
+
+@pytest.mark.parametrize("method", ["splitting", "pdhg"])
+def test_a_time_limit_lifts_the_default_iteration_cap(monkeypatch, method):
+    """max_iter=None caps a run without a time limit at MAX_ITER (here pinned at 32) and leaves a run with one to
+    its limit (30 s: this n = 8 game converges to the 1e-3 gap in well under a second, after more than 32
+    iterations); an explicit max_iter holds either way."""
+    import harsanyi._andor as andor
+
+    monkeypatch.setattr(andor, "MAX_ITER", 32)
+    table = ValueTable(planted_game(8, seed=3))
+    capped = table.and_or(tol=1e-3, method=method)
+    assert capped.solver.iterations == 32 and not capped.solver.converged
+    limited = table.and_or(tol=1e-3, method=method, time_limit=30.0)
+    assert limited.solver.iterations > 32 and limited.solver.converged
+    assert table.and_or(tol=1e-3, method=method, time_limit=30.0, max_iter=16).solver.iterations == 16
 
 
 def test_splitting_never_returns_worse_than_the_plain_dividends(monkeypatch):

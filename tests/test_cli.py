@@ -41,6 +41,14 @@ def test_bad_argument_names_the_problem(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--index", "many"])
     assert "invalid int value: 'many'" in capsys.readouterr().err
+    # the solver's limits are checked before any model is trained or run
+    for argv, message in ((["demo", "--time-limit", "0"], "--time-limit: expected a number of seconds > 0"),
+                          (["explain", "model.pt", "data.csv", "--time-limit", "nan"], "received 'nan'"),
+                          (["explain", "model.pt", "data.csv", "--max-iter", "-3"],
+                           "--max-iter: expected a positive whole number, e.g. 50000; received '-3'")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert message in capsys.readouterr().err
 
 
 class Flaky:

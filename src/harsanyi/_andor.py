@@ -33,6 +33,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import numbers
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -588,6 +590,8 @@ class _GraphedIterations(Recorded):
 
 
 # --- small n: the LP solved exactly by HiGHS ------------------------------------------------------------------------
+MAX_ITER = 20_000  # iterations of a first-order run (rounds of the working set) when no time_limit bounds it
+UNCAPPED = sys.maxsize  # … and with a time_limit: no cap but the limit
 HIGHS_MAX_PLAYERS = 10  # method="auto" solves n ≤ this as one sparse LP with HiGHS (seconds; 3ⁿ nonzeros)
 WORKING_SET_MAX_PLAYERS = 15  # … and n ≤ this on a working set first (exact in seconds when the optimum is sparse)
 WORKING_SET_BUDGET = 30.0  # seconds "auto" gives the working set without a time_limit (half the limit with one)
@@ -749,11 +753,21 @@ def _check_tau(tau, qthres, scale: float) -> float:
     return float(tau)
 
 
-def _check_solver_args(tol, max_iter) -> None:
+def _check_solver_args(tol, max_iter, time_limit) -> int:
+    """Checks the stopping rules and returns the cap on iterations: ``max_iter``, or where it is None,
+    :data:`MAX_ITER` for a run no time limit bounds and no cap (the limit stops the run) for one it does."""
     if not (isinstance(tol, (int, float)) and 0 < tol < 1):
         raise HarsanyiValueError(f"Expected tol in (0, 1), the relative optimality gap to reach; received {tol!r}.")
+    if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real)
+                                   or not time_limit > 0):
+        raise HarsanyiValueError(f"Expected time_limit to be a number of seconds > 0, or None for no limit; received "
+                                 f"{time_limit!r}.")
+    if max_iter is None:
+        return MAX_ITER if time_limit is None or math.isinf(time_limit) else UNCAPPED
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise HarsanyiValueError(f"Expected max_iter to be a positive integer; received {max_iter!r}.")
+        raise HarsanyiValueError(f"Expected max_iter to be a positive integer, or None (the default: {MAX_ITER:,} "
+                                 f"without a time_limit, no cap with one); received {max_iter!r}.")
+    return int(max_iter)
 
 
 def _unit(vs) -> float:
@@ -780,7 +794,8 @@ def _solve(problem, *, tol, max_iter, time_limit, check_every, progress, n, runn
     runner = runner or _pdhg
     if progress is None:
         progress = n >= 14
-    with tqdm(total=max_iter, disable=not progress, unit="it", desc=f"AND-OR, n={n}") as bar:
+    total = None if max_iter == UNCAPPED else max_iter
+    with tqdm(total=total, disable=not progress, unit="it", desc=f"AND-OR, n={n}") as bar:
         z, objective, lower, stats = runner(problem, tol=tol, max_iter=int(max_iter), time_limit=time_limit,
                                             check_every=int(check_every), bar=bar)
     report = SolverReport(method or "restarted preconditioned PDHG", stats["iterations"], stats["restarts"],
@@ -807,7 +822,7 @@ METHODS = ("auto", "splitting", "pdhg", "highs", "working-set")
 
 
 def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = None, tol: float = 1e-3,
-                         max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 16,
+                         max_iter: int | None = None, time_limit: float | None = None, check_every: int = 16,
                          method: str = "auto", progress: bool | None = None, checkpoint=None,
                          player_names=None) -> Concepts:
     """See :meth:`harsanyi.ValueTable.and_or`. ``check_every``: iterations of the splitting or PDHG between two
@@ -817,7 +832,7 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
     original = table
     n = int(original.shape[-1]).bit_length() - 1
     tau_original = _check_tau(tau, qthres, abs(float(original[-1]) - float(original[0])))
-    _check_solver_args(tol, max_iter)
+    cap = _check_solver_args(tol, max_iter, time_limit)
     chosen = _resolve_method(method, n)
     if checkpoint is not None and chosen != "splitting":
         raise HarsanyiValueError(
@@ -834,7 +849,7 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
             label = "restarted Halpern Peaceman–Rachford splitting"
         else:
             runner, label = _halpern, "restarted Halpern PDHG"
-        (y, e, _), report, stats = _solve(problem, tol=tol, max_iter=max_iter, time_limit=limit,
+        (y, e, _), report, stats = _solve(problem, tol=tol, max_iter=cap, time_limit=limit,
                                           check_every=check_every, progress=progress, n=n, runner=runner,
                                           method=label)
         if stats.get("resumed_from"):
@@ -849,14 +864,14 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
         y, e, w = like(y, v), like(e, v), like(w, v)
         report = _exact_report(problem.objective(y, e), problem.dual_bound(w), iterations, start, tol)
     elif chosen == "working-set":
-        y, e, report = _working_set(v, tau, tol=tol, max_iter=max_iter, time_limit=time_limit, progress=progress,
+        y, e, report = _working_set(v, tau, tol=tol, max_iter=cap, time_limit=time_limit, progress=progress,
                                     n=n)
     elif chosen in ("pdhg", "splitting"):
         y, e, report = first_order(time_limit, chosen)
     else:  # "auto" for mid-sized n: the working set while it pays, then the splitting; the better certified result
         start = time.perf_counter()
         budget = WORKING_SET_BUDGET if time_limit is None else time_limit * 0.5
-        y, e, report = _working_set(v, tau, tol=tol, max_iter=max_iter, time_limit=budget, progress=progress, n=n,
+        y, e, report = _working_set(v, tau, tol=tol, max_iter=cap, time_limit=budget, progress=progress, n=n,
                                     stall_rounds=WORKING_SET_STALL)
         if not report.converged:
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
@@ -1004,7 +1019,7 @@ def _overlap(decompositions, kappa: float) -> tuple[list, float]:
 
 def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, alpha: float = ALPHA,
                     p: float | None = None, kappa: float = KAPPA, compare: bool = True, tol: float = 1e-3,
-                    max_iter: int = 20_000, time_limit: float | None = None, check_every: int = 16,
+                    max_iter: int | None = None, time_limit: float | None = None, check_every: int = 16,
                     method: str = "auto", progress: bool | None = None, checkpoint=None) -> SharedConcepts:
     """AND-OR concepts shared by several models on the same input and players (SPEC §3c).
 
@@ -1018,7 +1033,8 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
 
     ``method``: "highs" solves the LP exactly with scipy's HiGHS (n ≤ 10; three models: 1.8 s at n = 8, 46 s at
     n = 10 on two cores), held to ``time_limit``; "pdhg" runs restarted, preconditioned PDHG (any n, CPU or GPU)
-    until the certified gap is below ``tol``, ``max_iter`` or ``time_limit``; "auto" (default) takes HiGHS for
+    until the certified gap is below ``tol``, ``max_iter`` (None: 20 000 without a ``time_limit``, no cap with one)
+    or ``time_limit``; "auto" (default) takes HiGHS for
     n ≤ 8 where scipy is installed, else PDHG. ``checkpoint``: a file PDHG saves its state to (every minute and when
     it stops); the same call again goes on from it on the same iterates, ``max_iter`` counting every call's.
     """
@@ -1036,7 +1052,7 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     names = tables[0].player_names
     if not (isinstance(alpha, (int, float)) and 0 <= alpha <= 1):
         raise HarsanyiValueError(f"Expected alpha in [0, 1]; received {alpha!r}.")
-    _check_solver_args(tol, max_iter)
+    cap = _check_solver_args(tol, max_iter, time_limit)
     all_torch = all(is_torch(t.data) for t in tables)
     data = [t.data if all_torch else t.values for t in tables]
     if all_torch:
@@ -1072,7 +1088,7 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
                                                     "alpha": problem.alpha, "p": problem.p,
                                                     "tables": table_digest(problem.vs)}
         runner = functools.partial(_pdhg, checkpoint=checkpoint, identity=identity)
-        z, report, stats = _solve(problem, tol=tol, max_iter=max_iter, time_limit=time_limit,
+        z, report, stats = _solve(problem, tol=tol, max_iter=cap, time_limit=time_limit,
                                   check_every=check_every, progress=progress, n=n, runner=runner)
         if stats.get("resumed_from"):
             report = dataclasses.replace(report, method=f"{report.method}, resumed from iteration "

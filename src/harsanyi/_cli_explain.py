@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import pickle
 import sys
 from pathlib import Path
@@ -65,9 +66,9 @@ def add_explain_commands(sub) -> None:
     e.add_argument("--cache", default=None, help="a directory: an interrupted evaluation resumes from it, and "
                    "so does the AND-OR splitting (n > 15): run the command again for a tighter bound")
     e.add_argument("--qthres", type=float, default=0.02, help="AND-OR noise bound as a fraction of |v(N)−v(∅)|")
-    e.add_argument("--time-limit", type=float, default=60.0, help="seconds for the AND-OR solver (default 60)")
-    e.add_argument("--max-iter", type=int, default=20_000, help="AND-OR iterations in all, a resumed run's included "
-                   "(default 20000)")
+    e.add_argument("--time-limit", type=seconds, default=60.0, help="seconds for the AND-OR solver (default 60)")
+    e.add_argument("--max-iter", type=_count, default=None, help="AND-OR iterations in all, a resumed run's included "
+                   "(default: as many as --time-limit allows)")
     e.add_argument("--out", default=None, help="the result file (default: DATA's name + .harsanyi.npz); with "
                    "--rows, a directory (default: DATA's name + .harsanyi)")
     e.add_argument("--report", default=None, help="the HTML report (default: the result's name + .html)")
@@ -88,6 +89,28 @@ def _class(text: str):
         return int(text)
     except ValueError:
         return text
+
+
+def seconds(text: str) -> float:
+    """--time-limit: a number of seconds > 0, checked before any model is run."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, e.g. 60; received {text!r}")
+    return value
+
+
+def _count(text: str) -> int:
+    """--max-iter: a positive whole number."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, e.g. 50000; received {text!r}")
+    return value
 
 
 def _fail(message: str):

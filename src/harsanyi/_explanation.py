@@ -174,7 +174,7 @@ def _inputs_of(game) -> dict:
 
 
 def explain(game, *, table: ValueTable | None = None, qthres: float = 0.02, time_limit: float | None = 60.0,
-            max_iter: int = 20_000, tol: float = 1e-3, batch_size: int | None = None, cache=None,
+            max_iter: int | None = None, tol: float = 1e-3, batch_size: int | None = None, cache=None,
             progress: bool | None = None) -> Explanation:
     """The whole pipeline on one game: evaluate (or use ``table``), dividends, Shapley values, k-SII pairs, AND-OR
     concepts (``qthres``, stopped by ``tol`` / ``time_limit`` / ``max_iter``), multi-order strength.

@@ -119,6 +119,8 @@ def demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ._cli_explain import add_explain_commands, seconds
+
     parser = argparse.ArgumentParser(
         prog="harsanyi",
         description="Exact, certified interaction explanations of a model: Harsanyi dividends (AND concepts), "
@@ -138,11 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0, help="seed of the split and the training (default 0)")
     d.add_argument("--top", type=int, default=8, help="how many concepts / players / pairs to print (default 8)")
     d.add_argument("--batch-size", type=int, default=None, help="masked inputs per model call (default: auto)")
-    d.add_argument("--time-limit", type=float, default=15.0, help="seconds for the AND-OR solver (default 15)")
+    d.add_argument("--time-limit", type=seconds, default=15.0, help="seconds for the AND-OR solver (default 15)")
     d.add_argument("--out-dir", default="harsanyi-demo", help="where the result and the report go")
     d.set_defaults(func=demo)
-    from ._cli_explain import add_explain_commands
-
     add_explain_commands(sub)
     return parser
 
