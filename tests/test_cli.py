@@ -31,10 +31,11 @@ def test_demo_explains_and_certifies(capsys, tmp_path):
     assert "Top Harsanyi (AND) concepts" in out and "Shapley values" in out and "2-SII" in out
     assert "PASSED" in out and "on all 16,384 masked inputs" in out
     saved = Explanation.load(tmp_path / "demo.npz")
+    assert f"These AND-OR concepts ({len(saved.salient()):,} salient, |I| ≥ 5 % of the largest; " in out
     assert f"L1 of the concepts {saved.l1_after:,.4g} (plain Harsanyi dividends: {saved.l1_before:,.4g})" in out
     gap = saved.solver["gap"]  # under a 3 s limit the lower bound may still be 0 (gap 1)
     assert saved.l1_after < saved.l1_before
-    assert (f"at most {1 / (1 - gap):.3g}× the smallest L1 possible" if gap < 1 else "no useful lower bound") in out
+    assert (f"at most {1 / (1 - gap):.4g}× the smallest L1 possible" if gap < 1 else "no useful lower bound") in out
 
 
 def test_bad_argument_names_the_problem(capsys):

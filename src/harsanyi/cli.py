@@ -107,7 +107,7 @@ def demo(args) -> int:
     explanation = explain(game, table=table, time_limit=args.time_limit, progress=False)
     print(f"  {explanation.certificate_sentence()}")
     solver = explanation.solver
-    bound = (f"at most {1 / (1 - solver['gap']):.3g}× the smallest L1 possible (certified gap "
+    bound = (f"at most {1 / (1 - solver['gap']):.4g}× the smallest L1 possible (certified gap "
              f"{100 * solver['gap']:.3g} %)" if solver["gap"] < 1 else "no useful lower bound on the smallest L1 yet")
     print(f"  L1 of the concepts {explanation.l1_after:,.4g} (plain Harsanyi dividends: {explanation.l1_before:,.4g}): "
           f"{bound}; {solver['method']}, {solver['seconds']:.1f} s.")
