@@ -62,6 +62,8 @@ from .exceptions import HarsanyiError, HarsanyiValueError
 __all__ = ["Concepts", "SolverReport", "SharedConcepts", "and_or_decomposition", "shared_concepts", "QTHRES", "METHODS"]
 
 QTHRES = 0.02  # τ = qthres · |v(N) − v(∅)|, the newer default of the papers' code (SPEC §3)
+MAX_ITER = 20_000  # iterations of a first-order run (rounds of the working set) when no time_limit bounds it
+UNCAPPED = sys.maxsize  # … and with a time_limit: no cap but the limit
 
 
 @dataclass(frozen=True)
@@ -590,8 +592,6 @@ class _GraphedIterations(Recorded):
 
 
 # --- small n: the LP solved exactly by HiGHS ------------------------------------------------------------------------
-MAX_ITER = 20_000  # iterations of a first-order run (rounds of the working set) when no time_limit bounds it
-UNCAPPED = sys.maxsize  # … and with a time_limit: no cap but the limit
 HIGHS_MAX_PLAYERS = 10  # method="auto" solves n ≤ this as one sparse LP with HiGHS (seconds; 3ⁿ nonzeros)
 WORKING_SET_MAX_PLAYERS = 15  # … and n ≤ this on a working set first (exact in seconds when the optimum is sparse)
 WORKING_SET_BUDGET = 30.0  # seconds "auto" gives the working set without a time_limit (half the limit with one)
@@ -1034,9 +1034,9 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     ``method``: "highs" solves the LP exactly with scipy's HiGHS (n ≤ 10; three models: 1.8 s at n = 8, 46 s at
     n = 10 on two cores), held to ``time_limit``; "pdhg" runs restarted, preconditioned PDHG (any n, CPU or GPU)
     until the certified gap is below ``tol``, ``max_iter`` (None: 20 000 without a ``time_limit``, no cap with one)
-    or ``time_limit``; "auto" (default) takes HiGHS for
-    n ≤ 8 where scipy is installed, else PDHG. ``checkpoint``: a file PDHG saves its state to (every minute and when
-    it stops); the same call again goes on from it on the same iterates, ``max_iter`` counting every call's.
+    or ``time_limit``; "auto" (default) takes HiGHS for n ≤ 8 where scipy is installed, else PDHG. ``checkpoint``: a
+    file PDHG saves its state to (every minute and when it stops); the same call again goes on from it on the same
+    iterates, ``max_iter`` counting every call's.
     """
     from ._values import ValueTable
 
