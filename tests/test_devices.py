@@ -40,8 +40,9 @@ def test_transforms_and_indices_match_numpy(device):
 
 
 @pytest.mark.parametrize("method", ["splitting", "pdhg"])
-def test_and_or_matches_numpy(device, method):
-    v = random_table(7, 12)
+@pytest.mark.parametrize("n", [7, 10])  # the splitting in its plain metric (n ≤ 8) and its weighted one
+def test_and_or_matches_numpy(device, method, n):
+    v = random_table(n, 12)
     a = ValueTable(v).and_or(max_iter=300, tol=1e-9, method=method)
     b = ValueTable(torch.tensor(v, device=device)).and_or(max_iter=300, tol=1e-9, method=method)
     assert a.solver.iterations == b.solver.iterations  # same path: the stopping tests saw the same numbers
@@ -52,10 +53,11 @@ def test_and_or_matches_numpy(device, method):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
 @pytest.mark.parametrize("method, name", [("pdhg", "PDHG"), ("splitting", "the splitting")])
-def test_first_order_methods_run_eagerly_with_a_warning_where_graph_capture_fails(monkeypatch, method, name):
+@pytest.mark.parametrize("n", [7, 10])
+def test_first_order_methods_run_eagerly_with_a_warning_where_graph_capture_fails(monkeypatch, method, name, n):
     """Between checks PDHG and the splitting replay a recorded CUDA graph; where recording fails they warn and run
     the same steps one by one: the same result up to rounding (1e-7 as above)."""
-    v = torch.tensor(random_table(7, 13), device="cuda")
+    v = torch.tensor(random_table(n, 13), device="cuda")
     graphed = ValueTable(v).and_or(max_iter=300, tol=1e-9, method=method)
 
     def broken(*args, **kwargs):
