@@ -42,6 +42,9 @@ def test_transforms_and_indices_match_numpy(device):
 @pytest.mark.parametrize("method", ["splitting", "pdhg"])
 @pytest.mark.parametrize("n", [7, 10])  # the splitting in its plain metric (n ≤ 8) and its weighted one
 def test_and_or_matches_numpy(device, method, n):
+    from harsanyi._splitting import _parameters
+
+    assert (_parameters(n)[1] < 1.0) == (n == 10)  # σ < 1: the value tables weigh less than the concepts
     v = random_table(n, 12)
     a = ValueTable(v).and_or(max_iter=300, tol=1e-9, method=method)
     b = ValueTable(torch.tensor(v, device=device)).and_or(max_iter=300, tol=1e-9, method=method)
