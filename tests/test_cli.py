@@ -409,3 +409,38 @@ def test_explain_an_image_file_bad_arguments(tmp_path, capsys, extra, message):
     if extra[0] == "--layout":
         assert "expected input[1, 40, 30, 3] to have 3 channels" in err and "channel_axis=0 for (C, H, W)" in err
     assert not list(tmp_path.glob("*.npz")) and not list(tmp_path.glob("*.html"))
+
+
+def test_a_game_too_large_is_refused_in_the_commands_terms(tmp_path, capsys):
+    """A table of 36 features (2³⁶ coalitions: 2 TiB, beyond any budget), an image of 7 × 7 = 49 patches and a text
+    of 45 words (over the 40 players of an exact run) are refused before any model call, each with the flag that
+    gives it fewer players; nothing is written."""
+    import pandas as pd
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 36))
+    (tmp_path / "wide.pkl").write_bytes(pickle.dumps(LogisticRegression().fit(X, X[:, 0] > 0)))
+    pd.DataFrame(X, columns=[f"f{i}" for i in range(36)]).to_csv(tmp_path / "wide.csv", index=False)
+    assert main(["explain", str(tmp_path / "wide.pkl"), str(tmp_path / "wide.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "Evaluating all 2^36 = 68,719,476,736 coalitions needs about" in err
+    assert "Fix: group features into players with --players 'name=f1,f2;name2=f3'" in err
+    assert "players=" not in err and "batch" not in err.split("Fix:")[1]  # the command's flags, not the API's
+
+    _picture(tmp_path)
+    _small_cnn(tmp_path)
+    assert main(["explain", str(tmp_path / "cnn.pt"), str(tmp_path / "picture.png"), "--grid", "7x7"]) == 2
+    err = capsys.readouterr().err
+    assert "49 players are too many for an exact explanation (all 2^49 masked inputs; at most 40)" in err
+    assert "Fix: a coarser --grid, or only some cells as players with --cells" in err
+
+    words = " ".join(f"w{i}" for i in range(45))
+    pipe = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit([words, "w1 w2", "w3"], [1, 0, 0])
+    (tmp_path / "pipe.pkl").write_bytes(pickle.dumps(pipe))
+    (tmp_path / "long.txt").write_text(words)
+    assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "long.txt")]) == 2
+    assert "Fix: only some words as players with --select" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.harsanyi*")) and not list(tmp_path.glob("*.html"))

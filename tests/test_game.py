@@ -107,9 +107,16 @@ def test_memory_budget_refused_before_any_call():
     game = Game.from_function(lambda m: calls.append(1) or np.zeros(len(m)), 34)
     with pytest.raises(MemoryBudgetError, match=r"2\^34 = 17,179,869,184 coalitions needs about .*Fix: use fewer players"):
         game.evaluate()
-    with pytest.raises(MemoryBudgetError, match="budget is"):
+    with pytest.raises(MemoryBudgetError, match="budget is") as refused:
         table_game(random_table(10, 0)).evaluate(max_memory=1000)
+    assert refused.value.batch_size is None and "batch_size=" not in str(refused.value)  # the table alone is too big
     assert not calls
+    # when the table fits but the batch does not, the fix names the largest batch that fits (a power of two)
+    game = Game.from_function(lambda m: calls.append(1) or np.zeros(len(m)), 12)
+    with pytest.raises(MemoryBudgetError, match=r"Fix: batch_size=512 \(or less\), use fewer players") as refused:
+        game.evaluate(batch_size=4096, max_memory=300_000)
+    assert refused.value.batch_size == 512 and not calls
+    assert len(game.evaluate(batch_size=512, max_memory=300_000, progress=False).values) == 4096
 
 
 def test_large_n_warns(monkeypatch):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ._builders import _listed
 from ._models import _is_torch_module
-from .exceptions import HarsanyiValueError
+from .exceptions import HarsanyiValueError, MemoryBudgetError
 
 _SHOWN = 5  # Shapley values and concepts printed by `harsanyi explain` (the report has them all)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
@@ -339,8 +339,36 @@ def _prediction(info: dict) -> str:
     return f"{info.get('prediction'):.6g} ({info.get('output')}{'' if target is None else f', class {target}'})"
 
 
-def run_explain(args) -> int:
+def _fewer_players(game) -> str:
+    """How to give a game of this kind fewer players, in the command's own flags."""
+    kind = game.info.get("kind")
+    if kind == "image":
+        return "a coarser --grid, or only some cells as players with --cells (the others keep their pixels)"
+    if kind == "text":
+        return ("only some words as players with --select (positions, printed above, or 'content:10'; the others "
+                "stay in the text)")
+    return "group features into players with --players 'name=f1,f2;name2=f3' (features by name or index)"
+
+
+def _explain(game, args, cache, progress: bool):
+    """explain() with the command's flags; a game too large to evaluate exactly is refused in those flags' terms."""
     from . import explain
+    from ._values import MAX_PLAYERS
+
+    n = game.n_players
+    if n > MAX_PLAYERS:
+        _fail(f"{n} players are too many for an exact explanation (all 2^{n} masked inputs; at most {MAX_PLAYERS}). "
+              f"Fix: {_fewer_players(game)}.")
+    try:
+        return explain(game, batch_size=args.batch_size, cache=cache, qthres=args.qthres,
+                       time_limit=args.time_limit, max_iter=args.max_iter, progress=progress)
+    except MemoryBudgetError as err:
+        need = str(err).split(" Fix: ")[0]
+        fix = f"--batch-size {err.batch_size} (or less), or " if err.batch_size else ""
+        raise MemoryBudgetError(f"{need} Fix: {fix}{_fewer_players(game)}.", err.batch_size) from None
+
+
+def run_explain(args) -> int:
     from .report import write_report
 
     if args.rows:
@@ -353,8 +381,7 @@ def run_explain(args) -> int:
         print(f"the text's {len(words)} words by position (for --select):",
               " ".join(f"{i}:{w}" for i, w in enumerate(words)))
     print(f"prediction: {_prediction(game.info)}")
-    explanation = explain(game, batch_size=args.batch_size, cache=args.cache, qthres=args.qthres,
-                          time_limit=args.time_limit, max_iter=args.max_iter, progress=True)
+    explanation = _explain(game, args, cache=args.cache, progress=True)
     out = Path(args.out) if args.out else Path(args.data).with_suffix(".harsanyi.npz")
     result = explanation.save(out)
     report = write_report(explanation, Path(args.report) if args.report else result.with_suffix(".html"))
@@ -375,7 +402,6 @@ def run_explain_rows(args) -> int:
     """``harsanyi explain --rows``: the model loaded once, each row of a table (or image of a .npy stack, with
     --grid) explained and saved (result, then report) in the --out folder, those already there kept; an index page
     and the concepts that recur, per class."""
-    from . import explain
     from ._explanation import Explanation
     from ._recurrence import concept_statistics
     from .report import write_index, write_report
@@ -423,8 +449,7 @@ def run_explain_rows(args) -> int:
         for row in tqdm(todo, desc=f"explaining {unit}s", unit=unit, disable=len(todo) < 2):
             game = game_of(row)
             cache = Path(args.cache) / f"{unit}{row}" if args.cache else None
-            explanation = explain(game, batch_size=args.batch_size, cache=cache, qthres=args.qthres,
-                                  time_limit=args.time_limit, max_iter=args.max_iter, progress=False)
+            explanation = _explain(game, args, cache=cache, progress=False)
             explanation.extra.update(run=settings, row=row)
             result = folder / f"{unit}{row}.npz"  # the report first: a row counts as done once its result is there
             write_report(explanation, result.with_suffix(".html"), title=f"{data.name}, {unit} {row}")

@@ -304,12 +304,17 @@ class Game:
         need = self.memory_estimate(batch_size)
         budget = int(max_memory) if max_memory is not None else available_memory()
         if need["total"] > budget:
+            # the largest batch that fits beside the table, if one does: then a smaller batch is the fix
+            fits = (budget - need["table"]) * batch_size // need["batch"]
+            fits = 1 << (fits.bit_length() - 1) if fits >= 1 else None
+            smaller = f"batch_size={fits:,} (or less), " if fits else ""
             raise MemoryBudgetError(
                 f"Evaluating all 2^{n} = {total:,} coalitions needs about {_gib(need['total'])} (value table and "
                 f"transforms {_gib(need['table'])}, one batch of {batch_size:,} inputs {_gib(need['batch'])}), but the "
-                f"budget is {_gib(budget)}. Fix: use fewer players (group features with players=, choose image cells "
-                f"with cells= or words with select=), a smaller batch_size, or for multi-order interactions the "
-                f"sampled estimate game.multi_order_sampled(); pass max_memory= if you know more memory is free."
+                f"budget is {_gib(budget)}. Fix: {smaller}use fewer players (group features with players=, choose "
+                f"image cells with cells= or words with select=), or for multi-order interactions the sampled "
+                f"estimate game.multi_order_sampled(); pass max_memory= if you know more memory is free.",
+                batch_size=fits,
             )
         if n >= WARN_PLAYERS:
             warnings.warn(

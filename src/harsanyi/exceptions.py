@@ -27,7 +27,12 @@ class CertificateError(HarsanyiError, ArithmeticError):
 
 
 class MemoryBudgetError(HarsanyiError, MemoryError):
-    """An exact computation would not fit in the memory budget; raised before any work starts."""
+    """An exact computation would not fit in the memory budget; raised before any work starts. ``batch_size`` is
+    the largest batch (a power of two) with which it would fit, or None when even the value table does not."""
+
+    def __init__(self, message: str, batch_size: int | None = None):
+        super().__init__(message)
+        self.batch_size = batch_size
 
 
 class ModelOutputError(HarsanyiError, ValueError):
