@@ -423,6 +423,10 @@ def test_tabular_errors():
         Game.tabular(model, np.zeros(3), baseline="mean")
     with pytest.raises(HarsanyiValueError, match=r"one value per feature \(3,\)"):
         Game.tabular(model, np.zeros(3), baseline=np.zeros(5))
+    with pytest.raises(HarsanyiValueError, match=r"Expected the baseline as numbers; received <U1 values"):
+        Game.tabular(model, np.zeros(3), baseline=np.array(["a", "b", "c"]))
+    with pytest.raises(HarsanyiValueError, match="Expected the baseline as an array; received None"):
+        Game.tabular(model, np.zeros(3), baseline=None)
     with pytest.raises(HarsanyiValueError, match="Unknown output 'probability'"):
         Game.tabular(model, np.zeros(3), output="probability")
     with pytest.raises(HarsanyiValueError, match="target=5 is out of range"):
@@ -510,6 +514,18 @@ def test_image_segments_channels_last_and_errors():
     assert batched.evaluate().values[0] == 32.0 and batched.info["image_shape"] == [2, 4, 4]
     with pytest.raises(HarsanyiValueError, match=r"shape \(32, 24, 3\), which reads as 3 channels last.*channel_axis=-1"):
         Game.image(lambda b: b, np.zeros((32, 24, 3)), grid=2)  # a picture as PIL or imageio give it
+    # a baseline (or image) that is not numbers, or not finite, is refused before the model is called; the
+    # image's mean colour takes the NaN of its pixel into all 16 values of that channel
+    for baseline, message in ((np.array(["grey"]), "Expected the baseline as numbers; received <U4 values"),
+                              (None, "Expected the baseline as an array; received None"),
+                              (np.nan, "The baseline has 32 missing or infinite values; pass finite numbers"),
+                              ("mean", r"baseline='mean' has 16 missing or infinite values, taken from the image's")):
+        spotted = img.copy()
+        spotted[0, 0, 1] = np.nan
+        with pytest.raises(HarsanyiValueError, match=message):
+            Game.image(lambda b: pytest.fail("called"), spotted, grid=2, channel_axis=-1, baseline=baseline)
+    with pytest.raises(HarsanyiValueError, match="Expected the image as numbers; received <U"):
+        Game.image(lambda b: b, "photo.png", grid=2)
 
 
 def test_a_torch_model_in_training_mode_with_dropout_or_batch_norm_is_refused():

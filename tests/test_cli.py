@@ -306,11 +306,40 @@ def test_explain_rows_takes_only_a_table(workdir, capsys):
     (["explain", "clf.pkl", "wide.csv"], "The row has 9 features, but the model was fitted with 8"),
     (["explain", "net.pt", "rows.csv", "--device", "gpu"], "Expected a torch device such as 'cpu', 'cuda'"),
     (["report", "missing.npz"], "No result file"),
+    (["explain", "rows.csv.pt", "rows.csv"], "'rows.csv.pt' is not a TorchScript file"),
+    (["explain", "rows.csv.pt", "rows.csv", "--model-class", "Net"], "Expected --model-class as module:Class"),
+    (["explain", "rows.csv.pt", "rows.csv", "--model-class", "no_such_module:Net"],
+     "Cannot import 'no_such_module:Net' (No module named 'no_such_module'). Make the module importable"),
+    (["explain", "rows.csv.pt", "rows.csv", "--model-class", "torch.nn:NoSuchNet"], "Cannot import 'torch.nn:NoSuchNet'"),
 ])
 def test_explain_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(workdir)
+    (workdir / "rows.csv.pt").write_text("a CSV is no model")
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_baseline_from_a_npy_file_and_reports_of_several_results(workdir, capsys, monkeypatch):
+    """--baseline FILE.npy: v(∅) is the model on that row (1e-12: both float64 from the same estimator); `harsanyi
+    report` of two results writes a report each and an index into --out."""
+    monkeypatch.chdir(workdir)
+    clf = pickle.loads((workdir / "clf.pkl").read_bytes())
+    base = np.full(8, 0.25)
+    np.save("base.npy", base)
+    for row in (1, 2):
+        assert main(["explain", "clf.pkl", "rows.csv", "--row", str(row), "--baseline", "base.npy", "--output", "logit",
+                     "--target", "1", "--time-limit", "2", "--out", f"r{row}.npz"]) == 0
+    ex = Explanation.load("r1.npz")
+    assert ex.values[0] == pytest.approx(float(clf.decision_function(base[None])[0]), abs=1e-12)
+    assert main(["report", "r1.npz", "r2.npz", "--out", "reports"]) == 0
+    assert "2 reports; index: reports/index.html" in capsys.readouterr().out
+    assert sorted(p.name for p in (workdir / "reports").iterdir()) == ["index.html", "r1.html", "r2.html"]
+    np.save("words.npy", np.array(["a"] * 8))
+    for baseline, message in (("missing.npy", "Cannot read the baseline file 'missing.npy' ([Errno 2]"),
+                              ("words.npy", "Expected a numeric baseline: one number, or one per feature (8) or per "
+                                            "player (8); received <U1 values")):
+        assert main(["explain", "clf.pkl", "rows.csv", "--baseline", baseline]) == 2
+        assert message in capsys.readouterr().err
 
 
 def _picture(tmp_path, shape=(40, 30, 3)):

@@ -304,11 +304,20 @@ def _full_mask(n: int, model: Model):
     return np.ones((1, n), dtype=bool)
 
 
-def _as_array(a, what: str) -> np.ndarray:
+def _as_array(a, what: str, dtype=None) -> np.ndarray:
+    """``a`` (array-like, torch tensor) as a NumPy array, of ``dtype`` if given; else an error naming ``what``."""
+    if a is None:
+        raise HarsanyiValueError(f"Expected {what} as an array; received None.")
     try:
-        return np.asarray(to_numpy(a))
+        out = np.asarray(to_numpy(a))
     except Exception as err:  # noqa: BLE001 - re-raised with context
         raise HarsanyiValueError(f"Expected {what} as an array; received {type(a).__name__} ({err}).") from err
+    if dtype is None:
+        return out
+    try:
+        return out.astype(dtype)
+    except (TypeError, ValueError) as err:
+        raise HarsanyiValueError(f"Expected {what} as numbers; received {out.dtype} values ({err}).") from err
 
 
 def _unique_names(names: Sequence[str]) -> list[str]:
@@ -504,7 +513,7 @@ def tabular_game(
         else:
             raise HarsanyiValueError(f"Unknown baseline {baseline!r}: expected 'zero', 'mean', a number or an array.")
     else:
-        base = _as_array(baseline, "the baseline").astype(object if mixed else np.float64)
+        base = _as_array(baseline, "the baseline", object if mixed else np.float64)
         if base.ndim == 0 and mixed:
             raise HarsanyiValueError(
                 f"A single baseline number has no value for the categorical features {categorical}. Pass a baseline "
@@ -611,7 +620,7 @@ def image_game(
     shape. The model is called on batches of shape (m, *image.shape); an image given as a batch of one,
     (1, C, H, W), is taken as (C, H, W).
     """
-    img = _as_array(image, "the image").astype(np.float64)
+    img = _as_array(image, "the image", np.float64)
     if img.ndim == 4 and img.shape[0] == 1:  # a batch of one image, as a model's input is often kept
         img = img[0]
     if channel_axis == 0 and img.ndim == 3 and img.shape[0] > 4 and img.shape[-1] in (1, 3, 4):
@@ -681,7 +690,7 @@ def image_game(
         else:
             raise HarsanyiValueError(f"Unknown baseline {baseline!r}: expected 'zero', 'mean', 'blur', a number or an array.")
     else:
-        base = _as_array(baseline, "the baseline").astype(np.float64)
+        base = _as_array(baseline, "the baseline", np.float64)
         base = base[0] if base.ndim == 4 and base.shape[0] == 1 else base
         try:
             base = np.broadcast_to(base, img.shape).copy()
@@ -689,6 +698,11 @@ def image_game(
             raise HarsanyiValueError(
                 f"Expected a baseline broadcastable to the image shape {img.shape}; received {base.shape}."
             ) from None
+    if not np.isfinite(base).all():
+        bad = f"{np.count_nonzero(~np.isfinite(base)):,} missing or infinite values"
+        raise HarsanyiValueError(
+            f"baseline={baseline!r} has {bad}, taken from the image's; pass a finite image, or a baseline array."
+            if isinstance(baseline, str) else f"The baseline has {bad}; pass finite numbers.")
 
     adapter = Model(model, output=output if isinstance(output, str) else "raw", model_output=model_output, device=device)
     masker = _Masker(img, base, _expand(player_map, channel_axis), len(chosen), adapter)
@@ -828,7 +842,7 @@ def text_game(
         if baseline_embedding is None:
             baseline_embedding = _embed(embedding, np.array([mask_id]), adapter)[0] if mask_id is not None \
                 else np.zeros(emb.shape[1])
-        base = _as_array(baseline_embedding, "baseline_embedding").astype(np.float64)
+        base = _as_array(baseline_embedding, "baseline_embedding", np.float64)
         if base.shape != (emb.shape[1],):
             raise HarsanyiValueError(f"Expected baseline_embedding of shape ({emb.shape[1]},); received {base.shape}.")
         masker = _Masker(emb, np.broadcast_to(base, emb.shape), owner[:, None], len(names), adapter)

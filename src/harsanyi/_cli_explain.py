@@ -205,7 +205,11 @@ def _baseline(spec: str | None, default: str):
     if spec in ("zero", "mean", "blur"):
         return spec
     if spec.endswith(".npy"):
-        return np.load(spec, allow_pickle=False)
+        try:
+            return np.load(spec, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            _fail(f"Cannot read the baseline file {spec!r} ({err}). Pass a .npy file saved with numpy.save: one value "
+                  f"per feature (or player, or pixel of the image).")
     try:
         return float(spec)
     except ValueError:
@@ -261,8 +265,8 @@ def _row_game(args, model, X, names, row: int):
 
     baseline = _baseline(args.baseline, "mean")
     return Game.tabular(model, X[row], feature_names=names, players=_players(args.players, names),
-                        baseline=baseline, background=X if baseline == "mean" else None, output=args.output,
-                        target=args.target, device=args.device)
+                        baseline=baseline, background=X if isinstance(baseline, str) and baseline == "mean" else None,
+                        output=args.output, target=args.target, device=args.device)
 
 
 def _layout(args, model) -> str:
