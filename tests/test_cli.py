@@ -336,8 +336,7 @@ def test_baseline_from_a_npy_file_and_reports_of_several_results(workdir, capsys
     assert sorted(p.name for p in (workdir / "reports").iterdir()) == ["index.html", "r1.html", "r2.html"]
     np.save("words.npy", np.array(["a"] * 8))
     for baseline, message in (("missing.npy", "Cannot read the baseline file 'missing.npy' ([Errno 2]"),
-                              ("words.npy", "Expected a numeric baseline: one number, or one per feature (8) or per "
-                                            "player (8); received <U1 values")):
+                              ("words.npy", "Expected the baseline as numbers; received <U1 values")):
         assert main(["explain", "clf.pkl", "rows.csv", "--baseline", baseline]) == 2
         assert message in capsys.readouterr().err
 
