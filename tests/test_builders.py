@@ -103,6 +103,14 @@ def test_single_logit_binary_model_signs():
     zero = Game.tabular(model, x, output="log-odds", target=0)(np.ones(3, bool))[0]
     assert one == pytest.approx(z) and zero == pytest.approx(-z)
     assert Game.tabular(model, x)(np.ones(3, bool))[0] == pytest.approx(z)  # auto, one output: raw
+    # probabilities: σ(z) for class 1 and 1 − σ(z) = σ(−z) for class 0, from a logit or from a probability output
+    for target, expected in ((1, 1 / (1 + np.exp(-z))), (0, 1 / (1 + np.exp(z)))):
+        assert Game.tabular(model, x, output="prob", target=target)(np.ones(3, bool))[0] == pytest.approx(expected)
+        sigmoid = torch.nn.Sequential(model, torch.nn.Sigmoid())
+        assert Game.tabular(sigmoid, x, output="prob", target=target, model_output="probabilities")(
+            np.ones(3, bool))[0] == pytest.approx(expected)
+    with pytest.raises(HarsanyiValueError, match="A single-score binary model has classes 0 and 1; received target=2"):
+        Game.tabular(model, x, output="log-odds", target=2)
 
 
 def test_sklearn_classifier_and_regressor():

@@ -54,6 +54,20 @@ def test_and_or_matches_numpy(device, method, n):
     assert b.certificate.passed
 
 
+def test_shared_concepts_match_numpy(device):
+    """The shared-concept PDHG on torch tables (one stack of K tables on the device) takes the NumPy path's steps."""
+    from harsanyi import shared_concepts
+
+    v = [random_table(7, seed) for seed in (21, 22)]
+    a = shared_concepts([ValueTable(t) for t in v], method="pdhg", max_iter=300, tol=1e-9)
+    b = shared_concepts([ValueTable(torch.tensor(t, device=device)) for t in v], method="pdhg", max_iter=300, tol=1e-9)
+    assert a.solver.iterations == b.solver.iterations
+    for got, expected in zip(b.concepts, a.concepts):
+        np.testing.assert_allclose(as_numpy(got.and_.values), expected.and_.values, atol=1e-7)  # as for and_or above
+        np.testing.assert_allclose(as_numpy(got.or_.values), expected.or_.values, atol=1e-7)
+        assert got.certificate.passed
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
 @pytest.mark.parametrize("method, name", [("pdhg", "PDHG"), ("splitting", "the splitting")])
 @pytest.mark.parametrize("n", [7, 10])

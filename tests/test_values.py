@@ -36,6 +36,8 @@ def test_certify_rejects_a_corrupted_result():
     tampered = Interactions(sii.values + 1e-7 * (np.arange(1024) == 3), index="SII", max_order=2)
     with pytest.raises(CertificateError, match="agreement with the table"):
         tampered.certify(table)
+    with pytest.raises(HarsanyiValueError, match="The result is for 10 players; this table has 9. Certify against"):
+        ValueTable(random_table(9, 1)).certify(good)
 
 
 def test_or_interactions_reconstruct_the_table():
@@ -123,6 +125,10 @@ def test_multi_order_of_a_pure_order_game():
     pair = ValueTable(v).multi_order().pair(0, 1)
     expected = [comb(n - 4, m - 2) / comb(n - 2, m) if m >= 2 else 0.0 for m in range(n - 1)]
     np.testing.assert_allclose(pair, expected, atol=ATOL)
+    with pytest.raises(KeyError, match="two different players; received 1 twice"):
+        ValueTable(v).multi_order().pair(1, 1)
+    with pytest.raises(HarsanyiValueError, match="need at least 2 players; this table has 1"):
+        ValueTable(np.arange(2.0)).multi_order()
 
 
 def _shapley_of_reduced_game(v, n, players, value_of):
