@@ -146,8 +146,23 @@ def test_result_reports_l1_gap_and_names():
     assert concepts.and_.player_names == ("a", "b", "c", "d", "e")
     assert concepts.l1_after == pytest.approx(np.abs(concepts.and_.values).sum() + np.abs(concepts.or_.values).sum())
     assert concepts.l1_before == pytest.approx(np.abs(ValueTable(v).harsanyi().values).sum())
-    assert 0 <= concepts.solver.gap < 1 and "of the optimum" in str(concepts.solver)
+    assert 0 <= concepts.solver.gap < 1 and "the smallest L1 possible (certified gap" in str(concepts.solver)
     assert "Concepts(n_players=5" in repr(concepts)
+
+
+@pytest.mark.parametrize("gap, words", [
+    (0.0, "the smallest L1 possible (certified gap 0 %)"),
+    (0.001, "at most 0.1 % above the smallest L1 possible (certified gap 0.1 %)"),
+    (0.2, "at most 25 % above the smallest L1 possible (certified gap 20 %)"),  # L1 ≤ bound / 0.8 = 1.25 · bound
+    (0.75, "at most 4× the smallest L1 possible (certified gap 75 %)"),
+    (1.0, "no useful lower bound on the smallest L1 yet"),  # a lower bound of 0
+])
+def test_the_certified_gap_in_words(gap, words):
+    """gap = (L1 − lower) / L1 puts the L1 at most gap / (1 − gap) above the optimum (≥ lower): 25 % for a gap of
+    20 %, not 20 %."""
+    from harsanyi._andor import bound_in_words
+
+    assert bound_in_words(gap) == words
 
 
 @pytest.mark.parametrize("method", ["splitting", "pdhg"])

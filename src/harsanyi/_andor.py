@@ -59,7 +59,8 @@ from ._transforms import (
 )
 from .exceptions import HarsanyiError, HarsanyiValueError
 
-__all__ = ["Concepts", "SolverReport", "SharedConcepts", "and_or_decomposition", "shared_concepts", "QTHRES", "METHODS"]
+__all__ = ["Concepts", "SolverReport", "SharedConcepts", "and_or_decomposition", "shared_concepts", "bound_in_words",
+           "QTHRES", "METHODS"]
 
 QTHRES = 0.02  # τ = qthres · |v(N) − v(∅)|, the newer default of the papers' code (SPEC §3)
 MAX_ITER = 20_000  # iterations of a first-order run (rounds of the working set) when no time_limit bounds it
@@ -91,7 +92,18 @@ class SolverReport:
         restarts = f"{self.restarts} restarts, " if self.restarts else ""
         return (f"{self.method}: {state} after {self.iterations:,} iterations ({restarts}"
                 f"{self.seconds:.2f} s); objective {self.l1:.6g}, certified lower bound {self.lower_bound:.6g}, "
-                f"so within {100 * self.gap:.3g} % of the optimum.")
+                f"so {bound_in_words(self.gap)}.")
+
+
+def bound_in_words(gap: float) -> str:
+    """What a certified gap g = (L1 − lower bound) / L1 says of the L1 against the smallest possible: at most
+    g / (1 − g) above it, as a percentage while that is below 100 %, else as a factor."""
+    if not gap < 1:
+        return "no useful lower bound on the smallest L1 yet"
+    excess = max(gap, 0.0) / (1.0 - gap)
+    how = ("the smallest L1 possible" if excess == 0 else f"at most {100 * excess:.3g} % above the smallest L1 "
+           f"possible" if excess < 1 else f"at most {1 + excess:.3g}× the smallest L1 possible")
+    return f"{how} (certified gap {100 * gap:.3g} %)"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._andor import _resolve_method
+from ._andor import _resolve_method, bound_in_words
 from ._array import to_numpy
 from ._certificate import Certificate
 from ._files import read_npz, write_npz
@@ -114,8 +114,8 @@ class Explanation:
         solver = self.solver
         state = "converged" if solver["converged"] else "stopped before its tolerance"
         return (f"{solver['method']}, {state} after {solver['iterations']:,} iterations ({solver['seconds']:.1f} s); "
-                f"the L1 is within {100 * solver['gap']:.3g} % of the optimum (certified dual bound "
-                f"{solver['lower_bound']:.6g}).")
+                f"the L1 {solver['l1']:.6g} is {bound_in_words(solver['gap'])}, from the dual bound "
+                f"{solver['lower_bound']:.6g}.")
 
     # --- files ----------------------------------------------------------------------------------------------------
     def save(self, path) -> Path:

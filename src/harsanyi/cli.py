@@ -101,16 +101,15 @@ def demo(args) -> int:
     print(f"  {salient} of {len(table) - 1:,} non-empty concepts have |I| ≥ 5 % of the largest.")
 
     from . import explain
+    from ._andor import bound_in_words
     from .report import write_report
 
     print(f"\nAND-OR concepts (at most {args.time_limit:g} s) and the report …")
     explanation = explain(game, table=table, time_limit=args.time_limit, progress=False)
     print(f"  {explanation.certificate_sentence()}")
     solver = explanation.solver
-    bound = (f"at most {1 / (1 - solver['gap']):.4g}× the smallest L1 possible (certified gap "
-             f"{100 * solver['gap']:.3g} %)" if solver["gap"] < 1 else "no useful lower bound on the smallest L1 yet")
     print(f"  L1 of the concepts {explanation.l1_after:,.4g} (plain Harsanyi dividends: {explanation.l1_before:,.4g}): "
-          f"{bound}; {solver['method']}, {solver['seconds']:.1f} s.")
+          f"{bound_in_words(solver['gap'])}; {solver['method']}, {solver['seconds']:.1f} s.")
     out = Path(args.out_dir)
     result = explanation.save(out / "demo.npz")
     report = write_report(explanation, out / "demo.html", title=f"harsanyi demo: breast-cancer tumour #{i}")
