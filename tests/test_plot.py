@@ -202,6 +202,42 @@ def test_interaction_network_draws_an_additive_models_pairs_as_hairlines():
     assert max(line.get_linewidth() for line in ax.lines) < 0.51
 
 
+@pytest.mark.parametrize("names", [
+    [f"feature {i}" for i in range(5)],  # few players: level names
+    [f"{'mean' if i % 2 else 'worst'} {word}" for i, word in enumerate(  # many long names: along the rays
+        "radius texture perimeter area smoothness compactness concavity concave-points symmetry fractal-dimension "
+        "radius-error texture-error perimeter-error area-error smoothness-error compactness-error".split())],
+])
+def test_interaction_network_keeps_names_and_nodes_inside_its_axes_and_apart(names):
+    """Drawn for real (Agg), every name lies inside the axes' square (1 px for rounding), away from every node but
+    its own, and no two names overlap (level names: their boxes are apart; names along the rays: the rays are at
+    least an 8-pt line apart where the names begin) — at the figure size the report gives these names."""
+    from itertools import combinations
+
+    n = len(names)
+    rng = np.random.default_rng(3)
+    table = ValueTable(rng.normal(size=1 << n), player_names=names)
+    side = plot._network_inches(names)
+    fig, ax = plt.subplots(figsize=(side, side))
+    plot.interaction_network(table.shapley(), table.index("k-SII", 2), k=8, ax=ax)
+    fig.canvas.draw()
+    box = ax.get_window_extent()
+    texts = [t.get_window_extent() for t in ax.texts]
+    assert len(texts) == n and all(box.x0 - 1 <= t.x0 and t.x1 <= box.x1 + 1 and box.y0 - 1 <= t.y0 and
+                                   t.y1 <= box.y1 + 1 for t in texts)
+    centres = ax.transData.transform(ax.collections[0].get_offsets())
+    if n <= 10:
+        assert not any(a.overlaps(b) for a, b in combinations(texts, 2))
+    else:
+        radius = np.linalg.norm(centres - centres.mean(axis=0), axis=1).min()
+        assert 2 * np.pi * radius / n >= 8 * fig.dpi / 72
+    radii = np.sqrt(ax.collections[0].get_sizes()) / 2 * fig.dpi / 72
+    for i, t in enumerate(texts):  # the nearest point of each name's box to every other node is beyond its radius
+        nearest = np.clip(centres, [t.x0, t.y0], [t.x1, t.y1])
+        clear = np.linalg.norm(nearest - centres, axis=1) >= radii - 0.5
+        assert np.delete(clear, i).all()
+
+
 def test_fidelity_draws_the_greedy_elimination_dashed_and_names_the_order():
     table = game_table()
     concepts = table.and_or()

@@ -219,16 +219,64 @@ def interaction_network(shapley, pairs, player_names: Sequence[str] | None = Non
         a, b = [i for i in range(n) if mask >> i & 1]
         ax.plot(*xy[[a, b]].T, color=POSITIVE if values[j] > 0 else NEGATIVE,
                 linewidth=0.5 + 4.5 * abs(values[j]) / top if top > 0 else 0.5, alpha=0.7, zorder=1)
-    size = 100 + 1400 * np.abs(phi) / (np.abs(phi).max() if np.abs(phi).max() > 0 else 1.0)
+    # the circle's radius R (in pixels) is the largest that keeps every node and name inside the axes' square;
+    # the nodes are sized first, from a guess of R that leaves the longest name room
+    box = ax.get_window_extent()
+    side = min(box.width, box.height)
+    points = ax.figure.dpi / 72  # pixels a point
+    guess = min(max(side / 2 - (_name_points(names) + 20) * points, 0.15 * side), side / 3)
+    largest = min(20.0, 0.9 * np.pi * guess / points / max(n, 2))  # the largest node's radius, points
+    relative = np.abs(phi) / (np.abs(phi).max() if np.abs(phi).max() > 0 else 1.0)
+    size = (2 * largest) ** 2 * (1 + 14 * relative) / 15  # marker area ∝ |φ_i|, from 1/15 of the largest
     ax.scatter(xy[:, 0], xy[:, 1], s=size, c=[POSITIVE if p > 0 else NEGATIVE for p in phi], zorder=2)
-    for (x, y), name in zip(xy, names):
-        ax.annotate(name, (x, y), xytext=(1.18 * x, 1.18 * y), ha="center", va="center", fontsize=8)
+    # each name just outside its node, on the ray from the centre, running outwards so that neighbours' names do not
+    # run into each other: level for a few players, along the ray for more (where level names near the top and
+    # bottom of the circle would overlap)
+    radial = n > 10
+    labels = []
+    for (x, y), name, area, theta in zip(xy, names, size, np.degrees(angle)):
+        gap = np.sqrt(area) / 2 + 3  # points: the node's radius and a little air
+        ha = "left" if x > 1e-9 else "right" if x < -1e-9 else "center"
+        rotation = (theta if x >= -1e-9 else theta - 180) if radial else 0
+        labels.append(ax.annotate(name, (x, y), xytext=(gap * x, gap * y), textcoords="offset points", fontsize=8,
+                                  ha="left" if radial and ha == "center" else ha, va="center", rotation=rotation,
+                                  rotation_mode="anchor"))
+    # each name's and node's extent about its node's centre, in pixels, does not depend on R: measure it once and
+    # take the largest R for which centre + R·(x_i, y_i) + extent stays within the square
     ax.set_xlim(-1.5, 1.5)
     ax.set_ylim(-1.5, 1.5)
+    ax.set_aspect("equal")
+    renderer = ax.figure.canvas.get_renderer() if hasattr(ax.figure.canvas, "get_renderer") else None
+    radius = side / 3
+    for label, (x, y), area in zip(labels, xy, size):
+        at = ax.transData.transform((x, y))
+        extent = label.get_window_extent(renderer)
+        node = np.sqrt(area) / 2 * points
+        low = np.minimum([extent.x0, extent.y0], at - node) - at  # ≤ 0
+        high = np.maximum([extent.x1, extent.y1], at + node) - at  # ≥ 0
+        for direction, lo, hi in ((x, low[0], high[0]), (y, low[1], high[1])):
+            if abs(direction) > 1e-9:  # (a name level at the top or bottom runs sideways, which no R changes)
+                room = side / 2 - (hi if direction > 0 else -lo)  # pixels between the extent and the square's edge
+                radius = min(radius, room / abs(direction))
+    radius = max(radius, 0.15 * side)  # names too long for the axes overflow it rather than shrink the circle away
+    half = side / 2 / radius  # the circle has radius 1 in data units
+    ax.set_xlim(-half, half)
+    ax.set_ylim(-half, half)
     ax.set_aspect("equal")
     ax.set_axis_off()
     ax.set_title(f"Shapley values (nodes) and {getattr(pairs, 'index', 'pair')} interactions (edges)", fontsize=9)
     return ax
+
+
+def _name_points(names) -> float:
+    """How far the longest name runs, in points: 8-pt text, about 4.8 points a character, and a little air."""
+    return 4.8 * max(map(len, map(str, names)), default=0) + 6
+
+
+def _network_inches(names, least: float = 4.5, most: float = 8.0) -> float:
+    """The side of a square figure (inches) whose axes (about 78 % of it) leaves a circle of 60 points radius
+    inside the names and the largest node of :func:`interaction_network`."""
+    return float(np.clip(2 * (_name_points(names) + 20 + 60) / 72 / 0.78, least, most))
 
 
 def interaction_tree(tree, *, ax=None):

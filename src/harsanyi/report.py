@@ -81,7 +81,8 @@ def _plots(ex: Explanation) -> list[tuple[str, str]]:
     plot.waterfall(ex.shapley, float(ex.values[0]), ex.player_names, ax=ax)
     out.append(("Shapley values from v(∅) to v(N)", _png(fig)))
     if ex.n_players >= 2:
-        fig, ax = _figure(4.5, 4.5)
+        side = plot._network_inches(ex.player_names)  # long names get a larger figure, not a smaller circle
+        fig, ax = _figure(side, side)
         pairs = Interactions(ex.pairs, index="k-SII", max_order=2, player_names=ex.player_names)
         plot.interaction_network(ex.shapley, pairs, ex.player_names, k=12, ax=ax)
         out.append(("Shapley values and the 12 strongest k-SII pairs", _png(fig)))
