@@ -12,7 +12,7 @@ pytest.importorskip("jinja2")
 pytest.importorskip("matplotlib")
 torch = pytest.importorskip("torch")
 
-from harsanyi import Explanation, Game, explain  # noqa: E402
+from harsanyi import Explanation, Game, ValueTable, explain  # noqa: E402
 from harsanyi.exceptions import CacheError, HarsanyiValueError  # noqa: E402
 from harsanyi.report import render_report, write_index, write_report  # noqa: E402
 
@@ -70,8 +70,11 @@ def test_save_load_roundtrip_and_bad_file(tmp_path):
     assert back.player_names == ex.player_names and back.andor_certificate == ex.andor_certificate
     assert back.certificate_sentence() == ex.certificate_sentence()
     (tmp_path / "bad.npz").write_text("not a result")
-    with pytest.raises(CacheError, match="Cannot read"):
+    with pytest.raises(CacheError, match=r"Cannot read .*bad.npz' as a harsanyi explanation \(it is not a .npz archive"):
         Explanation.load(tmp_path / "bad.npz")
+    ValueTable(ex.values).save(tmp_path / "table.npz")  # a value table is not a result
+    with pytest.raises(CacheError, match=r"as a harsanyi explanation \(the archive has no \['dividends', 'shapley'"):
+        Explanation.load(tmp_path / "table.npz")
 
 
 def test_explain_takes_a_game_and_says_how_to_build_one():

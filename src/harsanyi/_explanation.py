@@ -141,6 +141,9 @@ class Explanation:
         path = Path(path)
         try:
             meta, stored = read_npz(path)
+            missing = [name for name in _ARRAYS if name not in stored]
+            if missing:
+                raise ValueError(f"the archive has no {missing}")
             arrays = {name: stored[name] for name in _ARRAYS}
             inputs = {k[len("input_"):]: a for k, a in stored.items() if k.startswith("input_")}
         except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile) as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,13 @@ def read_npz(path, names=None, *, meta_name: str = "meta") -> tuple[dict, dict]:
     """(meta, arrays) of a file written by :func:`write_npz`: the arrays named in ``names`` (default: all). Raises
     what reading raises (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile); callers say which
     file it was and what to do."""
+    if Path(path).is_file() and not zipfile.is_zipfile(path):
+        raise ValueError("it is not a .npz archive")
     with np.load(path, allow_pickle=False) as data:
+        missing = [name for name in [meta_name, *(names or [])] if name not in data.files]
+        if missing:
+            raise ValueError(f"the archive has no {missing}; it holds {data.files}")
         meta = json.loads(str(data[meta_name]))
         arrays = {name: data[name] for name in (names if names is not None else data.files) if name != meta_name}
     return meta, arrays
+

@@ -265,7 +265,7 @@ class Interactions:
             meta, arrays = read_npz(path, ["values"], meta_name="metadata")
             values = arrays["values"]
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
-            raise CacheError(f"Cannot read interactions from {str(path)!r}: {err}. Expected a file written by "
+            raise CacheError(f"Cannot read interactions from {str(path)!r} ({err}). Expected a file written by "
                              f"Interactions.save().") from err
         if meta.get("format") != _FORMAT:
             raise CacheError(f"{str(path)!r} is not a harsanyi Interactions file (format {meta.get('format')!r}).")
