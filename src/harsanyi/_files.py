@@ -51,4 +51,3 @@ def read_npz(path, names=None, *, meta_name: str = "meta") -> tuple[dict, dict]:
         meta = json.loads(str(data[meta_name]))
         arrays = {name: data[name] for name in (names if names is not None else data.files) if name != meta_name}
     return meta, arrays
-

@@ -236,11 +236,13 @@ def interaction_network(shapley, pairs, player_names: Sequence[str] | None = Non
     labels = []
     for (x, y), name, area, theta in zip(xy, names, size, np.degrees(angle)):
         gap = np.sqrt(area) / 2 + 3  # points: the node's radius and a little air
-        ha = "left" if x > 1e-9 else "right" if x < -1e-9 else "center"
-        rotation = (theta if x >= -1e-9 else theta - 180) if radial else 0
+        left = x < -1e-9  # on the left half a name ends at its node; elsewhere it starts there
+        if radial:  # turned to read left to right along its ray
+            ha, rotation = ("right", theta - 180) if left else ("left", theta)
+        else:
+            ha, rotation = ("right" if left else "left" if x > 1e-9 else "center"), 0
         labels.append(ax.annotate(name, (x, y), xytext=(gap * x, gap * y), textcoords="offset points", fontsize=8,
-                                  ha="left" if radial and ha == "center" else ha, va="center", rotation=rotation,
-                                  rotation_mode="anchor"))
+                                  ha=ha, va="center", rotation=rotation, rotation_mode="anchor"))
     # each name's and node's extent about its node's centre, in pixels, does not depend on R: measure it once and
     # take the largest R for which centre + R·(x_i, y_i) + extent stays within the square
     ax.set_xlim(-1.5, 1.5)
