@@ -554,13 +554,15 @@ def test_working_set_prints_nothing(capfd):
 
 
 def test_auto_hands_a_stalled_working_set_over_to_the_splitting_and_keeps_the_better_bounds(monkeypatch):
-    """n = 11 under a time limit that leaves the working set one round: "auto" runs the splitting for the rest and
-    reports the smaller L1 and the larger lower bound of the two runs, with a certified decomposition."""
+    """n = 11 with a budget that leaves the first working set one round: "auto" runs the splitting for the rest and
+    reports the smaller L1 and the larger lower bound of the two runs, with a certified decomposition (the third run,
+    from the splitting's concepts, is switched off here: see the next test)."""
     pytest.importorskip("highspy")
     import harsanyi._andor as andor
 
     v = planted_game(11, seed=7)
-    monkeypatch.setattr(andor, "WORKING_SET_BUDGET", 1e-6)  # as if the working set had stalled
+    monkeypatch.setattr(andor, "WORKING_SET_FIRST", 1e-6)  # as if the working set had stalled
+    monkeypatch.setattr(andor, "SEED_MAX", -1)  # no support is small enough
     alone = {m: ValueTable(v).and_or(method=m, max_iter=64, time_limit=1e-6 if m == "working-set" else None)
              for m in ("working-set", "splitting")}
     both = ValueTable(v).and_or(max_iter=64)
@@ -569,6 +571,33 @@ def test_auto_hands_a_stalled_working_set_over_to_the_splitting_and_keeps_the_be
     assert both.l1_after == pytest.approx(min(alone["working-set"].l1_after, alone["splitting"].l1_after), rel=1e-9)
     assert both.solver.lower_bound == pytest.approx(max(a.solver.lower_bound for a in alone.values()), rel=1e-9)
     assert both.certificate.passed and not both.solver.converged
+
+
+def test_auto_finishes_a_sparse_optimum_exactly_from_the_splittings_largest_concepts(monkeypatch):
+    """Where the working set from scratch takes long, "auto" lets the splitting find the support and then starts the
+    working set from its concepts above 1e-4 of the largest (and the coalitions at the noise bound): it ends at the
+    working set's own exact optimum, a vertex whose other concepts are zero up to rounding, and says so. With more
+    concepts than SEED_MAX, that third run is skipped."""
+    pytest.importorskip("highspy")
+    import harsanyi._andor as andor
+
+    v = planted_game(11, seed=7)
+    exact = ValueTable(v).and_or(method="working-set", tol=1e-9)
+    splitting = ValueTable(v).and_or(method="splitting")
+    monkeypatch.setattr(andor, "WORKING_SET_FIRST", 1e-6)  # the first working set gets one round
+    auto = ValueTable(v).and_or()
+    assert auto.solver.method.endswith("then the working set from its largest concepts")
+    assert auto.solver.gap <= 1e-9 and auto.certificate.passed
+    assert auto.l1_after == pytest.approx(exact.l1_after, rel=1e-9) and auto.l1_after <= splitting.l1_after
+
+    def support(concepts, rel):
+        both = np.concatenate([concepts.and_.values, concepts.or_.values])
+        return int((np.abs(both) > rel * np.abs(both).max()).sum())
+
+    assert support(auto, 1e-12) < support(splitting, 1e-12) / 4  # the splitting's tail of tiny concepts is gone
+    seeded = support(splitting, 1e-4)
+    monkeypatch.setattr(andor, "SEED_MAX", seeded - 1)
+    assert ValueTable(v).and_or().solver.method.endswith("then restarted Halpern Peaceman–Rachford splitting")
 
 
 def test_working_set_stops_after_the_given_number_of_rounds_without_a_better_l1(monkeypatch):

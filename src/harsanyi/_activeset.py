@@ -217,7 +217,7 @@ def _priced_in(price_and: np.ndarray, price_or: np.ndarray, working: dict) -> in
 
 
 def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int, time_limit: float | None, bar,
-                      stall_rounds: int | None = None):
+                      stall_rounds: int | None = None, seed=None):
     """Column-and-row generation for the AND-OR LP of the table ``v`` (NumPy float64). Returns the best feasible
     decomposition (x, y), its L1, the best certified lower bound and the run's statistics. With ``stall_rounds``, it
     also stops once that many rounds in a row have not lowered the best L1 while more than a tenth of the concepts
@@ -230,8 +230,15 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
     lp = _WorkingLP(v, tau)
     working = {_AND: np.zeros(size, bool), _OR: np.zeros(size, bool), "rows": np.zeros(size, bool)}
     first_concepts, first_rows = np.flatnonzero(pop <= 1), np.flatnonzero((pop <= 1) | (pop >= n - 1))
+    first_or = np.zeros(0, np.int64)
+    if seed is not None:
+        first_concepts = np.union1d(first_concepts, seed[0])
+        first_or = np.setdiff1d(seed[1], np.flatnonzero(~free))
+        first_rows = np.union1d(first_rows, seed[2])
     lp.add_concepts(first_concepts, _AND)
     working[_AND][first_concepts] = True
+    lp.add_concepts(first_or, _OR)
+    working[_OR][first_or] = True
     lp.add_rows(first_rows)
     working["rows"][first_rows] = True
     best, best_obj, best_lower = None, math.inf, -math.inf

@@ -606,12 +606,15 @@ class _GraphedIterations(Recorded):
 # --- small n: the LP solved exactly by HiGHS ------------------------------------------------------------------------
 HIGHS_MAX_PLAYERS = 10  # method="auto" solves n ≤ this as one sparse LP with HiGHS (seconds; 3ⁿ nonzeros)
 WORKING_SET_MAX_PLAYERS = 15  # … and n ≤ this on a working set first (exact in seconds when the optimum is sparse)
-WORKING_SET_BUDGET = 30.0  # seconds "auto" gives the working set without a time_limit (half the limit with one)
-# before it hands over to PDHG: on games whose optimum is not sparse the working set stalls (BENCHMARKS.md) …
-WORKING_SET_STALL = 20  # … and "auto" hands over as soon as this many rounds in a row have not lowered its best L1
-# while a tenth of all concepts are still priced in (_activeset): on 15 trained-MLP games with n = 12–14 and the
-# demo's, that stops the four runs that went 21–33 rounds without a better L1 and never converged, and none of the
-# nine that converged; the bench game at n = 15 (35 rounds on a plateau, then exact in 24 s) goes on
+WORKING_SET_FIRST = 2.0  # seconds "auto" gives the working set from scratch (at most half the time_limit): enough
+# for the games it solves at once (0.6–1 s on the demo's rows 1 and 2, 35–41 rounds), before it hands over to the
+# splitting. From scratch it needed 2.3–27 s on the sparse games of the trained adult MLP at n = 12, and 40 s and
+# more on the dense ones, where the splitting reaches the tolerance in 1.3–14 s (BENCHMARKS.md) …
+WORKING_SET_STALL = 20  # … and it hands over sooner when this many rounds in a row have not lowered its best L1
+# while a tenth of all concepts are still priced in (_activeset: the runs that never converge)
+SEED_MAX = 1000  # the splitting's concepts above 1e-4 of the largest, at most, that the working set starts from
+# (a sparse optimum: 230–700 on the bench and adult games it then solves exactly in 0.1–2.6 s; a dense one: 1 400
+# and more, where the working set's LPs are slow)
 
 
 def _kron_power(block, n: int):
@@ -880,21 +883,33 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
                                     n=n)
     elif chosen in ("pdhg", "splitting"):
         y, e, report = first_order(time_limit, chosen)
-    else:  # "auto" for mid-sized n: the working set while it pays, then the splitting; the better certified result
+    else:  # "auto" for mid-sized n: the working set briefly, then the splitting, then the working set again from
+        # the splitting's concepts where they are few (an exact, sparse vertex); the best certified result of the runs
         start = time.perf_counter()
-        budget = WORKING_SET_BUDGET if time_limit is None else time_limit * 0.5
-        y, e, report = _working_set(v, tau, tol=tol, max_iter=cap, time_limit=budget, progress=progress, n=n,
+
+        def left():
+            return None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
+
+        first = WORKING_SET_FIRST if time_limit is None else min(WORKING_SET_FIRST, time_limit * 0.5)
+        y, e, report = _working_set(v, tau, tol=tol, max_iter=cap, time_limit=first, progress=progress, n=n,
                                     stall_rounds=WORKING_SET_STALL)
+        runs = [(y, e, report)]
         if not report.converged:
-            left = None if time_limit is None else max(time_limit - (time.perf_counter() - start), 0.0)
-            y2, e2, second = first_order(left, "splitting")
-            if second.l1 < report.l1:
-                y, e = y2, e2
-            l1, lower = min(report.l1, second.l1), max(report.lower_bound, second.lower_bound)
+            runs.append(first_order(left(), "splitting"))
+            seed = _support(problem, *runs[-1][:2], tau)
+            budget = max(1.0, runs[-1][2].seconds)
+            if seed is not None and (left() is None or left() > 0):
+                runs.append(_working_set(v, tau, tol=min(tol, 1e-9), max_iter=cap, progress=progress, n=n,
+                                         seed=seed, time_limit=budget if left() is None else min(budget, left())))
+            y, e, best = min(runs, key=lambda run: run[2].l1)
+            l1, lower = best.l1, max(run[2].lower_bound for run in runs)
             gap = max((l1 - lower) / l1, 0.0) if l1 > 0 else 0.0
-            report = SolverReport(f"{report.method}, then {second.method}", report.iterations + second.iterations,
-                                  second.restarts, time.perf_counter() - start, l1, lower, gap, tol, gap <= tol,
-                                  report.history + second.history)
+            method = f"{report.method}, then {runs[1][2].method}"
+            if len(runs) == 3:
+                method += ", then the working set from its largest concepts"
+            report = SolverReport(method, sum(run[2].iterations for run in runs), runs[1][2].restarts,
+                                  time.perf_counter() - start, l1, lower, gap, tol, gap <= tol,
+                                  sum((run[2].history for run in runs), ()))
     # x = c + K̃y + με is exact in exact arithmetic; in float64 it carries the rounding of c = μv, which can be far
     # larger than the L1 of the concepts. One size-by-size pass (as in _Problem.repair) moves that rounding back
     # inside the box, so the certificate is judged at the scale of the concepts themselves.
@@ -911,8 +926,21 @@ def _importable(module: str) -> bool:
         return False
 
 
-def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall_rounds=None):
-    """The working-set solver (``_activeset``) on the host; returns y and ε in the table's backend and the report."""
+def _support(problem, y, e, tau: float):
+    """What the working set starts from after the splitting, or None where the splitting's concepts are many (a
+    dense optimum): the AND and OR concepts above 1e-4 of the largest, and the coalitions whose noise is within 1 %
+    of the bound τ (those the optimum's rows are among)."""
+    x, y, e = (to_numpy(a) for a in (problem.and_concepts(y, e), y, e))
+    top = max(float(abs(x).max()), float(abs(y).max()), 1e-300)
+    and_masks, or_masks = np.flatnonzero(abs(x) > 1e-4 * top), np.flatnonzero(abs(y) > 1e-4 * top)
+    if and_masks.size + or_masks.size > SEED_MAX:
+        return None
+    return and_masks, or_masks, np.flatnonzero(abs(e) >= (1 - 1e-2) * tau)
+
+
+def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall_rounds=None, seed=None):
+    """The working-set solver (``_activeset``) on the host, from scratch or from ``seed`` (AND concepts, OR
+    concepts, coalitions); returns y and ε in the table's backend and the report."""
     from tqdm.auto import tqdm
 
     from ._activeset import solve_working_set
@@ -921,7 +949,8 @@ def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall
     with tqdm(total=None, disable=not (n >= 14 if progress is None else progress), unit="round",
               desc=f"AND-OR working set, n={n}") as bar:
         (x, y), objective, lower, stats = solve_working_set(host, tau, tol=tol, max_rounds=int(max_iter),
-                                                            time_limit=time_limit, bar=bar, stall_rounds=stall_rounds)
+                                                            time_limit=time_limit, bar=bar, stall_rounds=stall_rounds,
+                                                            seed=seed)
     noise = np.clip(subset_zeta(x) + or_reconstruct(y) - host, -tau, tau)  # ε of the returned decomposition
     method = "working set (column-and-row generation, HiGHS simplex)"
     if stats["stalled"]:
