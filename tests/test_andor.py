@@ -600,6 +600,28 @@ def test_auto_finishes_a_sparse_optimum_exactly_from_the_splittings_largest_conc
     assert ValueTable(v).and_or().solver.method.endswith("then restarted Halpern Peaceman–Rachford splitting")
 
 
+def test_the_working_sets_start_from_the_splitting(monkeypatch):
+    """_support: the concepts above 1e-4 of the largest and the coalitions within 1 % of the noise bound, the
+    nearest first (SEED_MAX of them at most); none where the concepts are more than SEED_MAX, or where τ = 0 puts
+    every coalition at the bound."""
+    import harsanyi._andor as andor
+    from harsanyi._andor import _DividendProblem, _support
+
+    n, tau = 4, 0.5
+    problem = _DividendProblem(np.zeros(1 << n), tau)
+    y = np.zeros(1 << n)
+    y[[3, 12]] = [1.0, -1e-5]  # an OR concept, and one below 1e-4 of the largest
+    e = np.zeros(1 << n)
+    e[[1, 2, 5, 9]] = [-0.499, 0.5, 0.49, -0.4]  # the last two further than 1 % from τ
+    x = andor.to_numpy(problem.and_concepts(y, e))
+    and_masks, or_masks, rows = _support(problem, y, e, tau)
+    np.testing.assert_array_equal(and_masks, np.flatnonzero(np.abs(x) > 1e-4 * np.abs(x).max()))
+    assert or_masks.tolist() == [3] and rows.tolist() == [2, 1]  # the nearest to the bound first
+    monkeypatch.setattr(andor, "SEED_MAX", 1)
+    assert _support(problem, y, e, tau) is None  # more than one concept
+    assert _support(_DividendProblem(np.zeros(1 << n), 0.0), 0 * y, 0 * e, 0.0) is None
+
+
 def test_working_set_stops_after_the_given_number_of_rounds_without_a_better_l1(monkeypatch):
     """A table of noise has no sparse decomposition, so the working set's L1 stops improving at once while most
     concepts stay priced in: with stall_rounds = 3 it stops at the first run of 3 rounds that did not lower the best

@@ -928,14 +928,15 @@ def _importable(module: str) -> bool:
 
 def _support(problem, y, e, tau: float):
     """What the working set starts from after the splitting, or None where the splitting's concepts are many (a
-    dense optimum): the AND and OR concepts above 1e-4 of the largest, and the coalitions whose noise is within 1 %
-    of the bound τ (those the optimum's rows are among)."""
+    dense optimum) or τ = 0: the AND and OR concepts above 1e-4 of the largest, and the coalitions whose noise is
+    within 1 % of the bound τ (those the optimum's rows are among), the SEED_MAX nearest to it at most."""
     x, y, e = (to_numpy(a) for a in (problem.and_concepts(y, e), y, e))
     top = max(float(abs(x).max()), float(abs(y).max()), 1e-300)
     and_masks, or_masks = np.flatnonzero(abs(x) > 1e-4 * top), np.flatnonzero(abs(y) > 1e-4 * top)
-    if and_masks.size + or_masks.size > SEED_MAX:
+    if and_masks.size + or_masks.size > SEED_MAX or not tau > 0:  # (τ = 0: every coalition is at the bound)
         return None
-    return and_masks, or_masks, np.flatnonzero(abs(e) >= (1 - 1e-2) * tau)
+    rows = np.flatnonzero(abs(e) >= (1 - 1e-2) * tau)
+    return and_masks, or_masks, rows[np.argsort(-abs(e[rows]), kind="stable")[:SEED_MAX]]
 
 
 def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall_rounds=None, seed=None):
