@@ -221,7 +221,9 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
     """Column-and-row generation for the AND-OR LP of the table ``v`` (NumPy float64). Returns the best feasible
     decomposition (x, y), its L1, the best certified lower bound and the run's statistics. With ``stall_rounds``, it
     also stops once that many rounds in a row have not lowered the best L1 while more than a tenth of the concepts
-    outside the working set would still lower it (``stats["stalled"]``)."""
+    outside the working set would still lower it (``stats["stalled"]``). ``seed``: (AND concepts, OR concepts,
+    coalitions) as bitmasks, in the working set from the start besides the singletons and the coalitions of ≤ 1 and
+    ≥ n − 1 players that it always starts with (``auto`` passes a splitting's support)."""
     n = int(v.size).bit_length() - 1
     size, pop = 1 << n, popcounts(n).astype(np.int64)
     free = pop >= 2
