@@ -615,7 +615,8 @@ def test_the_working_sets_start_from_the_splitting(monkeypatch):
     e[[1, 2, 5, 9]] = [-0.499, 0.5, 0.49, -0.4]  # the last two further than 1 % from τ
     x = andor.to_numpy(problem.and_concepts(y, e))
     and_masks, or_masks, rows = _support(problem, y, e, tau)
-    np.testing.assert_array_equal(and_masks, np.flatnonzero(np.abs(x) > 1e-4 * np.abs(x).max()))
+    top = max(np.abs(x).max(), 1.0)  # the largest concept, AND or OR (y's largest is 1)
+    np.testing.assert_array_equal(and_masks, np.flatnonzero(np.abs(x) > 1e-4 * top))
     assert or_masks.tolist() == [3] and rows.tolist() == [2, 1]  # the nearest to the bound first
     monkeypatch.setattr(andor, "SEED_MAX", 1)
     assert _support(problem, y, e, tau) is None  # more than one concept
