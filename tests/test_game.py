@@ -116,6 +116,7 @@ def test_memory_budget_refused_before_any_call():
     with pytest.raises(MemoryBudgetError, match=r"Fix: batch_size=512 \(or less\), use fewer players") as refused:
         game.evaluate(batch_size=4096, max_memory=300_000)
     assert refused.value.batch_size == 512 and not calls
+    assert str(refused.value).startswith(refused.value.need) and refused.value.need.endswith("budget is 0.000279 GiB.")
     assert len(game.evaluate(batch_size=512, max_memory=300_000, progress=False).values) == 4096
 
 

@@ -367,9 +367,8 @@ def _explain(game, args, cache, progress: bool):
         return explain(game, batch_size=args.batch_size, cache=cache, qthres=args.qthres,
                        time_limit=args.time_limit, max_iter=args.max_iter, progress=progress)
     except MemoryBudgetError as err:
-        need = str(err).split(" Fix: ")[0]
         fix = f"--batch-size {err.batch_size} (or less), or " if err.batch_size else ""
-        raise MemoryBudgetError(f"{need} Fix: {fix}{_fewer_players(game)}.", err.batch_size) from None
+        raise MemoryBudgetError(f"{err.need} Fix: {fix}{_fewer_players(game)}.", err.batch_size, err.need) from None
 
 
 def run_explain(args) -> int:

@@ -308,13 +308,14 @@ class Game:
             fits = (budget - need["table"]) * batch_size // need["batch"]
             fits = 1 << (fits.bit_length() - 1) if fits >= 1 else None
             smaller = f"batch_size={fits:,} (or less), " if fits else ""
+            needs = (f"Evaluating all 2^{n} = {total:,} coalitions needs about {_gib(need['total'])} (value table and "
+                     f"transforms {_gib(need['table'])}, one batch of {batch_size:,} inputs {_gib(need['batch'])}), but "
+                     f"the budget is {_gib(budget)}.")
             raise MemoryBudgetError(
-                f"Evaluating all 2^{n} = {total:,} coalitions needs about {_gib(need['total'])} (value table and "
-                f"transforms {_gib(need['table'])}, one batch of {batch_size:,} inputs {_gib(need['batch'])}), but the "
-                f"budget is {_gib(budget)}. Fix: {smaller}use fewer players (group features with players=, choose "
-                f"image cells with cells= or words with select=), or for multi-order interactions the sampled "
-                f"estimate game.multi_order_sampled(); pass max_memory= if you know more memory is free.",
-                batch_size=fits,
+                f"{needs} Fix: {smaller}use fewer players (group features with players=, choose image cells with "
+                f"cells= or words with select=), or for multi-order interactions the sampled estimate "
+                f"game.multi_order_sampled(); pass max_memory= if you know more memory is free.",
+                batch_size=fits, need=needs,
             )
         if n >= WARN_PLAYERS:
             warnings.warn(

@@ -27,12 +27,13 @@ class CertificateError(HarsanyiError, ArithmeticError):
 
 
 class MemoryBudgetError(HarsanyiError, MemoryError):
-    """An exact computation would not fit in the memory budget; raised before any work starts. ``batch_size`` is
-    the largest batch (a power of two) with which it would fit, or None when even the value table does not."""
+    """An exact computation would not fit in the memory budget; raised before any work starts. ``need``: what it
+    needs against the budget, in words (the message without its fix); ``batch_size``: the largest batch (a power of
+    two) with which it would fit, or None when even the value table does not."""
 
-    def __init__(self, message: str, batch_size: int | None = None):
+    def __init__(self, message: str, batch_size: int | None = None, need: str | None = None):
         super().__init__(message)
-        self.batch_size = batch_size
+        self.batch_size, self.need = batch_size, need if need is not None else message
 
 
 class ModelOutputError(HarsanyiError, ValueError):

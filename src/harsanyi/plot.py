@@ -245,9 +245,6 @@ def interaction_network(shapley, pairs, player_names: Sequence[str] | None = Non
                                   ha=ha, va="center", rotation=rotation, rotation_mode="anchor"))
     # each name's and node's extent about its node's centre, in pixels, does not depend on R: measure it once and
     # take the largest R for which centre + R·(x_i, y_i) + extent stays within the square
-    ax.set_xlim(-1.5, 1.5)
-    ax.set_ylim(-1.5, 1.5)
-    ax.set_aspect("equal")
     renderer = ax.figure.canvas.get_renderer() if hasattr(ax.figure.canvas, "get_renderer") else None
     radius = side / 3
     for label, (x, y), area in zip(labels, xy, size):
