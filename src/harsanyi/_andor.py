@@ -44,6 +44,7 @@ from ._array import is_torch, like, to_numpy
 from ._certificate import Certificate, Check, rounding_tolerance
 from ._interactions import Interactions
 from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _norm, _primal_weight, _soft, Recorded, cuda_graph_of
+from ._progress import progress_bar
 from ._splitting import _Checkpoint, halpern_splitting, table_digest
 from ._sparsity import KAPPA, N_GREEDY, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._transforms import (
@@ -804,13 +805,11 @@ def _in_units(report: SolverReport, unit: float) -> SolverReport:
 
 
 def _solve(problem, *, tol, max_iter, time_limit, check_every, progress, n, runner=None, method=None):
-    from tqdm.auto import tqdm
-
     runner = runner or _pdhg
     if progress is None:
         progress = n >= 14
     total = None if max_iter == UNCAPPED else max_iter
-    with tqdm(total=total, disable=not progress, unit="it", desc=f"AND-OR, n={n}") as bar:
+    with progress_bar(total=total, disable=not progress, unit="it", desc=f"AND-OR, n={n}") as bar:
         z, objective, lower, stats = runner(problem, tol=tol, max_iter=int(max_iter), time_limit=time_limit,
                                             check_every=int(check_every), bar=bar)
     report = SolverReport(method or "restarted preconditioned PDHG", stats["iterations"], stats["restarts"],
@@ -942,12 +941,10 @@ def _support(problem, y, e, tau: float):
 def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall_rounds=None, seed=None):
     """The working-set solver (``_activeset``) on the host, from scratch or from ``seed`` (AND concepts, OR
     concepts, coalitions); returns y and ε in the table's backend and the report."""
-    from tqdm.auto import tqdm
-
     from ._activeset import solve_working_set
 
     host = np.ascontiguousarray(to_numpy(v), dtype=np.float64)
-    with tqdm(total=None, disable=not (n >= 14 if progress is None else progress), unit="round",
+    with progress_bar(total=None, disable=not (n >= 14 if progress is None else progress), unit="round",
               desc=f"AND-OR working set, n={n}") as bar:
         (x, y), objective, lower, stats = solve_working_set(host, tau, tol=tol, max_rounds=int(max_iter),
                                                             time_limit=time_limit, bar=bar, stall_rounds=stall_rounds,

@@ -22,6 +22,7 @@ import numpy as np
 
 from ._array import to_numpy
 from ._files import read_npz, write_npz
+from ._progress import progress_bar
 from ._transforms import subset_moebius, superset_moebius
 from ._values import ValueTable
 from .exceptions import CacheError, HarsanyiValueError
@@ -149,10 +150,8 @@ def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, bat
         optimiser.load_state_dict({"state": {0: moments}, "param_groups": optimiser.state_dict()["param_groups"]})
         best = (state["best_l1"], torch.as_tensor(arrays["best_baseline"], device=u.device).to(start.dtype),
                 ValueTable(arrays["best_values"], player_names=game.player_names))
-    from tqdm.auto import tqdm
-
     show = progress if progress is not None else 2 * (steps + 1) << n > (1 << 14)  # as evaluate: > 2¹⁴ model calls
-    with tqdm(total=steps, initial=min(len(history), steps), disable=not show, unit="step",
+    with progress_bar(total=steps, initial=min(len(history), steps), disable=not show, unit="step",
               desc="learning the baseline") as bar:
         for step in range(len(history), steps + 1):
             baseline = (lo + u * width).detach()

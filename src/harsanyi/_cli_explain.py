@@ -13,6 +13,7 @@ import numpy as np
 
 from ._builders import _listed
 from ._models import _is_torch_module
+from ._progress import progress_bar
 from .exceptions import HarsanyiValueError, MemoryBudgetError
 
 _SHOWN = 5  # Shapley values and concepts printed by `harsanyi explain` (the report has them all)
@@ -446,10 +447,9 @@ def run_explain_rows(args) -> int:
                 write_report(done[row], result.with_suffix(".html"), title=f"{data.name}, {unit} {row}")
     todo = [row for row in rows if row not in done]
     print(f"{len(rows)} {unit}s of {data.name}: {len(done)} already explained in {folder}, {len(todo)} to go")
-    from tqdm.auto import tqdm
-
+    bar = progress_bar(todo, desc=f"explaining {unit}s", unit=unit, disable=len(todo) < 2)
     try:
-        for row in tqdm(todo, desc=f"explaining {unit}s", unit=unit, disable=len(todo) < 2):
+        for row in bar:
             game = game_of(row)
             cache = Path(args.cache) / f"{unit}{row}" if args.cache else None
             explanation = _explain(game, args, cache=cache, progress=False)
@@ -459,7 +459,7 @@ def run_explain_rows(args) -> int:
             explanation.save(result)
             done[row] = explanation
             passed = "passed" if explanation.andor_certificate.passed else "FAILED"
-            tqdm.write(f"{unit} {row}: {_prediction(game.info)}, {len(explanation.salient())} salient AND-OR concepts "
+            bar.write(f"{unit} {row}: {_prediction(game.info)}, {len(explanation.salient())} salient AND-OR concepts "
                        f"of {game.n_players} players, certificate {passed}")
     except KeyboardInterrupt:
         print(f"\nharsanyi explain: interrupted; {len(done)} of {len(rows)} {unit}s are done in {folder}. Run the same "

@@ -12,6 +12,8 @@ import numpy as np
 
 from ._array import is_torch, to_numpy
 from ._interactions import check_player_names
+from ._malloc import keep_heap_blocks
+from ._progress import progress_bar
 from ._sampling import MultiOrderEstimate, sample_multi_order
 from ._values import MAX_PLAYERS, ValueTable
 from .exceptions import (
@@ -164,6 +166,7 @@ class Game:
         from ._baselines import learn_baseline
 
         self._check_exact()
+        keep_heap_blocks()
         return learn_baseline(self, lower, upper, steps=steps, lr=lr, batch_size=batch_size, progress=progress,
                               checkpoint=checkpoint)
 
@@ -178,6 +181,7 @@ class Game:
         at random (default min(all, 50)) or a list of (i, j) by positions or names. ``samples``: coalitions S per
         (m, pair), each four model calls (so 21 orders × 50 pairs × 100 samples = 420 000 calls). ``seed`` makes the
         draws reproducible. See :class:`harsanyi.MultiOrderEstimate`."""
+        keep_heap_blocks()
         return sample_multi_order(self, orders=orders, pairs=pairs, samples=samples, seed=seed,
                                   batch_size=batch_size, progress=progress)
 
@@ -291,10 +295,15 @@ class Game:
         there are more than 2¹⁴ coalitions). ``cache``: a directory; an interrupted run started with the same cache
         resumes where it stopped (finished batches are never recomputed). ``max_memory``: the budget in bytes
         (default: the memory available now); a run that would exceed it is refused before it starts.
+
+        On Linux the first evaluation of a process raises glibc malloc's mmap and trim thresholds (to 32 and 64 MiB),
+        so that each batch's activations reuse the last batch's memory instead of fresh pages; ``MALLOC_*``
+        variables or another allocator in ``LD_PRELOAD`` are left to decide (see ``harsanyi._malloc``).
         """
         if device is not None:
             return self.to(device).evaluate(batch_size=batch_size, progress=progress, cache=cache, max_memory=max_memory)
         self._check_exact()
+        keep_heap_blocks()  # a batch's activations reuse the last batch's memory instead of faulting in fresh pages
         n, total = self._n, 1 << self._n
         if batch_size is None:
             batch_size = self._auto_batch_size()
@@ -328,9 +337,7 @@ class Game:
         pending = store.pending()
         if progress is None:
             progress = total > (1 << 14)
-        from tqdm.auto import tqdm
-
-        with tqdm(total=total, initial=total - store.remaining(), unit="coalition", unit_scale=True,
+        with progress_bar(total=total, initial=total - store.remaining(), unit="coalition", unit_scale=True,
                   disable=not progress, desc=f"evaluating 2^{n} coalitions") as bar:
             for chunk in pending:
                 start, stop = store.bounds(chunk)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._interactions import resolve_player
+from ._progress import progress_bar
 from .exceptions import HarsanyiValueError
 
 __all__ = ["MultiOrderEstimate", "sample_multi_order"]
@@ -96,8 +97,6 @@ def _resolve_orders(orders, n: int) -> np.ndarray:
 def sample_multi_order(game, *, orders=None, pairs=None, samples: int = 100, seed: int = 0,
                        batch_size: int = 4096, progress: bool | None = None) -> MultiOrderEstimate:
     """See :meth:`harsanyi.Game.multi_order_sampled`."""
-    from tqdm.auto import tqdm
-
     n = game.n_players
     if n < 2:
         raise HarsanyiValueError(f"Multi-order interactions need at least 2 players; this game has {n}.")
@@ -116,7 +115,7 @@ def sample_multi_order(game, *, orders=None, pairs=None, samples: int = 100, see
     corners = np.array([[1, 1], [1, 0], [0, 1], [0, 0]], dtype=bool)  # S ∪ {i, j}, S ∪ {i}, S ∪ {j}, S
     signs = np.array([1.0, -1.0, -1.0, 1.0])
     per_call = max(batch_size // 4, 1)  # (m, sample) rows per model call
-    with tqdm(total=total, unit="call", unit_scale=True, desc="sampling multi-order interactions",
+    with progress_bar(total=total, unit="call", unit_scale=True, desc="sampling multi-order interactions",
               disable=not (total > (1 << 14) if progress is None else progress)) as bar:
         for p, (i, j) in enumerate(chosen_pairs):
             rest = np.array([k for k in range(n) if k not in (i, j)], dtype=np.int64)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._array import n_players_of, to_numpy
+from ._progress import progress_bar
 from ._transforms import or_reconstruct, or_reconstruct_adjoint, subset_zeta, superset_zeta
 from .exceptions import HarsanyiValueError
 
@@ -218,8 +219,6 @@ def _eliminate(v, and_values, or_values, n: int, ranked: _Ranked, n_greedy: int,
     D(u) is kept exact for a look-ahead of the weakest concepts left (the window and the next ``refresh``), moved
     after each removal by its closed form; when the look-ahead runs short, D is recomputed by transforms from the
     residual and the look-ahead refilled."""
-    from tqdm.auto import tqdm
-
     count = len(ranked)
     refresh = _REFRESH or max(256, math.isqrt(n << n))  # balances the look-ahead's updates against the transforms
     masks, is_or, values = ranked.masks, ranked.is_or, ranked.values
@@ -232,7 +231,7 @@ def _eliminate(v, and_values, or_values, n: int, ranked: _Ranked, n_greedy: int,
     ahead = np.zeros(0, dtype=np.int64)  # the look-ahead, weakest first; ``alive`` marks those not yet removed
     alive = np.zeros(0, dtype=bool)
     loaded, removed = 0, []
-    bar = tqdm(total=count, disable=not progress, unit="concept", desc=f"greedy elimination, n={n}")
+    bar = progress_bar(total=count, disable=not progress, unit="concept", desc=f"greedy elimination, n={n}")
     while len(removed) < count:
         if alive.sum() < n_greedy and loaded < count:  # refill, with every D recomputed from the residual
             bar.update(len(removed) - bar.n)
