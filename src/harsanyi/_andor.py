@@ -945,7 +945,7 @@ def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall
 
     host = np.ascontiguousarray(to_numpy(v), dtype=np.float64)
     with progress_bar(total=None, disable=not (n >= 14 if progress is None else progress), unit="round",
-              desc=f"AND-OR working set, n={n}") as bar:
+                      desc=f"AND-OR working set, n={n}") as bar:
         (x, y), objective, lower, stats = solve_working_set(host, tau, tol=tol, max_rounds=int(max_iter),
                                                             time_limit=time_limit, bar=bar, stall_rounds=stall_rounds,
                                                             seed=seed)

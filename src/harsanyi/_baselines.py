@@ -152,7 +152,7 @@ def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, bat
                 ValueTable(arrays["best_values"], player_names=game.player_names))
     show = progress if progress is not None else 2 * (steps + 1) << n > (1 << 14)  # as evaluate: > 2¹⁴ model calls
     with progress_bar(total=steps, initial=min(len(history), steps), disable=not show, unit="step",
-              desc="learning the baseline") as bar:
+                      desc="learning the baseline") as bar:
         for step in range(len(history), steps + 1):
             baseline = (lo + u * width).detach()
             table = hook.game_at(baseline).evaluate(batch_size=batch, progress=False)

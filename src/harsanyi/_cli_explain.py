@@ -460,7 +460,7 @@ def run_explain_rows(args) -> int:
             done[row] = explanation
             passed = "passed" if explanation.andor_certificate.passed else "FAILED"
             bar.write(f"{unit} {row}: {_prediction(game.info)}, {len(explanation.salient())} salient AND-OR concepts "
-                       f"of {game.n_players} players, certificate {passed}")
+                      f"of {game.n_players} players, certificate {passed}")
     except KeyboardInterrupt:
         print(f"\nharsanyi explain: interrupted; {len(done)} of {len(rows)} {unit}s are done in {folder}. Run the same "
               f"command again to go on.", file=sys.stderr)

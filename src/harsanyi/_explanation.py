@@ -103,7 +103,7 @@ class Explanation:
         check = self.andor_certificate.checks[0]
         rel = check.residual / self.scale if self.scale > 0 else 0.0
         verdict = "reproduce" if self.andor_certificate.passed else "FAIL to reproduce"
-        return (f"These AND-OR concepts ({count} salient, |I| ≥ {100 * kappa:g} % of the largest; {self.n_concepts:,} "
+        return (f"These AND-OR concepts ({count:,} salient, |I| ≥ {100 * kappa:g} % of the largest; {self.n_concepts:,} "
                 f"nonzero) {verdict} the model's output on all "
                 f"{1 << self.n_players:,} masked inputs within {100 * rel:.3g} % of |v(N) − v(∅)| = {self.scale:.4g} "
                 f"(bound τ = {100 * self.tau / self.scale if self.scale else 0:.3g} %); the plain Harsanyi dividends "

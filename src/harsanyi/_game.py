@@ -338,7 +338,7 @@ class Game:
         if progress is None:
             progress = total > (1 << 14)
         with progress_bar(total=total, initial=total - store.remaining(), unit="coalition", unit_scale=True,
-                  disable=not progress, desc=f"evaluating 2^{n} coalitions") as bar:
+                          disable=not progress, desc=f"evaluating 2^{n} coalitions") as bar:
             for chunk in pending:
                 start, stop = store.bounds(chunk)
                 store.write(chunk, self._range_values(start, stop))

@@ -116,7 +116,7 @@ def sample_multi_order(game, *, orders=None, pairs=None, samples: int = 100, see
     signs = np.array([1.0, -1.0, -1.0, 1.0])
     per_call = max(batch_size // 4, 1)  # (m, sample) rows per model call
     with progress_bar(total=total, unit="call", unit_scale=True, desc="sampling multi-order interactions",
-              disable=not (total > (1 << 14) if progress is None else progress)) as bar:
+                      disable=not (total > (1 << 14) if progress is None else progress)) as bar:
         for p, (i, j) in enumerate(chosen_pairs):
             rest = np.array([k for k in range(n) if k not in (i, j)], dtype=np.int64)
             # S of size m: the m players of N∖{i, j} with the smallest of n − 2 uniform keys (a uniform m-subset)
