@@ -27,10 +27,10 @@ from .exceptions import (
 __all__ = ["Game"]
 
 WARN_PLAYERS = 24  # from here on an exact run warns about its 2ⁿ cost before it starts
-# The automatic batch holds about this much model input. On the CPU a small batch keeps its activations in cache and
-# its tensors' pages reused: with 1 MiB instead of 64 MiB, all 2¹⁶ coalitions of the bundled MNIST CNN take 17 s
-# instead of 41 s (batches of 128, not 8 192), 2⁸ of EfficientNet-Lite0 8.9 s instead of 15.6 s (1, not 32) and
-# 2¹⁶ of an MLP 13 ms instead of 30 ms (bench/batch.py, BENCHMARKS.md). On a GPU larger batches fill the device.
+# The automatic batch holds about this much model input. On the CPU a small batch keeps its activations in cache:
+# with 1 MiB instead of 64 MiB, all 2¹⁶ coalitions of the bundled MNIST CNN take 15 s instead of 30 s (batches of 128,
+# not 8 192) and 2⁸ of EfficientNet-Lite0 5.8 s instead of 12.2 s (1, not 32); an MLP's are as fast either way
+# (bench/batch.py, BENCHMARKS.md). On a GPU larger batches fill the device.
 _AUTO_BATCH_BYTES = {"cpu": 1 << 20, "accelerator": 64 << 20}
 _MAX_AUTO_BATCH = 1 << 16
 _CACHE_FORMAT = "harsanyi.cache/2"  # 2: the probe holds every single player too
