@@ -98,7 +98,7 @@ def demo(args) -> int:
           f"{'PASSED' if cert.passed else 'FAILED'}.")
     eff = pairs.certificate.check("efficiency (k-SII)")
     print(f"  Shapley values and 2-SII are exact (no sampling); 2-SII efficiency gap {eff.residual:.1e}.")
-    print(f"  {salient} of {len(table) - 1:,} non-empty concepts have |I| ≥ 5 % of the largest.")
+    print(f"  {salient:,} of {len(table) - 1:,} non-empty concepts have |I| ≥ 5 % of the largest.")
 
     from . import explain
     from ._andor import bound_in_words
