@@ -35,14 +35,17 @@ _FAULTS = textwrap.dedent("""
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
     first = faults()
+    from harsanyi import Game
+    from harsanyi._malloc import keep_heap_blocks
+
     if sys.argv[1] == "evaluate":
-        from harsanyi import Game
         Game.from_function(lambda masks: masks.sum(1) * 1.0, 3).evaluate(progress=False)
-        done = True
+        then = faults()
+        done = keep_heap_blocks()  # the answer the evaluation got
     else:
-        from harsanyi._malloc import keep_heap_blocks
         done = keep_heap_blocks()
-    print(first, faults(), done)
+        then = faults()
+    print(first, then, done)
 """)
 
 

@@ -3,9 +3,9 @@
 glibc's malloc serves a block above its mmap threshold (128 KiB at first) with a fresh mapping, and returns the
 heap's free top to the system once it passes the trim threshold. Both thresholds rise by themselves only when a large
 mapped block is freed, and the activations of a CNN on a batch (a few to a few tens of MiB) often stay above them.
-Then every layer of every batch faults in fresh zeroed pages: on the MNIST CNN of the zoo a third of the evaluation
-time went into the kernel, and the ImageNet model ran 1.4× slower (see BENCHMARKS.md, "The allocator"). Exact
-evaluation is thousands of batches of one shape, the case a heap serves best.
+Then every layer of every batch faults in fresh zeroed pages: in a fresh process the MNIST CNN of the zoo spent half
+its evaluation's wall time in the kernel and ran 1.5× slower, EfficientNet-Lite0 1.24× slower (see BENCHMARKS.md,
+"The allocator"). Exact evaluation is thousands of batches of one shape, the case a heap serves best.
 
 :func:`keep_heap_blocks` sets the two thresholds to the largest values glibc's own dynamic rule would reach
 (32 MiB and 64 MiB on 64-bit systems), once per process. It leaves the allocator alone where the process is not on
