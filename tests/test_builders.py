@@ -390,6 +390,27 @@ def test_a_regressors_outputs_are_not_classes():
     assert game.info["output"] == "raw" and game.info["prediction"] == pytest.approx(reg.predict(X[:1])[0, 1])
     with pytest.raises(HarsanyiValueError, match=r"model returns 2. Pass target=INDEX \(the output, or class"):
         Game.tabular(reg, X[0])
+    assert game.info["predicted_class"] is None  # a regressor predicts values, not a class
+
+
+@pytest.mark.parametrize("output", ["log-odds", "prob", "logit"])
+def test_a_regressor_has_no_class_scores(output):
+    """Class outputs of a regressor's predictions (a sigmoid of a predicted price, say) are refused, as is a target
+    for a regressor with one output; its raw output (the default) is its prediction."""
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 4))
+    reg = LinearRegression().fit(X, X @ [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(HarsanyiValueError, match=rf"output='{output}' reads class scores, but LinearRegression is a "
+                                                 rf"regressor: .* Use output='raw'"):
+        Game.tabular(reg, X[0], output=output)
+    with pytest.raises(HarsanyiValueError, match=r"target=1 picks a class or an output, but LinearRegression is a "
+                                                 r"regressor with one output. Drop target"):
+        Game.tabular(reg, X[0], target=1)
+    game = Game.tabular(reg, X[0])
+    assert game.info["output"] == "raw" and game.info["predicted_class"] is None
+    assert game.info["prediction"] == pytest.approx(reg.predict(X[:1])[0])
 
 
 def test_target_by_a_classifiers_label():
@@ -427,6 +448,13 @@ def test_tabular_errors():
         Game.tabular(model, np.zeros(3), players={"a": [], "b": [0]})
     with pytest.raises(HarsanyiValueError, match="players= is empty"):
         Game.tabular(model, np.zeros(3), players={})
+    with pytest.raises(HarsanyiValueError, match=r"the features have no names, so players= takes their indices "
+                                                 r"0 … 2. To use names, pass feature_names="):
+        Game.tabular(model, np.zeros(3), players=["a", "b", "c"])
+    with pytest.raises(HarsanyiValueError, match=r"Unknown feature 'z'; features are \['a', 'b', 'c'\]"):
+        Game.tabular(model, np.zeros(3), players=[["a", "z"]], feature_names=["a", "b", "c"])
+    with pytest.raises(HarsanyiValueError, match=r"Unknown feature 9: expected a name or an index in 0 … 2"):
+        Game.tabular(model, np.zeros(3), players=[[0, 9]])
     with pytest.raises(HarsanyiValueError, match="baseline='mean' needs background data"):
         Game.tabular(model, np.zeros(3), baseline="mean")
     with pytest.raises(HarsanyiValueError, match=r"one value per feature \(3,\)"):
@@ -861,3 +889,18 @@ def test_player_selections_from_one_pass_match_one_comparison_per_player(seed):
         assert (fast[k].index is None) == (slow.index is None)
         if slow.index is not None:
             np.testing.assert_array_equal(fast[k].index, slow.index)
+
+
+@pytest.mark.parametrize("method, builder, parameter", [("tabular", "tabular_game", "players"),
+                                                          ("image", "image_game", "grid"),
+                                                          ("text", "text_game", "select")])
+def test_game_builders_show_their_parameters_and_documentation(method, builder, parameter):
+    """help(Game.tabular) and a notebook's Game.tabular? list the builder's keywords, not a bare **kwargs."""
+    import inspect
+
+    from harsanyi import _builders
+
+    bound, function = getattr(Game, method), getattr(_builders, builder)
+    assert parameter in inspect.signature(bound).parameters
+    assert list(inspect.signature(bound).parameters) == list(inspect.signature(function).parameters)
+    assert bound.__doc__ == function.__doc__

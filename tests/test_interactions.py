@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harsanyi import CacheError, Interactions, ValueTable
+from harsanyi import CacheError, HarsanyiValueError, Interactions, ValueTable
 
 from conftest import random_table
 
@@ -39,6 +39,13 @@ def test_top_k_orders_by_magnitude(sii):
     all_held = [abs(v) for c, v in sii.items() if len(c) >= 1]
     assert mags[0] == max(all_held)
     assert all(len(c) == 2 for c, _ in sii.top(3, order=2))
+    assert sii.top(0) == []
+
+
+@pytest.mark.parametrize("k", [-1, 2.5, True, "3"])
+def test_top_k_rejects_what_is_not_a_count(sii, k):
+    with pytest.raises(HarsanyiValueError, match=r"Expected k to be a non-negative integer .* received"):
+        sii.top(k)
 
 
 def test_dataframe(sii):

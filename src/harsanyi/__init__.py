@@ -4,6 +4,7 @@ The one way through: model + input → :class:`Game` → :class:`ValueTable` (2�
 fast transforms → :class:`Interactions` (indices, dividends, concepts) with a :class:`Certificate`.
 """
 
+from . import _builders  # noqa: F401 (gives Game.tabular / image / text their builders' parameters and docs)
 from ._andor import Concepts, SharedConcepts, SolverReport, shared_concepts
 from ._baselines import BaselineResult
 from ._certificate import Certificate, Check

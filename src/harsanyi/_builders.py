@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import inspect
 import numbers
 import warnings
 from typing import Mapping, Sequence
@@ -178,13 +179,15 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
             f"{_CALL_HINTS.get(kind, '')}".rstrip()
         ) from err
     name, rule = make_output(output, scores.shape[1], model.kind, model.is_classifier, regressor=model.regressor)
+    if model.regressor:
+        _check_regressor_output(type(model.raw).__name__, name, target, scores.shape[1])
     if name in ("logit", "log-odds", "prob") and model.kind == "logits" and _look_like_probabilities(scores):
         warnings.warn(
             f"The model's {scores.shape[1]} outputs on the input are in [0, 1] and sum to 1: they look like "
             f"probabilities, but are read as logits for output={name!r}. If the model ends in a softmax, pass "
             f"model_output='probabilities' (or drop the softmax).", UserWarning, stacklevel=3)
     needs_target = name in ("logit", "prob", "log-odds") or (name == "raw" and scores.shape[1] > 1 and target is not None)
-    predicted = predicted_class(scores, model.kind)
+    predicted = None if model.regressor else predicted_class(scores, model.kind)  # a regressor predicts no class
     if target is not None:  # the user's class, by label or index; the predicted class is an index already
         target = _class_index(target, getattr(model.raw, "classes_", None))
     elif needs_target:
@@ -207,6 +210,19 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
     game._learnable = _Learnable(model, masker, rule, target, dict(names=names, output=output, target=target,
                                                                    kind=kind, rebuild=None, info=info))
     return game
+
+
+def _check_regressor_output(estimator: str, output: str, target, n_outputs: int) -> None:
+    """A scikit-learn regressor's predict gives values, not class scores: no class output, and a target only to pick
+    one of several outputs."""
+    if output in ("logit", "prob", "log-odds"):
+        raise HarsanyiValueError(
+            f"output={output!r} reads class scores, but {estimator} is a regressor: its predict gives predicted "
+            f"values. Use output='raw' (the default for a regressor), or a callable on its predictions.")
+    if target is not None and n_outputs == 1:
+        raise HarsanyiValueError(
+            f"target={target!r} picks a class or an output, but {estimator} is a regressor with one output. Drop "
+            f"target (--target).")
 
 
 def _class_index(target, classes) -> int:
@@ -333,8 +349,12 @@ def _unique_names(names: Sequence[str]) -> list[str]:
 # --- tabular ----------------------------------------------------------------------------------------------------------
 def _feature_index(feature, names: list[str] | None, d: int) -> int:
     if isinstance(feature, str):
-        if names is None or feature not in names:
-            raise HarsanyiValueError(f"Unknown feature {feature!r}; features are {names or list(range(d))}.")
+        if names is None:
+            raise HarsanyiValueError(
+                f"Unknown feature {feature!r}: the features have no names, so players= takes their indices 0 … "
+                f"{d - 1}. To use names, pass feature_names=[...] (one per feature) or the row as a pandas Series.")
+        if feature not in names:
+            raise HarsanyiValueError(f"Unknown feature {feature!r}; features are {names}.")
         return names.index(feature)
     if isinstance(feature, (int, np.integer)) and not isinstance(feature, bool) and 0 <= int(feature) < d:
         return int(feature)
@@ -984,3 +1004,18 @@ def _embed(embedding, ids: np.ndarray, model: Model) -> np.ndarray:
     if out.ndim != 2 or out.shape[0] != ids.shape[0]:
         raise HarsanyiValueError(f"Expected embedding(ids) of shape ({ids.shape[0]}, D); received {out.shape}.")
     return out
+
+
+def _document_game_builders() -> None:
+    """Give ``Game.tabular``, ``Game.image`` and ``Game.text`` the parameters and documentation of the builders they
+    call, so that ``help(Game.tabular)`` and a notebook's ``Game.tabular?`` show them."""
+    for method, builder in ((Game.tabular, tabular_game), (Game.image, image_game), (Game.text, text_game)):
+        function = method.__func__
+        signature = inspect.signature(builder)
+        cls = inspect.Parameter("cls", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        function.__signature__ = signature.replace(parameters=[cls, *signature.parameters.values()],
+                                                   return_annotation="Game")
+        function.__doc__ = builder.__doc__
+
+
+_document_game_builders()

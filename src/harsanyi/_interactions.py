@@ -199,6 +199,9 @@ class Interactions:
 
     def top(self, k: int = 10, *, order: int | None = None, min_order: int = 1) -> list[tuple[Coalition, float]]:
         """The ``k`` held coalitions of size ≥ ``min_order`` (or of exactly ``order``) with the largest |value|."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise HarsanyiValueError(f"Expected k to be a non-negative integer (how many coalitions to list); "
+                                     f"received {k!r}.")
         masks = self.masks(order)
         if order is None:
             masks = masks[popcounts(self._n)[masks] >= min_order]
