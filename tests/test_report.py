@@ -69,6 +69,12 @@ def test_save_load_roundtrip_and_bad_file(tmp_path):
     np.testing.assert_array_equal(back.and_, ex.and_)
     assert back.player_names == ex.player_names and back.andor_certificate == ex.andor_certificate
     assert back.certificate_sentence() == ex.certificate_sentence()
+    # one line with what a reader looks for first, not a dump of the 2ⁿ-long arrays
+    assert repr(back) == repr(ex)
+    assert repr(ex).startswith(f"Explanation(tabular, 4 players: a, b, c, d; v(N) = {ex.values[-1]:.6g} (log-odds "
+                               f"of class {ex.info['target']}); {len(ex.salient())} salient AND-OR concepts of "
+                               f"{ex.n_concepts}, optimality gap ≤ ")
+    assert repr(ex).endswith("certificates hold)") and "\n" not in repr(ex) and "array" not in repr(ex)
     (tmp_path / "bad.npz").write_text("not a result")
     with pytest.raises(CacheError, match=r"Cannot read .*bad.npz' as a harsanyi explanation \(it is not a .npz archive"):
         Explanation.load(tmp_path / "bad.npz")

@@ -30,7 +30,7 @@ _FORMAT = "harsanyi.Explanation/1"
 _ARRAYS = ("values", "dividends", "shapley", "pairs", "and_", "or_", "noise", "strength", "ratios")
 
 
-@dataclass
+@dataclass(repr=False)
 class Explanation:
     """One input explained. Arrays are float64 over all 2ⁿ coalitions (bitmask index) unless said otherwise."""
 
@@ -96,6 +96,15 @@ class Explanation:
                 first.setdefault(int(player), position)
             order = sorted(range(self.n_players), key=lambda p: first.get(p, p))
         return ValueTable(self.values, player_names=self.player_names).interaction_tree(order)
+
+    def __repr__(self) -> str:
+        names = ", ".join(map(str, self.player_names[:4])) + (", …" if self.n_players > 4 else "")
+        output, target = self.info.get("output"), self.info.get("target")
+        output = "" if output is None else f" ({output}{'' if target is None else f' of class {target}'})"
+        certified = self.dividend_certificate.passed and self.andor_certificate.passed
+        return (f"Explanation({self.kind}, {self.n_players} players: {names}; v(N) = {float(self.values[-1]):.6g}"
+                f"{output}; {len(self.salient()):,} salient AND-OR concepts of {self.n_concepts:,}, optimality gap "
+                f"≤ {100 * self.solver['gap']:.2g} %, certificates {'hold' if certified else 'FAIL'})")
 
     def certificate_sentence(self, kappa: float = KAPPA) -> str:
         """The AND-OR certificate in plain words, with the numbers a reader can check."""
