@@ -532,6 +532,38 @@ def test_image_for_a_scikit_learn_estimator_on_flat_rows():
     np.testing.assert_allclose(game.evaluate().values, np.log(p / (1 - p)), rtol=0, atol=1e-12)
 
 
+def test_image_cells_by_name_and_a_baseline_per_channel():
+    """Cells named as results name them ("r1c0", "segment 7"); a baseline of one value per channel (a dataset's mean
+    colour) fills each channel, channels first or last; grids and baselines that do not fit are refused."""
+    rng = np.random.default_rng(3)
+    weights, img = rng.normal(size=(3, 6, 6)), rng.normal(size=(3, 6, 6))
+    mean = np.array([0.1, 0.2, 0.3])
+
+    def first(b):
+        return (np.asarray(b) * weights).sum(axis=(1, 2, 3))
+
+    def last(b):
+        return (np.asarray(b) * weights.transpose(1, 2, 0)).sum(axis=(1, 2, 3))
+
+    named = Game.image(first, img, grid=3, cells=["r1c0", (2, 2), 4], output="raw")
+    assert named.player_names == ("r1c0", "r2c2", "r1c1") and named.info["cells"] == [3, 8, 4]
+    seg = np.repeat(np.array([0, 0, 7, 7, 7, 7]), 6).reshape(6, 6)
+    assert Game.image(first, img, segments=seg, cells=["segment 7"], output="raw").player_names == ("segment 7",)
+    expected = (weights * mean[:, None, None]).sum()  # v(∅): every pixel at its channel's value
+    assert Game.image(first, img, grid=2, baseline=mean, output="raw").evaluate().v_empty == pytest.approx(expected)
+    assert Game.image(last, img.transpose(1, 2, 0), grid=2, baseline=mean, channel_axis=-1,
+                      output="raw").evaluate().v_empty == pytest.approx(expected)
+    with pytest.raises(HarsanyiValueError, match=r"Unknown cell 'r3c0'; cells are 0 … 8, \(row, column\), or by name "
+                                                 r"'r0c0' … 'r2c2'\."):
+        Game.image(first, img, grid=3, cells=["r3c0"])
+    with pytest.raises(HarsanyiValueError, match=r"Expected a grid of 1x1 to 6x6 cells \(each cell at least a "
+                                                 r"pixel\); received 0x0"):
+        Game.image(first, img, grid=0)
+    with pytest.raises(HarsanyiValueError, match=r"Expected a baseline of the image's shape \(3, 6, 6\), or one "
+                                                 r"value per channel; received \(4,\)"):
+        Game.image(first, img, grid=2, baseline=np.zeros(4))
+
+
 def test_image_segments_channels_last_and_errors():
     img = np.arange(2 * 4 * 4, dtype=float).reshape(4, 4, 2)
     seg = np.array([[0, 0, 1, 1]] * 2 + [[2, 2, 2, 7]] * 2)

@@ -634,10 +634,10 @@ def image_game(
 ) -> Game:
     """A game over the cells of one image: a ``grid`` of (rows, cols) patches, or the labels of a ``segments`` map.
 
-    ``cells``: the cells that are players (grid cells as index r·cols + c or as (r, c); segment labels), in the
-    order given; the other cells keep their input values. ``baseline``: "zero", "mean" (the image's mean colour),
-    "blur" (a Gaussian blur with ``blur_sigma``, default a quarter of a cell), a number, or an array of the image's
-    shape. The model is called on batches of shape (m, *image.shape); an image given as a batch of one,
+    ``cells``: the cells that are players (grid cells as index r·cols + c, as (r, c) or by name, "r1c2"; segment
+    labels, or "segment 5"), in the order given; the other cells keep their input values. ``baseline``: "zero",
+    "mean" (the image's mean colour), "blur" (a Gaussian blur with ``blur_sigma``, default a quarter of a cell), a
+    number, one value per channel (C,), or an array of the image's shape. The model is called on batches of shape (m, *image.shape); an image given as a batch of one,
     (1, C, H, W), is taken as (C, H, W).
     """
     img = _as_array(image, "the image", np.float64)
@@ -654,7 +654,8 @@ def image_game(
     if grid is not None:
         rows, cols = (grid, grid) if isinstance(grid, (int, np.integer)) else tuple(grid)
         if not (1 <= rows <= h and 1 <= cols <= w):
-            raise HarsanyiValueError(f"Expected a grid of at most {h}x{w} cells; received {rows}x{cols}.")
+            raise HarsanyiValueError(f"Expected a grid of 1x1 to {h}x{w} cells (each cell at least a pixel); received "
+                                     f"{rows}x{cols}.")
         cell_map = (np.arange(h)[:, None] * rows // h) * cols + (np.arange(w)[None, :] * cols // w)  # (H, W)
         labels = list(range(rows * cols))
         label_name = {r * cols + c: f"r{r}c{c}" for r in range(rows) for c in range(cols)}
@@ -678,12 +679,16 @@ def image_game(
     if cells is None:
         chosen = labels
     else:
-        chosen = []
+        chosen, by_name = [], {name: label for label, name in label_name.items()}
         for cell in cells:
+            if isinstance(cell, str) and cell in by_name:  # a player's name, as results show it: "r1c2", "segment 5"
+                cell = by_name[cell]
             if grid is not None and isinstance(cell, (tuple, list)) and len(cell) == 2:
                 cell = int(cell[0]) * cols + int(cell[1])
             if cell not in label_name:
-                raise HarsanyiValueError(f"Unknown cell {cell!r}; cells are {_listed(labels)}.")
+                known = f"0 … {len(labels) - 1}, (row, column)" if grid is not None else _listed(labels)
+                raise HarsanyiValueError(f"Unknown cell {cell!r}; cells are {known}, or by name "
+                                         f"{label_name[labels[0]]!r} … {label_name[labels[-1]]!r}.")
             chosen.append(int(cell))
         if len(set(chosen)) != len(chosen):
             raise HarsanyiValueError(f"Cells repeat in {list(cells)}; each cell may be one player once.")
@@ -712,11 +717,14 @@ def image_game(
     else:
         base = _as_array(baseline, "the baseline", np.float64)
         base = base[0] if base.ndim == 4 and base.shape[0] == 1 else base
+        if channel_axis == 0 and base.ndim == 1 and img.ndim == 3 and base.shape[0] == img.shape[0]:
+            base = base[:, None, None]  # one value per channel (a dataset's mean colour, say)
         try:
             base = np.broadcast_to(base, img.shape).copy()
         except ValueError:
             raise HarsanyiValueError(
-                f"Expected a baseline broadcastable to the image shape {img.shape}; received {base.shape}."
+                f"Expected a baseline of the image's shape {img.shape}, or one value per channel; received "
+                f"{base.shape}."
             ) from None
     if not np.isfinite(base).all():
         bad = f"{np.count_nonzero(~np.isfinite(base)):,} missing or infinite values"
