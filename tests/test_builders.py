@@ -754,6 +754,19 @@ def test_text_with_selected_words_keeps_the_others():
         Game.text(model, ids, players="tokens", special_mask=special, mask_id=3, select=[1, 1])
     with pytest.raises(HarsanyiValueError, match="non-empty list of word positions"):
         Game.text(lengths, text=text, select=[])
+    # words by name where the text has them once; the same game as by position
+    named = Game.text(lengths, text=text, select=["awful", "great", 5])
+    assert named.player_names == ("awful", "great", "the")
+    np.testing.assert_array_equal(named.evaluate().values, strings.evaluate().values)
+    assert Game.text(model, ids, word_ids=word_ids, special_mask=special, mask_id=3, select=["cat", "unlikely"],
+                     tokens=["[CLS]", "un", "##like", "##ly", "dog", "a", "cat", "[SEP]"]).info["word_player"] == \
+        [1, -1, -1, 0]
+    with pytest.raises(HarsanyiValueError, match=r"select= names 'the', which the text has 2 times \(positions 0, "
+                                                 r"5\); give the position of the one you mean"):
+        Game.text(lengths, text=text, select=["the"])
+    with pytest.raises(HarsanyiValueError, match=r"select= names 'film', which is not one of the text's words: "
+                                                 r"\['the', 'plot'"):
+        Game.text(lengths, text=text, select=["film"])
 
 
 def test_content_words_leave_out_stop_words_punctuation_letters_and_numbers():
@@ -792,7 +805,7 @@ def test_content_words_leave_out_stop_words_punctuation_letters_and_numbers():
     by_ids = Game.text(BagOfWords(), ids, word_ids=[None, 0, 0, 0, 1, 2, 3, None], special_mask=special, mask_id=3,
                        tokens=tokens, select="content")
     assert by_ids.player_names == ("unlikely", "dog", "cat")  # "a" is a stop word and a single letter
-    with pytest.raises(HarsanyiValueError, match=r"Expected select= as a list of word positions, 'content'"):
+    with pytest.raises(HarsanyiValueError, match=r"Expected select= as a list of word positions or words, 'content'"):
         Game.text(lengths, text=text, select="nouns")
     with pytest.raises(HarsanyiValueError, match=r"Expected select='content:K' with a whole number K"):
         Game.text(lengths, text=text, select="content:ten")

@@ -779,9 +779,10 @@ def text_game(
     ``mask_word``; the model is called on an array of m strings.
 
     ``select``: the positions (from 0) of the words — the tokens with ``players="tokens"`` — that are players, in
-    that order; the others stay in the text as they are (as the papers do with 10 content words of a longer
-    sentence). ``select="content"``: every content word (see :func:`harsanyi.content_words`); ``"content:10"``: ten
-    of them drawn at random (seed 0), in the text's order. Default: every word.
+    that order, or the words themselves where the text has them once; the others stay in the text as they are (as
+    the papers do with 10 content words of a longer sentence). ``select="content"``: every content word (see
+    :func:`harsanyi.content_words`); ``"content:10"``: ten of them drawn at random (seed 0), in the text's order.
+    Default: every word.
     """
     if text is not None and tokenizer is None and input_ids is None:
         return _words_game(model, text, players=players, mask_word=mask_word, select=select, output=output,
@@ -892,8 +893,8 @@ def _selected(select, count: int, unit: str) -> np.ndarray:
     chosen = list(select) if isinstance(select, (list, tuple, np.ndarray, range)) else None
     if chosen is None or not chosen or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
                                                for i in chosen):
-        raise HarsanyiValueError(f"Expected select= as a non-empty list of {unit[:-1]} positions (integers from 0); "
-                                 f"received {select!r}.")
+        raise HarsanyiValueError(f"Expected select= as a non-empty list of {unit[:-1]} positions (integers from 0) or "
+                                 f"{unit}; received {select!r}.")
     outside = [int(i) for i in chosen if not 0 <= i < count]
     if outside:
         raise HarsanyiValueError(f"select= asks for {unit} {outside}, but the text has {count} {unit} (positions 0 "

@@ -57,16 +57,30 @@ def content_words(words: Sequence[str], k: int | None = None, *, seed: int = 0) 
 
 def resolve_select(select, units: Sequence[str], unit: str):
     """``select=`` of a text game: positions as given, or "content" / "content:K" resolved against ``units`` (the
-    words, or tokens with ``players="tokens"``)."""
+    words, or tokens with ``players="tokens"``). In a list, a string stands for the position of that word."""
+    if isinstance(select, (list, tuple)) and any(isinstance(item, str) for item in select):
+        return [_position_of(item, units, unit) if isinstance(item, str) else item for item in select]
     if not isinstance(select, str):
         return select
     name, _, count = select.partition(":")
     if name.strip() != "content":
-        raise HarsanyiValueError(f"Expected select= as a list of {unit[:-1]} positions, 'content' (every content "
-                                 f"word) or 'content:K' (K of them at random, seed 0); received {select!r}.")
+        raise HarsanyiValueError(f"Expected select= as a list of {unit[:-1]} positions or {unit}, 'content' (every "
+                                 f"content word) or 'content:K' (K of them at random, seed 0); received {select!r}.")
     try:
         k = int(count) if count.strip() else None
     except ValueError:
         raise HarsanyiValueError(f"Expected select='content:K' with a whole number K, e.g. 'content:10'; received "
                                  f"{select!r}.") from None
     return content_words(units, k)
+
+
+def _position_of(word: str, units: Sequence[str], unit: str) -> int:
+    """The position of ``word`` among ``units``; refused where it is not there, or there more than once."""
+    places = [i for i, u in enumerate(units) if u == word]
+    if len(places) == 1:
+        return places[0]
+    if not places:
+        raise HarsanyiValueError(f"select= names {word!r}, which is not one of the text's {unit}: "
+                                 f"{list(units)[:20]}{' …' if len(units) > 20 else ''}.")
+    raise HarsanyiValueError(f"select= names {word!r}, which the text has {len(places)} times (positions "
+                             f"{', '.join(map(str, places))}); give the position of the one you mean.")
