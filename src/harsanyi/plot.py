@@ -1,5 +1,8 @@
 """Plots of explanations (matplotlib, imported when a plot is drawn). Every function takes ``ax=`` (a new figure's
-axes when None) and returns the axes it drew on, so plots compose into the caller's figures.
+axes when None) and returns the axes it drew on, so plots compose into the caller's figures. Each takes the parts it
+draws; :func:`waterfall`, :func:`interaction_network`, :func:`interaction_tree` and :func:`order_strength` also an
+:class:`~harsanyi.Explanation` or a :class:`~harsanyi.ValueTable` whole, :func:`concepts_bar` and :func:`fidelity`
+an Explanation.
 
 - :func:`concepts_bar`: the top AND / OR concepts as horizontal bars, players named.
 - :func:`image_overlay`: one concept's patches drawn on the input image, the rest dimmed.
@@ -34,6 +37,14 @@ def _axes(ax):
 
         _, ax = plt.subplots()
     return ax
+
+
+def _kind_of(source) -> str | None:
+    """"explanation" or "table" where a plot can read what it needs from ``source`` itself, else None."""
+    from ._explanation import Explanation
+    from ._values import ValueTable
+
+    return "explanation" if isinstance(source, Explanation) else "table" if isinstance(source, ValueTable) else None
 
 
 def _concepts_of(source, k: int) -> list[Concept]:
@@ -193,11 +204,24 @@ def _lay_out_words(ax, texts, gap_em: float = 0.6, smallest: float = 7.0) -> int
     return len(rows)
 
 
-def interaction_network(shapley, pairs, player_names: Sequence[str] | None = None, *, k: int | None = None,
+def interaction_network(shapley, pairs=None, player_names: Sequence[str] | None = None, *, k: int | None = None,
                         ax=None):
     """Players on a circle, node area ∝ |φ_i| (red positive, blue negative); edges for the ``k`` strongest pairs of
     ``pairs`` (an order-2 :class:`~harsanyi.Interactions`, e.g. SII or k-SII, or a dense bitmask-indexed array such
-    as ``Explanation.pairs``), width ∝ |value| in the units of the largest pair or |φ_i|, whichever is larger."""
+    as ``Explanation.pairs``), width ∝ |value| in the units of the largest pair or |φ_i|, whichever is larger.
+    ``shapley`` may also be an :class:`~harsanyi.Explanation` or a :class:`~harsanyi.ValueTable` alone: its Shapley
+    values and k-SII pairs."""
+    title = getattr(pairs, "index", "pair")
+    source = _kind_of(shapley)
+    if source is not None:
+        player_names = player_names or shapley.player_names
+        if pairs is None:
+            title, pairs = "k-SII", shapley.pairs if source == "explanation" else shapley.index("k-SII", 2)
+        shapley = shapley.shapley if source == "explanation" else shapley.shapley()
+    elif pairs is None:
+        raise HarsanyiValueError(
+            f"interaction_network needs the pairs with the Shapley values: pairs=table.index('k-SII', 2) (or 'SII'); "
+            f"or pass an Explanation or a ValueTable alone. Received {type(shapley).__name__} without pairs.")
     ax = _axes(ax)
     phi = np.asarray(shapley, dtype=np.float64)
     n = phi.size
@@ -263,7 +287,7 @@ def interaction_network(shapley, pairs, player_names: Sequence[str] | None = Non
     ax.set_ylim(-half, half)
     ax.set_aspect("equal")
     ax.set_axis_off()
-    ax.set_title(f"Shapley values (nodes) and {getattr(pairs, 'index', 'pair')} interactions (edges)", fontsize=9)
+    ax.set_title(f"Shapley values (nodes) and {title} interactions (edges)", fontsize=9)
     return ax
 
 
@@ -282,10 +306,13 @@ def interaction_tree(tree, *, ax=None):
     """The interaction tree (:meth:`ValueTable.interaction_tree`) as a dendrogram: the players along the bottom in
     their order, each merge drawn at the height of its step, red where the two parts interact positively and blue
     where negatively, the line width ∝ |B| per pair across the split (relative to the largest of them or to
-    |v(N) − v(∅)|, whichever is larger), and B written at the merge."""
+    |v(N) − v(∅)|, whichever is larger), and B written at the merge. ``tree`` may also be an
+    :class:`~harsanyi.Explanation` or a :class:`~harsanyi.ValueTable`: its tree."""
+    if _kind_of(tree) is not None:
+        tree = tree.interaction_tree()
     if not hasattr(tree, "merges"):
-        raise HarsanyiValueError(f"Expected an InteractionTree (table.interaction_tree()); received "
-                                 f"{type(tree).__name__}.")
+        raise HarsanyiValueError(f"Expected an InteractionTree (table.interaction_tree()), an Explanation or a "
+                                 f"ValueTable; received {type(tree).__name__}.")
     ax = _axes(ax)
     x: dict[tuple[int, int], float] = {}
     height: dict[tuple[int, int], float] = {}
@@ -322,7 +349,14 @@ def _leaf_labels(node):
 
 def order_strength(multi_order, *, ax=None, label: str | None = None):
     """Normalised interaction strength J⁽ᵐ⁾ against the order ratio m / n (the representation-bottleneck plot), exact
-    (:meth:`ValueTable.multi_order`) or sampled (:meth:`Game.multi_order_sampled`, with ± one standard error)."""
+    (:meth:`ValueTable.multi_order`, or a ValueTable or Explanation itself) or sampled
+    (:meth:`Game.multi_order_sampled`, with ± one standard error)."""
+    if _kind_of(multi_order) == "table":
+        multi_order = multi_order.multi_order()
+    if not (hasattr(multi_order, "ratios") and hasattr(multi_order, "strength")):
+        raise HarsanyiValueError(
+            f"Expected multi-order interactions (table.multi_order(), game.multi_order_sampled()), an Explanation "
+            f"or a ValueTable; received {type(multi_order).__name__}.")
     ax = _axes(ax)
     stderr = getattr(multi_order, "strength_stderr", None)
     if stderr is not None:
@@ -383,6 +417,12 @@ def coverage(stats, *, on=None, k: int = 30, ax=None, label: str | None = None, 
     """ρ(1) … ρ(k) of the dictionary of the most frequent concepts of ``stats`` (a
     :class:`~harsanyi.ConceptStatistics`), measured on ``on`` (held-out inputs) or on its own inputs; with
     ``ceiling`` also the most any dictionary of that size could cover of those inputs (thin, dash-dotted)."""
+    from ._recurrence import ConceptStatistics
+
+    if not isinstance(stats, ConceptStatistics):
+        raise HarsanyiValueError(
+            f"Expected the statistics of many inputs' concepts, harsanyi.concept_statistics([...]); received "
+            f"{type(stats).__name__}.")
     ax = _axes(ax)
     sizes = np.arange(1, k + 1)
     line, = ax.plot(sizes, stats.coverage(k, on=on), label=label)
@@ -397,8 +437,19 @@ def coverage(stats, *, on=None, k: int = 30, ax=None, label: str | None = None, 
     return ax
 
 
-def waterfall(shapley, v_empty: float, player_names: Sequence[str] | None = None, *, k: int = 10, ax=None):
-    """Shapley values as steps from v(∅) (bottom) to v(N) (top), the ``k`` largest separately, the rest summed."""
+def waterfall(shapley, v_empty: float | None = None, player_names: Sequence[str] | None = None, *, k: int = 10,
+              ax=None):
+    """Shapley values as steps from v(∅) (bottom) to v(N) (top), the ``k`` largest separately, the rest summed.
+    ``shapley`` may also be an :class:`~harsanyi.Explanation` or a :class:`~harsanyi.ValueTable` alone."""
+    source = _kind_of(shapley)
+    if source is not None:
+        player_names = player_names or shapley.player_names
+        shapley, v_empty = ((shapley.shapley, float(shapley.values[0])) if source == "explanation"
+                            else (shapley.shapley(), shapley.v_empty))
+    elif v_empty is None:
+        raise HarsanyiValueError(
+            f"waterfall needs v(∅), where the steps start: waterfall(table.shapley(), table.v_empty); or pass an "
+            f"Explanation or a ValueTable alone. Received {type(shapley).__name__} without v_empty.")
     ax = _axes(ax)
     phi = np.asarray(shapley, dtype=np.float64)
     names = list(player_names or [str(i) for i in range(phi.size)])
