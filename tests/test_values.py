@@ -40,6 +40,22 @@ def test_certify_rejects_a_corrupted_result():
         ValueTable(random_table(9, 1)).certify(good)
 
 
+def test_certify_rechecks_and_or_concepts_within_their_tau_and_refuses_plain_arrays():
+    """AND-OR concepts re-checked against their own table give their certificate; against a table that differs
+    by more than τ on one coalition they fail; Shapley values as a bare array get the call that certifies them."""
+    table = ValueTable(random_table(6, 4))
+    concepts = table.and_or()
+    assert table.certify(concepts) == concepts.certificate
+    shifted = table.values.copy()
+    shifted[21] += 2 * concepts.tau + 1e-9  # beyond τ whatever ε_S was
+    with pytest.raises(CertificateError, match=r"universal matching \(AND-OR, \|ε\| ≤ τ\): residual"):
+        ValueTable(shifted).certify(concepts)
+    with pytest.raises(HarsanyiValueError, match=r"received ndarray. For Shapley or Banzhaf values, certify "
+                                                 r"table.index\('SV', 1\)"):
+        table.certify(table.shapley())
+    assert table.certify(table.index("SV", 1)).passed
+
+
 def test_or_interactions_reconstruct_the_table():
     table = ValueTable(random_table(9, 2))
     res = table.or_interactions()

@@ -398,13 +398,25 @@ class ValueTable:
                                 self._certificate, order)
 
     # --- re-checking a result ---------------------------------------------------------------------------------------
-    def certify(self, result: Interactions) -> Certificate:
-        """Re-check ``result`` against this table; returns its certificate or raises ``CertificateError``."""
+    def certify(self, result: "Interactions | Concepts") -> Certificate:
+        """Re-check ``result`` against this table; returns its certificate or raises ``CertificateError``.
+
+        ``result``: an :class:`Interactions` (dividends, OR interactions, an index), or AND-OR :class:`Concepts`
+        (universal matching within their τ on all 2ⁿ coalitions)."""
+        from ._andor import Concepts, matching_certificate
+
+        if not isinstance(result, (Interactions, Concepts)):
+            raise HarsanyiValueError(
+                f"certify() re-checks an Interactions (table.harsanyi(), table.index(name, order), …) or the "
+                f"Concepts of table.and_or(); received {type(result).__name__}. For Shapley or Banzhaf values, "
+                f"certify table.index('SV', 1) or table.index('BV', 1).")
         if result.n_players != self._n:
             raise HarsanyiValueError(
                 f"The result is for {result.n_players} players; this table has {self._n}. Certify against the "
                 f"table it was computed from."
             )
+        if isinstance(result, Concepts):
+            return matching_certificate(self.values, result.and_.values, result.or_.values, result.tau)
         values = result.values
         if result.index in ("OR", "Moebius") and result.max_order == self._n:
             held = like(np.array(values), self._work)  # a writable copy in the backend the checks run on
