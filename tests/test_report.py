@@ -88,6 +88,19 @@ def test_explain_takes_a_game_and_says_how_to_build_one():
         explain(torch.nn.Linear(3, 1))
 
 
+@pytest.mark.parametrize("arguments, message", [({"qthres": -1}, r"Expected qthres ≥ 0"),
+                                                ({"time_limit": 0}, r"Expected time_limit to be a number of seconds"),
+                                                ({"max_iter": 0}, r"Expected max_iter to be a positive integer"),
+                                                ({"tol": 2}, r"Expected tol in \(0, 1\)")])
+def test_explain_refuses_bad_and_or_arguments_before_evaluating(arguments, message):
+    """Not after minutes of model calls: the game is never evaluated."""
+    calls = []
+    game = Game.from_function(lambda masks: calls.append(len(masks)) or masks.sum(axis=1).astype(float), 4)
+    with pytest.raises(HarsanyiValueError, match=message):
+        explain(game, progress=False, **arguments)
+    assert calls == []
+
+
 def test_report_html_holds_the_numbers_and_no_external_references():
     ex = image_explanation()
     html = render_report(ex)

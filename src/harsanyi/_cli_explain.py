@@ -66,7 +66,8 @@ def add_explain_commands(sub) -> None:
     e.add_argument("--batch-size", type=int, default=None, help="masked inputs per model call (default: auto)")
     e.add_argument("--cache", default=None, help="a directory: an interrupted evaluation resumes from it, and "
                    "so does the AND-OR splitting (n > 15): run the command again for a tighter bound")
-    e.add_argument("--qthres", type=float, default=0.02, help="AND-OR noise bound as a fraction of |v(N)−v(∅)|")
+    e.add_argument("--qthres", type=float, default=0.02,
+                   help="AND-OR noise bound τ as a fraction of |v(N)−v(∅)| (default 0.02)")
     e.add_argument("--time-limit", type=seconds, default=60.0, help="seconds for the AND-OR solver (default 60)")
     e.add_argument("--max-iter", type=_count, default=None, help="AND-OR iterations in all, a resumed run's included "
                    "(default: as many as --time-limit allows)")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._andor import _resolve_method, bound_in_words
+from ._andor import _check_solver_args, _check_tau, _resolve_method, bound_in_words
 from ._array import to_numpy
 from ._certificate import Certificate
 from ._files import read_npz, write_npz
@@ -204,6 +204,8 @@ def explain(game, *, table: ValueTable | None = None, qthres: float = 0.02, time
             f"{type(game).__name__}. Build it first, e.g. explain(Game.tabular(model, x)), Game.image(model, image, "
             f"grid=(4, 4)) or Game.text(model, text=..., tokenizer=...)."
         )
+    _check_tau(None, qthres, 1.0)  # the AND-OR arguments are checked before minutes of evaluation, not after
+    _check_solver_args(tol, max_iter, time_limit)
     if table is None:
         table = game.evaluate(batch_size=batch_size, cache=cache, progress=progress)
     elif table.n_players != game.n_players:
