@@ -290,6 +290,33 @@ def test_explain_rows_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, a
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["--out", "rows.csv/r.npz"], "--out 'rows.csv/r.npz' cannot be written: 'rows.csv' is a file, not a folder."),
+    (["--report", "rows.csv/deeper/r.html"], "--report 'rows.csv/deeper/r.html' cannot be written: 'rows.csv' is a"),
+    (["--rows", "0:2", "--out", "rows.csv/folder"], "--out 'rows.csv/folder' cannot be written: 'rows.csv' is a file"),
+])
+def test_explain_refuses_an_output_place_before_the_work(workdir, capsys, monkeypatch, argv, message):
+    """Where a result or report could not be written, the command stops before evaluating, and writes nothing."""
+    monkeypatch.chdir(workdir)
+    before = sorted(p.name for p in workdir.iterdir())
+    assert main(["explain", "clf.pkl", "rows.csv", "--time-limit", "2"] + argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "evaluating" not in err
+    assert sorted(p.name for p in workdir.iterdir()) == before
+
+
+def test_explain_into_an_existing_folder(workdir, capsys, monkeypatch):
+    """--out (or --report) naming a folder puts the result (or report) into it, under the data file's name."""
+    monkeypatch.chdir(workdir)
+    (workdir / "results").mkdir()
+    (workdir / "reports").mkdir()
+    assert main(["explain", "clf.pkl", "rows.csv", "--time-limit", "2", "--out", "results", "--report",
+                 "reports"]) == 0
+    assert (workdir / "results" / "rows.harsanyi.npz").is_file()
+    assert (workdir / "reports" / "rows.harsanyi.html").is_file()
+    assert "result: results/rows.harsanyi.npz\nreport: reports/rows.harsanyi.html" in capsys.readouterr().out
+
+
 def test_explain_rows_takes_only_a_table(workdir, capsys):
     (workdir / "review.txt").write_text("a fine film")
     assert main(["explain", str(workdir / "clf.pkl"), str(workdir / "review.txt"), "--rows", "all"]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import os
 import pickle
 import sys
 from pathlib import Path
@@ -71,9 +72,10 @@ def add_explain_commands(sub) -> None:
     e.add_argument("--time-limit", type=seconds, default=60.0, help="seconds for the AND-OR solver (default 60)")
     e.add_argument("--max-iter", type=_count, default=None, help="AND-OR iterations in all, a resumed run's included "
                    "(default: as many as --time-limit allows)")
-    e.add_argument("--out", default=None, help="the result file (default: DATA's name + .harsanyi.npz); with "
-                   "--rows, a directory (default: DATA's name + .harsanyi)")
-    e.add_argument("--report", default=None, help="the HTML report (default: the result's name + .html)")
+    e.add_argument("--out", default=None, help="the result file, or an existing directory to write it into (default: "
+                   "DATA's name + .harsanyi.npz); with --rows, a directory (default: DATA's name + .harsanyi)")
+    e.add_argument("--report", default=None, help="the HTML report, or an existing directory to write it into "
+                   "(default: the result's name + .html)")
     e.set_defaults(func=run_explain)
 
     r = sub.add_parser("report", help="write the HTML report of saved results",
@@ -117,6 +119,21 @@ def _count(text: str) -> int:
 
 def _fail(message: str):
     raise HarsanyiValueError(message)
+
+
+def _check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
+    """Refuse, before any work, a place the results could not be written to: a file where a folder is needed (or
+    the reverse), or a folder that cannot be made or written into."""
+    if path.exists() and path.is_dir() != folder:
+        _fail(f"{flag} {str(path)!r} is a file; with --rows it is the folder for the results and reports." if folder
+              else f"{flag} {str(path)!r} is a folder; give a file name.")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        _fail(f"{flag} {str(path)!r} cannot be written: {str(parent)!r} is a file, not a folder.")
+    if not os.access(parent, os.W_OK):
+        _fail(f"{flag} {str(path)!r} cannot be written: no permission to write in {str(parent)!r}.")
 
 
 def load_model(path: Path, model_class: str | None, device):
@@ -386,10 +403,16 @@ def run_explain(args) -> int:
         print(f"the text's {len(words)} words by position (for --select):",
               " ".join(f"{i}:{w}" for i, w in enumerate(words)))
     print(f"prediction: {_prediction(game.info)}")
+    default = Path(args.data).with_suffix(".harsanyi.npz")
+    out = Path(args.out) if args.out else default
+    out = (out / default.name if out.is_dir() else out).with_suffix(".npz")  # a folder: the result goes into it
+    report = Path(args.report) if args.report else out.with_suffix(".html")
+    report = report / out.with_suffix(".html").name if report.is_dir() else report
+    _check_writable(out, "--out")
+    _check_writable(report, "--report")
     explanation = _explain(game, args, cache=args.cache, progress=True)
-    out = Path(args.out) if args.out else Path(args.data).with_suffix(".harsanyi.npz")
     result = explanation.save(out)
-    report = write_report(explanation, Path(args.report) if args.report else result.with_suffix(".html"))
+    report = write_report(explanation, report)
     names = explanation.player_names
     top = np.argsort(-np.abs(explanation.shapley))[:_SHOWN]
     print(f"Shapley values (the {len(top)} largest of {n}):", *(f"  {explanation.shapley[j]:+9.4f}  {names[j]}"
@@ -435,8 +458,7 @@ def run_explain_rows(args) -> int:
             return _row_game(args, model, X, names, row)
     rows = _row_list(args.rows, len(X), data, unit)
     folder = Path(args.out) if args.out else data.with_suffix(".harsanyi")
-    if folder.exists() and not folder.is_dir():
-        _fail(f"--out {str(folder)!r} is a file; with --rows it is the folder for the results and reports.")
+    _check_writable(folder, "--out", folder=True)
     settings = _run_settings(args)
     done = {}
     for row in rows:  # the results of an earlier run with the same settings are kept; another run's are refused
