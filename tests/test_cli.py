@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harsanyi import Explanation
+from harsanyi import Explanation, Game, explain
 from harsanyi._andor import bound_in_words
 from harsanyi.cli import main
 
@@ -42,12 +42,18 @@ def test_demo_explains_and_certifies(capsys, tmp_path):
 def test_bad_argument_names_the_problem(capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--index", "many"])
-    assert "invalid int value: 'many'" in capsys.readouterr().err
+    assert "--index: expected a whole number ≥ 0, e.g. 3; received 'many'" in capsys.readouterr().err
     # the solver's limits are checked before any model is trained or run
     for argv, message in ((["demo", "--time-limit", "0"], "--time-limit: expected a number of seconds > 0"),
                           (["explain", "model.pt", "data.csv", "--time-limit", "nan"], "received 'nan'"),
                           (["explain", "model.pt", "data.csv", "--max-iter", "-3"],
-                           "--max-iter: expected a positive whole number, e.g. 50000; received '-3'")):
+                           "--max-iter: expected a positive whole number, e.g. 50000; received '-3'"),
+                          (["explain", "model.pt", "data.csv", "--batch-size", "0"],
+                           "--batch-size: expected a positive whole number, e.g. 256; received '0'"),
+                          (["explain", "model.pt", "data.csv", "--row", "-1"],
+                           "--row: expected a whole number ≥ 0, e.g. 3; received '-1'"),
+                          (["demo", "--top", "0"], "--top: expected a positive whole number, e.g. 8"),
+                          (["demo", "--index", "-2"], "--index: expected a whole number ≥ 0")):
         with pytest.raises(SystemExit):
             main(argv)
         assert message in capsys.readouterr().err
@@ -281,7 +287,7 @@ def test_explain_rows_saves_each_row_an_index_and_goes_on_where_it_stopped(workd
     (["--rows", "1:2:3"], "Expected --rows as 'all'"),
     (["--rows", "5:2"], "--rows '5:2' is out of range"),
     (["--rows", "0:2", "--row", "1"], "leave out --row and --report"),
-    (["--rows", "0:2", "--out", "rows.csv"], "with --rows it is the folder"),
+    (["--rows", "0:2", "--out", "rows.csv"], "--out 'rows.csv' is a file; it names the folder for the results"),
     (["--rows", "0:2", "--grid", "2x2"], "--rows takes the rows of a table"),
 ])
 def test_explain_rows_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, message):
@@ -303,6 +309,23 @@ def test_explain_refuses_an_output_place_before_the_work(workdir, capsys, monkey
     err = capsys.readouterr().err
     assert message in err and "evaluating" not in err
     assert sorted(p.name for p in workdir.iterdir()) == before
+
+
+def test_demo_and_report_refuse_an_output_place_before_the_work(workdir, capsys, monkeypatch):
+    monkeypatch.chdir(workdir)
+    assert main(["demo", "--out-dir", "rows.csv/demo"]) == 2
+    said = capsys.readouterr()
+    assert "--out-dir 'rows.csv/demo' cannot be written: 'rows.csv' is a file, not a folder." in said.err
+    assert "Training" not in said.out  # refused before the model is trained
+    assert main(["demo", "--index", "143", "--time-limit", "1", "--out-dir", "demo"]) == 2
+    assert "--index 143 is out of range: the test split has tumours 0 … 142." in capsys.readouterr().err
+    explain(Game.from_function(lambda m: m.sum(1).astype(float), 3), progress=False).save(workdir / "tiny.npz")
+    assert main(["report", "tiny.npz", "--out", "rows.csv/r.html"]) == 2
+    assert "--out 'rows.csv/r.html' cannot be written" in capsys.readouterr().err
+    assert main(["report", "tiny.npz", "tiny.npz", "--out", "rows.csv"]) == 2
+    assert "--out 'rows.csv' is a file; it names the folder for the results and reports." in capsys.readouterr().err
+    (workdir / "pages").mkdir()
+    assert main(["report", "tiny.npz", "--out", "pages"]) == 0 and (workdir / "pages" / "tiny.html").is_file()
 
 
 def test_explain_into_an_existing_folder(workdir, capsys, monkeypatch):

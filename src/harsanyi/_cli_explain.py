@@ -37,7 +37,7 @@ def add_explain_commands(sub) -> None:
     e.add_argument("model", help="the saved model file")
     e.add_argument("data", help="the input: .csv / .npy table, image file or .npy image, or .txt text")
     e.add_argument("--model-class", help="module:Class to build a torch model whose state dict is MODEL")
-    e.add_argument("--row", type=int, default=None, help="which row of a table to explain (default 0)")
+    e.add_argument("--row", type=count(3, least=0), default=None, help="which row of a table to explain (default 0)")
     e.add_argument("--rows", help="explain several rows of a table, or with --grid images of a .npy stack (N, …): "
                    "e.g. 0:50 (0 … 49), 3,7,10:20 or all. Each gets a result and a report in --out (a directory; "
                    "default DATA's name + .harsanyi), and an index page lists the concepts that recur. Those already "
@@ -64,13 +64,14 @@ def add_explain_commands(sub) -> None:
     e.add_argument("--target", type=_class, default=None, help="the class to explain, an index or a scikit-learn "
                    "classifier's label (default: the prediction)")
     e.add_argument("--device", default=None, help="torch device, e.g. cuda (default: the model's)")
-    e.add_argument("--batch-size", type=int, default=None, help="masked inputs per model call (default: auto)")
+    e.add_argument("--batch-size", type=count(256), default=None, help="masked inputs per model call (default: auto)")
     e.add_argument("--cache", default=None, help="a directory: an interrupted evaluation resumes from it, and "
                    "so does the AND-OR splitting (n > 15): run the command again for a tighter bound")
     e.add_argument("--qthres", type=float, default=0.02,
                    help="AND-OR noise bound τ as a fraction of |v(N)−v(∅)| (default 0.02)")
     e.add_argument("--time-limit", type=seconds, default=60.0, help="seconds for the AND-OR solver (default 60)")
-    e.add_argument("--max-iter", type=_count, default=None, help="AND-OR iterations in all, a resumed run's included "
+    e.add_argument("--max-iter", type=count(50000), default=None,
+                   help="AND-OR iterations in all, a resumed run's included "
                    "(default: as many as --time-limit allows)")
     e.add_argument("--out", default=None, help="the result file, or an existing directory to write it into (default: "
                    "DATA's name + .harsanyi.npz); with --rows, a directory (default: DATA's name + .harsanyi)")
@@ -106,26 +107,31 @@ def seconds(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
-    """--max-iter: a positive whole number."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, e.g. 50000; received {text!r}")
-    return value
+def count(example: int, least: int = 1):
+    """An argparse type: a whole number ≥ ``least`` (--max-iter, --batch-size, …), refused with ``example``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            what = "a positive whole number" if least == 1 else f"a whole number ≥ {least}"
+            raise argparse.ArgumentTypeError(f"expected {what}, e.g. {example}; received {text!r}")
+        return value
+
+    return parse
 
 
 def _fail(message: str):
     raise HarsanyiValueError(message)
 
 
-def _check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
+def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
     """Refuse, before any work, a place the results could not be written to: a file where a folder is needed (or
     the reverse), or a folder that cannot be made or written into."""
     if path.exists() and path.is_dir() != folder:
-        _fail(f"{flag} {str(path)!r} is a file; with --rows it is the folder for the results and reports." if folder
+        _fail(f"{flag} {str(path)!r} is a file; it names the folder for the results and reports." if folder
               else f"{flag} {str(path)!r} is a folder; give a file name.")
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
@@ -408,8 +414,8 @@ def run_explain(args) -> int:
     out = (out / default.name if out.is_dir() else out).with_suffix(".npz")  # a folder: the result goes into it
     report = Path(args.report) if args.report else out.with_suffix(".html")
     report = report / out.with_suffix(".html").name if report.is_dir() else report
-    _check_writable(out, "--out")
-    _check_writable(report, "--report")
+    check_writable(out, "--out")
+    check_writable(report, "--report")
     explanation = _explain(game, args, cache=args.cache, progress=True)
     result = explanation.save(out)
     report = write_report(explanation, report)
@@ -458,7 +464,7 @@ def run_explain_rows(args) -> int:
             return _row_game(args, model, X, names, row)
     rows = _row_list(args.rows, len(X), data, unit)
     folder = Path(args.out) if args.out else data.with_suffix(".harsanyi")
-    _check_writable(folder, "--out", folder=True)
+    check_writable(folder, "--out", folder=True)
     settings = _run_settings(args)
     done = {}
     for row in rows:  # the results of an earlier run with the same settings are kept; another run's are refused
@@ -573,9 +579,13 @@ def run_report(args) -> int:
     explanations = {r: Explanation.load(r) for r in results}
     if len(results) == 1:
         target = Path(args.out) if args.out else results[0].with_suffix(".html")
+        target = target / results[0].with_suffix(".html").name if target.is_dir() else target
+        check_writable(target, "--out")
         print(f"report: {write_report(explanations[results[0]], target)}")
         return 0
     folder = Path(args.out) if args.out else None
+    if folder is not None:
+        check_writable(folder, "--out", folder=True)
     written = {}
     for result, explanation in explanations.items():
         target = (folder / f"{result.stem}.html") if folder else result.with_suffix(".html")

@@ -61,11 +61,17 @@ def _fmt_coalition(coalition) -> str:
 
 def demo(args) -> int:
     from . import Game
+    from ._cli_explain import check_writable
+    from .exceptions import HarsanyiValueError
+
+    check_writable(Path(args.out_dir), "--out-dir", folder=True)  # before the training, not after the work
 
     print("Training a 30→32→32→2 MLP on the breast-cancer data (scikit-learn's bundled UCI WDBC) …")
     model, X_train, X_test, y_test, features, classes, accuracy = train_demo_model(args.seed)
     print(f"  test accuracy {accuracy:.3f} on {len(y_test)} held-out tumours\n")
     i = args.index
+    if i >= len(y_test):
+        raise HarsanyiValueError(f"--index {i} is out of range: the test split has tumours 0 … {len(y_test) - 1}.")
     game = Game.tabular(model, X_test[i], feature_names=features, players=_demo_players(), baseline="mean",
                         background=X_train, output="log-odds")
     n = game.n_players
@@ -118,7 +124,7 @@ def demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from ._cli_explain import add_explain_commands, seconds
+    from ._cli_explain import add_explain_commands, count, seconds
 
     parser = argparse.ArgumentParser(
         prog="harsanyi",
@@ -135,10 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
         "prediction with 14 players (groups of features) over all 16,384 masked inputs, and prints the prediction, "
         "top Harsanyi concepts, Shapley values, top 2-SII pairs and the certificate.",
     )
-    d.add_argument("--index", type=int, default=0, help="which test tumour to explain (default 0)")
+    d.add_argument("--index", type=count(3, least=0), default=0, help="which test tumour to explain (default 0)")
     d.add_argument("--seed", type=int, default=0, help="seed of the split and the training (default 0)")
-    d.add_argument("--top", type=int, default=8, help="how many concepts / players / pairs to print (default 8)")
-    d.add_argument("--batch-size", type=int, default=None, help="masked inputs per model call (default: auto)")
+    d.add_argument("--top", type=count(8), default=8, help="how many concepts / players / pairs to print (default 8)")
+    d.add_argument("--batch-size", type=count(256), default=None, help="masked inputs per model call (default: auto)")
     d.add_argument("--time-limit", type=seconds, default=15.0, help="seconds for the AND-OR solver (default 15)")
     d.add_argument("--out-dir", default="harsanyi-demo", help="where the result and the report go")
     d.set_defaults(func=demo)
