@@ -83,6 +83,25 @@ def test_save_load_roundtrip_and_bad_file(tmp_path):
         Explanation.load(tmp_path / "table.npz")
 
 
+def test_every_writer_makes_its_folders_and_refuses_a_file_in_the_way(tmp_path):
+    """Results, tables, reports and caches go into folders made as needed; where part of the path is a file, the
+    error names it (not FileExistsError), and nothing is written."""
+    game = Game.from_function(lambda masks: masks.sum(axis=1).astype(float), 3)
+    ex = explain(game, progress=False)
+    table = game.evaluate(progress=False)
+    writers = {"result": lambda base: ex.save(base / "e.npz"), "table": lambda base: table.save(base / "t.npz"),
+               "dividends": lambda base: table.harsanyi().save(base / "h.npz"),
+               "report": lambda base: write_report(ex, base / "r.html"),
+               "cache": lambda base: game.evaluate(cache=base / "cache", progress=False)}
+    blocker = tmp_path / "a file"
+    blocker.write_text("in the way")
+    for what, write in writers.items():
+        assert write(tmp_path / "new" / "deeper") is not None, what
+        with pytest.raises(HarsanyiValueError, match=r"Cannot write .*: '.*a file' is a file, not a folder"):
+            write(blocker / "sub")
+    assert blocker.read_text() == "in the way"
+
+
 def test_explain_takes_a_game_and_says_how_to_build_one():
     with pytest.raises(HarsanyiValueError, match=r"explain\(\) takes a Game.*received Linear.*Game.tabular"):
         explain(torch.nn.Linear(3, 1))

@@ -17,7 +17,7 @@ import numpy as np
 from ._andor import _check_solver_args, _check_tau, _resolve_method, bound_in_words
 from ._array import to_numpy
 from ._certificate import Certificate
-from ._files import read_npz, write_npz
+from ._files import make_folder, read_npz, write_npz
 from ._sparsity import (KAPPA, N_GREEDY, Concept, FidelityCurve, count_concepts, fidelity_curve, ranked_concepts,
                         salient_concepts)
 from ._tree import InteractionTree
@@ -141,7 +141,6 @@ class Explanation:
         }
         arrays = {name: getattr(self, name) for name in _ARRAYS}
         arrays.update({f"input_{k}": v for k, v in self.inputs.items() if isinstance(v, np.ndarray)})
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_npz(path, meta, arrays, compress=True)
         return path
 
@@ -213,7 +212,7 @@ def explain(game, *, table: ValueTable | None = None, qthres: float = 0.02, time
     dividends = table.harsanyi()
     checkpoint = None
     if cache is not None and _resolve_method("auto", table.n_players) == "splitting":
-        Path(cache).mkdir(parents=True, exist_ok=True)
+        make_folder(cache, f"the cache {str(cache)!r}")
         checkpoint = Path(cache) / "and-or-checkpoint.npz"
     concepts = table.and_or(qthres=qthres, time_limit=time_limit, max_iter=max_iter, tol=tol, progress=progress,
                             checkpoint=checkpoint)

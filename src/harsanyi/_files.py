@@ -9,7 +9,22 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["write_npz", "read_npz", "jsonable"]
+from .exceptions import HarsanyiValueError
+
+__all__ = ["write_npz", "read_npz", "jsonable", "make_folder"]
+
+
+def make_folder(folder, what: str) -> Path:
+    """Make ``folder`` and its parents, for ``what`` (say, "the result 'r.npz'"); where part of the path is a file,
+    a clear error instead of FileExistsError / NotADirectoryError."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        raise HarsanyiValueError(f"Cannot write {what}: {str(blocker)!r} is a file, not a folder. Choose another "
+                                 f"path, or move that file.") from None
+    return folder
 
 
 def jsonable(value):
@@ -22,10 +37,11 @@ def jsonable(value):
 
 
 def write_npz(path, meta: dict, arrays: dict, *, compress: bool = False, meta_name: str = "meta") -> None:
-    """Write ``arrays`` and ``meta`` (as JSON, under ``meta_name``) to ``path``: to PATH.part first, flushed to
-    disk, then renamed over ``path``, so an interruption leaves the previous file, never half of one. The part file
+    """Write ``arrays`` and ``meta`` (as JSON, under ``meta_name``) to ``path`` (its folder made if need be): to
+    PATH.part first, flushed to disk, then renamed over ``path``, so an interruption leaves the previous file, never half of one. The part file
     is removed whatever happens; errors propagate."""
     path = Path(path)
+    make_folder(path.parent, f"{str(path)!r}")
     part = path.with_name(path.name + ".part")
     save = np.savez_compressed if compress else np.savez
     try:

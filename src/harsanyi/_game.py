@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ._array import is_torch, to_numpy
+from ._files import make_folder
 from ._interactions import check_player_names
 from ._malloc import keep_heap_blocks
 from ._progress import progress_bar
@@ -458,7 +459,7 @@ class _CacheStore(_Store):
             if done.shape != (-(-(1 << n) // chunk),):
                 raise CacheError(f"The cache in {str(directory)!r} is damaged (done.npy has the wrong shape); delete it.")
             return cls(directory, n, chunk, done, values)
-        directory.mkdir(parents=True, exist_ok=True)
+        make_folder(directory, f"the cache {str(directory)!r}")
         n_chunks = -(-(1 << n) // batch_size)
         values = np.lib.format.open_memmap(directory / "values.npy", mode="w+", dtype=np.float64, shape=(1 << n,))
         store = cls(directory, n, batch_size, np.zeros(n_chunks, dtype=bool), values)

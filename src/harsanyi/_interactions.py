@@ -258,7 +258,6 @@ class Interactions:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz")
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_npz(path, self._metadata(), {"values": self._values}, meta_name="metadata")
         return path
 

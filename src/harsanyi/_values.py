@@ -137,7 +137,6 @@ class ValueTable:
         path = Path(path)
         if path.suffix != ".npz":
             path = path.with_suffix(path.suffix + ".npz")
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"format": _FORMAT, "n_players": self._n, "player_names": list(self._names) if self._names else None}
         write_npz(path, meta, {"values": self.values})
         return path

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from ._explanation import Explanation
+from ._files import make_folder
 from ._sparsity import KAPPA
 
 __all__ = ["write_report", "write_index", "render_report"]
@@ -186,7 +187,7 @@ def _input_image(ex: Explanation) -> str | None:
 
 
 def _atomic_write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent, f"{str(path)!r}")
     tmp = path.with_name(path.name + ".tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
