@@ -637,8 +637,8 @@ def image_game(
     ``cells``: the cells that are players (grid cells as index r·cols + c, as (r, c) or by name, "r1c2"; segment
     labels, or "segment 5"), in the order given; the other cells keep their input values. ``baseline``: "zero",
     "mean" (the image's mean colour), "blur" (a Gaussian blur with ``blur_sigma``, default a quarter of a cell), a
-    number, one value per channel (C,), or an array of the image's shape. The model is called on batches of shape (m, *image.shape); an image given as a batch of one,
-    (1, C, H, W), is taken as (C, H, W).
+    number, one value per channel (C,), or an array of the image's shape. The model is called on batches of shape
+    (m, *image.shape); an image given as a batch of one, (1, C, H, W), is taken as (C, H, W).
     """
     img = _as_array(image, "the image", np.float64)
     if img.ndim == 4 and img.shape[0] == 1:  # a batch of one image, as a model's input is often kept

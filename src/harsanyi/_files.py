@@ -15,8 +15,8 @@ __all__ = ["write_npz", "read_npz", "jsonable", "make_folder"]
 
 
 def make_folder(folder, what: str) -> Path:
-    """Make ``folder`` and its parents, for ``what`` (say, "the result 'r.npz'"); where part of the path is a file,
-    a clear error instead of FileExistsError / NotADirectoryError."""
+    """Make ``folder`` and its parents, for ``what`` (the file or cache to be written there, as the error names
+    it); where part of the path is a file, a clear error instead of FileExistsError / NotADirectoryError."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -38,8 +38,8 @@ def jsonable(value):
 
 def write_npz(path, meta: dict, arrays: dict, *, compress: bool = False, meta_name: str = "meta") -> None:
     """Write ``arrays`` and ``meta`` (as JSON, under ``meta_name``) to ``path`` (its folder made if need be): to
-    PATH.part first, flushed to disk, then renamed over ``path``, so an interruption leaves the previous file, never half of one. The part file
-    is removed whatever happens; errors propagate."""
+    PATH.part first, flushed to disk, then renamed over ``path``, so an interruption leaves the previous file, never
+    half of one. The part file is removed whatever happens; errors propagate."""
     path = Path(path)
     make_folder(path.parent, f"{str(path)!r}")
     part = path.with_name(path.name + ".part")
