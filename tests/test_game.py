@@ -84,6 +84,7 @@ def test_call_validates_masks():
         (lambda m: np.full(len(m), np.inf), "NaN or inf"),
         (lambda m: np.zeros((len(m), 3)), r"one scalar value per coalition, shape \(8,\); the game returned shape \(8, 3\)"),
         (lambda m: np.array(["a"] * len(m)), "numeric values"),
+        (lambda m: m.sum(axis=1) * 1j, r"Expected real values; the game returned complex numbers \(complex128\)"),
     ],
 )
 def test_bad_model_output(fn, match):

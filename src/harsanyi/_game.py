@@ -226,6 +226,9 @@ class Game:
                 f"Expected one scalar value per coalition, shape ({m},); the game returned shape {out.shape}. "
                 f"Choose a scalar output (e.g. output='log-odds' with a target class) or reduce the model output."
             )
+        if np.iscomplexobj(out):  # casting would drop the imaginary part, with only a warning
+            raise ModelOutputError(f"Expected real values; the game returned complex numbers ({out.dtype}). Return "
+                                   f"the real quantity to explain (its real part, or its magnitude).")
         try:
             out = out.astype(np.float64, copy=False)
         except (TypeError, ValueError) as err:
