@@ -58,9 +58,10 @@ def _box(bound, like, name: str):
         arr = torch.as_tensor(np.asarray(to_numpy(bound), dtype=np.float64), device=like.device).to(like.dtype)
         return torch.broadcast_to(arr, like.shape).clone()
     except (RuntimeError, ValueError, TypeError) as err:
+        why = "" if isinstance(err, RuntimeError) else f" ({err})"  # torch's broadcast message repeats the shapes
         raise HarsanyiValueError(
             f"Expected {name} to be a number or an array broadcastable to the input's shape {tuple(like.shape)}; "
-            f"received {np.shape(bound)} ({err})."
+            f"received {np.shape(bound)}{why}."
         ) from None
 
 
