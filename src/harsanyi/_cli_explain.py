@@ -219,8 +219,15 @@ def _players(spec: str | None, names: list[str] | None):
     for part in spec.split(";"):
         if "=" not in part:
             _fail(f"Expected --players as 'name=f1,f2;name2=f3'; the part {part!r} has no '='.")
-        name, features = part.split("=", 1)
-        players[name.strip()] = [int(f) if f.strip().lstrip("-").isdigit() else f.strip() for f in features.split(",")]
+        name, features = (side.strip() for side in part.split("=", 1))
+        if not name:
+            _fail(f"Expected --players as 'name=f1,f2;name2=f3'; the part {part!r} has no player name before '='.")
+        if name in players:
+            _fail(f"--players names the player {name!r} twice; give each group one name (or join its features).")
+        listed = [f.strip() for f in features.split(",") if f.strip()]
+        if not listed:
+            _fail(f"--players: the player {name!r} has no features; list them after '=', e.g. {name}=f1,f2.")
+        players[name] = [int(f) if f.lstrip("-").isdigit() else f for f in listed]
     return players
 
 
