@@ -130,9 +130,9 @@ def test_explain_torchscript_state_dict_and_image(tmp_path, monkeypatch):
     torch.save(my_nets.Net().state_dict(), tmp_path / "state.pth")
     np.save(tmp_path / "img.npy", np.random.default_rng(0).normal(size=(2, 6, 6)).astype(np.float32))
     assert main(["explain", str(tmp_path / "state.pth"), str(tmp_path / "img.npy"), "--model-class",
-                 "my_nets:Net", "--grid", "2x3", "--cells", "0,1,4", "--time-limit", "2"]) == 0
+                 "my_nets:Net", "--grid", "2x3", "--cells", "0,1,r1c1", "--time-limit", "2"]) == 0
     ex = Explanation.load(tmp_path / "img.harsanyi.npz")
-    assert ex.kind == "image" and ex.n_players == 3
+    assert ex.kind == "image" and ex.player_names == ("r0c0", "r0c1", "r1c1")  # cells by index or by name
 
 
 def test_explain_reads_the_columns_an_estimator_was_fitted_with(tmp_path, capsys):

@@ -45,7 +45,8 @@ def add_explain_commands(sub) -> None:
     e.add_argument("--players", help="tabular: 'name=f1,f2;name2=f3' (features by name or index) or omit for one "
                    "player per feature; text: 'words' (default) or 'tokens'")
     e.add_argument("--grid", help="image: the grid of patches, 'ROWSxCOLS' (e.g. 4x4)")
-    e.add_argument("--cells", help="image: the cells that are players, comma-separated indices (default: all)")
+    e.add_argument("--cells", help="image: the cells that are players, comma-separated indices or names such as "
+                   "r1c2 (default: all)")
     e.add_argument("--select", help="text: the words (tokens with --players tokens) that are players, comma-separated "
                    "positions from 0, 'content' (every word but stop words, punctuation, single letters and numbers) "
                    "or 'content:10' (ten of those at random, seed 0); the others stay in the text (default: all)")
@@ -321,13 +322,20 @@ def _image_game(args, model, image: np.ndarray):
     except ValueError:
         _fail(f"Expected --grid as ROWSxCOLS, e.g. 4x4; received {args.grid!r}.")
     channel_axis = None if image.ndim == 2 else 0 if _layout(args, model) == "chw" else -1  # (H, W): no channel axis
-    return Game.image(model, image, grid=(rows, cols), cells=_positions(args.cells, "--cells"),
+    return Game.image(model, image, grid=(rows, cols), cells=_cells(args.cells),
                       baseline=_baseline(args.baseline, "zero"), channel_axis=channel_axis, output=args.output,
                       target=args.target, device=args.device)
 
 
+def _cells(text: str | None) -> list | None:
+    """--cells: comma-separated cell indices or names as results give them ("r1c2"), or None when not given."""
+    if not text:
+        return None
+    return [int(part) if part.strip().isdigit() else part.strip() for part in text.split(",")]
+
+
 def _positions(text: str | None, flag: str) -> list[int] | None:
-    """A comma-separated list of integers (image cells, text positions), or None when the flag is not given."""
+    """A comma-separated list of integers (--select's text positions), or None when the flag is not given."""
     if not text:
         return None
     try:
