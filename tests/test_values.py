@@ -256,3 +256,23 @@ def test_shapley_against_shap_exact_explainer(seed):
     explainer = shap.explainers.Exact(f, shap.maskers.Independent(base[None, :], max_samples=1))
     theirs = explainer(x[None, :]).values[0]
     np.testing.assert_allclose(ours, theirs, atol=1e-9)
+
+
+def test_result_objects_print_as_one_line_with_their_numbers():
+    """A notebook shows a result by its repr: one line with what a reader looks for, not a dump of its arrays."""
+    from harsanyi import Game
+
+    table = ValueTable(random_table(6, 5))
+    multi = table.multi_order()
+    assert repr(multi) == (f"MultiOrder(6 players, orders 0 … 4; strength per order "
+                           f"{', '.join(f'{s:.3g}' for s in multi.strength)}; certificate holds)")
+    curve = table.and_or().fidelity_curve()
+    needed = " / ".join("—" if k is None else f"{k:,}" for k in curve.summary().values())
+    assert repr(curve) == (f"FidelityCurve(top-k, {curve.n_concepts:,} concepts; 90 / 95 / 99 % fidelity with "
+                           f"{needed} of them)")
+    game = Game.from_function(lambda masks: masks.sum(axis=1) * 1.0, 12)
+    estimate = game.multi_order_sampled(pairs=3, samples=4, seed=1, progress=False)
+    assert repr(estimate) == (f"MultiOrderEstimate(12 players, 3 pairs at {len(estimate.orders)} orders, 4 coalitions "
+                              f"each, {estimate.model_calls:,} model calls, seed 1)")
+    for shown in (multi, curve, estimate):
+        assert "\n" not in repr(shown) and "array" not in repr(shown)

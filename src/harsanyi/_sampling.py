@@ -23,7 +23,7 @@ __all__ = ["MultiOrderEstimate", "sample_multi_order"]
 BOOTSTRAP = 200  # resamples for the strength's standard error
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MultiOrderEstimate:
     """Sampled I⁽ᵐ⁾(i, j): ``interactions[a, p]`` for order ``orders[a]`` and pair ``pairs[p]``, with
     ``stderr[a, p]``; ``strength[a]`` (normalised over the orders estimated) with ``strength_stderr[a]``;
@@ -50,6 +50,10 @@ class MultiOrderEstimate:
             if {x, y} == {a, b}:
                 return self.interactions[:, p].copy(), self.stderr[:, p].copy()
         raise KeyError(f"The pair ({i!r}, {j!r}) was not sampled; the estimate holds {len(self.pairs)} pairs.")
+
+    def __repr__(self) -> str:
+        return (f"MultiOrderEstimate({self.n_players} players, {len(self.pairs)} pairs at {len(self.orders)} orders, "
+                f"{self.samples} coalitions each, {self.model_calls:,} model calls, seed {self.seed})")
 
     def __str__(self) -> str:
         lines = [f"multi-order interactions of {len(self.pairs)} pairs at {len(self.orders)} orders, "

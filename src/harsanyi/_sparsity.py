@@ -52,7 +52,7 @@ class Concept:
         return f"{self.kind}({joiner.join(map(str, self.players)) or '∅'}) = {self.value:+.4g}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FidelityCurve:
     """Reconstruction error over all 2ⁿ masked inputs when only the top-k concepts are kept, for k = ``k``.
 
@@ -82,6 +82,11 @@ class FidelityCurve:
             raise HarsanyiValueError(f"Expected a fidelity level in (0, 1], e.g. 0.95; received {level!r}.")
         hits = np.flatnonzero(self.fidelity >= level - 1e-12)
         return int(self.k[hits[0]]) if hits.size else None
+
+    def __repr__(self) -> str:
+        needed = " / ".join("—" if k is None else f"{k:,}" for k in self.summary().values())
+        return (f"FidelityCurve({self.order}, {self.n_concepts:,} concepts; 90 / 95 / 99 % fidelity with {needed} "
+                f"of them)")
 
     def summary(self, levels=(0.9, 0.95, 0.99)) -> dict[float, int | None]:
         """{level: the fewest concepts that reach it}, None where even all of them do not: AND-OR concepts leave

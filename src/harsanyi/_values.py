@@ -31,7 +31,7 @@ MAX_PLAYERS = 40  # 2^40 float64 values are 8 TiB; anything larger is surely a m
 _FORMAT = "harsanyi.ValueTable/1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class MultiOrder:
     """Multi-order interactions I⁽ᵐ⁾(i, j) of every pair and their strength per order (SPEC §5).
 
@@ -48,6 +48,11 @@ class MultiOrder:
     ratios: np.ndarray  # (n-1,)
     player_names: tuple[str, ...] | None
     certificate: Certificate
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{s:.3g}" for s in self.strength[:8]) + (", …" if self.strength.size > 8 else "")
+        return (f"MultiOrder({self.interactions.shape[1]} players, orders 0 … {self.orders[-1]}; strength per "
+                f"order {shown}; certificate {'holds' if self.certificate.passed else 'FAILS'})")
 
     def pair(self, i, j) -> np.ndarray:
         n = self.interactions.shape[1]
