@@ -111,6 +111,11 @@ def test_agreement_matches_its_definition_and_chance():
     # a model agrees with itself on everything, with every sign
     self_agreement = one.agreement(one)
     assert np.all(self_agreement.share == 1.0) and np.all(self_agreement.same_sign == 1.0)
+    # printed as one line with the three numbers
+    sign = np.nanmean(agreement.same_sign)
+    assert repr(agreement) == (f"Agreement(9 inputs: {100 * agreement.mean:.3g} % of the salient concepts found by the "
+                               f"other model too, {agreement.lift:.3g}× chance; {100 * sign:.3g} % of those with the "
+                               f"same sign)")
 
 
 def test_closed_forms_identical_inputs_and_flipped_signs():

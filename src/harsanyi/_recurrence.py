@@ -64,7 +64,7 @@ class RecurringConcept:
         return f"{self.label}: salient on {self.frequency:.0%} of the inputs, {self.positive} +, {self.negative} −"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Agreement:
     """Model-wise transferability on paired inputs: ``share[x]`` = |Ω¹_x ∩ Ω²_x| / |Ω¹_x| (NaN where Ω¹_x is empty);
     ``chance[x]`` = |Ω²_x| / ``possible``, the expected share of a random set of concepts; ``same_sign[x]``: of the
@@ -83,6 +83,11 @@ class Agreement:
     def lift(self) -> float:
         """How many times the chance share the models agree: mean share / mean chance."""
         return self.mean / float(np.nanmean(np.where(np.isnan(self.share), np.nan, self.chance)))
+
+    def __repr__(self) -> str:
+        sign = np.nanmean(self.same_sign) if np.isfinite(self.same_sign).any() else float("nan")
+        return (f"Agreement({self.share.size} inputs: {100 * self.mean:.3g} % of the salient concepts found by the "
+                f"other model too, {self.lift:.3g}× chance; {100 * sign:.3g} % of those with the same sign)")
 
 
 def _decomposition(item, position: int):
