@@ -221,8 +221,11 @@ def test_explain_a_text_pipeline_on_a_txt_file(tmp_path, capsys):
     assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--time-limit", "2",
                  "--select", "content", "--out", str(tmp_path / "content.npz")]) == 0
     assert Explanation.load(tmp_path / "content.npz").player_names == ("great", "plot", "awful", "acting")
+    assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--time-limit", "2",
+                 "--select", "awful,1", "--out", str(tmp_path / "named.npz")]) == 0  # words by name or position
+    assert Explanation.load(tmp_path / "named.npz").player_names == ("awful", "great")
     assert main(["explain", str(tmp_path / "pipe.pkl"), str(tmp_path / "review.txt"), "--select", "1,x"]) == 2
-    assert "Expected --select as comma-separated integers" in capsys.readouterr().err
+    assert "select= names 'x', which is not one of the text's words: ['a', 'great'" in capsys.readouterr().err
 
 
 def test_interrupted_explain_writes_nothing_and_resumes_from_the_cache(workdir, capsys):

@@ -48,8 +48,9 @@ def add_explain_commands(sub) -> None:
     e.add_argument("--cells", help="image: the cells that are players, comma-separated indices or names such as "
                    "r1c2 (default: all)")
     e.add_argument("--select", help="text: the words (tokens with --players tokens) that are players, comma-separated "
-                   "positions from 0, 'content' (every word but stop words, punctuation, single letters and numbers) "
-                   "or 'content:10' (ten of those at random, seed 0); the others stay in the text (default: all)")
+                   "positions from 0 or words, 'content' (every word but stop words, punctuation, single letters and "
+                   "numbers) or 'content:10' (ten of those at random, seed 0); the others stay in the text (default: "
+                   "all)")
     e.add_argument("--layout", choices=("chw", "hwc"), default=None, help="image: how the model takes an image, "
                    "(C, H, W) or (H, W, C) (default: chw for a torch model, hwc otherwise); an image file is turned "
                    "into it, a .npy image must be stored in it")
@@ -261,7 +262,7 @@ def build_game(args):
     if suffix == ".txt":
         content = args.select and args.select.strip().startswith("content")
         common.update(players=args.players or "words",
-                      select=args.select.strip() if content else _positions(args.select, "--select"))
+                      select=args.select.strip() if content else _items(args.select))
         if not args.tokenizer:
             if _is_torch_module(model):
                 _fail("A text input for a torch model needs --tokenizer (a Hugging Face tokenizer directory).")
@@ -322,26 +323,17 @@ def _image_game(args, model, image: np.ndarray):
     except ValueError:
         _fail(f"Expected --grid as ROWSxCOLS, e.g. 4x4; received {args.grid!r}.")
     channel_axis = None if image.ndim == 2 else 0 if _layout(args, model) == "chw" else -1  # (H, W): no channel axis
-    return Game.image(model, image, grid=(rows, cols), cells=_cells(args.cells),
+    return Game.image(model, image, grid=(rows, cols), cells=_items(args.cells),
                       baseline=_baseline(args.baseline, "zero"), channel_axis=channel_axis, output=args.output,
                       target=args.target, device=args.device)
 
 
-def _cells(text: str | None) -> list | None:
-    """--cells: comma-separated cell indices or names as results give them ("r1c2"), or None when not given."""
+def _items(text: str | None) -> list | None:
+    """--cells / --select: comma-separated positions, or names as results give them ("r1c2", a word); None when the
+    flag is not given. The game refuses what is neither, naming what it holds."""
     if not text:
         return None
     return [int(part) if part.strip().isdigit() else part.strip() for part in text.split(",")]
-
-
-def _positions(text: str | None, flag: str) -> list[int] | None:
-    """A comma-separated list of integers (--select's text positions), or None when the flag is not given."""
-    if not text:
-        return None
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        _fail(f"Expected {flag} as comma-separated integers, e.g. 0,2,5; received {text!r}.")
 
 
 def _image_file(path: Path, resize: str | None, normalize: str | None) -> np.ndarray:
@@ -389,8 +381,8 @@ def _fewer_players(game) -> str:
     if kind == "image":
         return "a coarser --grid, or only some cells as players with --cells (the others keep their pixels)"
     if kind == "text":
-        return ("only some words as players with --select (positions, printed above, or 'content:10'; the others "
-                "stay in the text)")
+        return ("only some words as players with --select (positions, printed above, or words, or 'content:10'; "
+                "the others stay in the text)")
     return "group features into players with --players 'name=f1,f2;name2=f3' (features by name or index)"
 
 
