@@ -180,3 +180,23 @@ def test_kronecker_transform_rejects_out_without_work_or_of_another_shape():
         kronecker_transform(np.zeros(8), factor, out=np.zeros(4), work=np.zeros(8))
     with pytest.raises(HarsanyiValueError, match=r"Expected out and work to be contiguous"):
         kronecker_transform(np.zeros(8), factor, out=np.zeros(16)[::2], work=np.zeros(8))
+
+
+@pytest.mark.parametrize("n", [5, 11])
+def test_numpy_and_torch_kernels_give_the_same_results(monkeypatch, n):
+    """A NumPy table below harsanyi._array.TORCH_MIN_SIZE runs on NumPy's kernels, a larger one on torch's: with the
+    threshold moved either way, the dividends, their certificate and the indices agree to rounding (ATOL: at n = 11
+    the dividends are sums of up to 2¹¹ terms of size ≤ 1, so rounding stays near 1e-12)."""
+    from harsanyi import ValueTable, _array
+
+    v = random_table(n, 7)
+    results = []
+    for threshold in (1, 1 << 40):  # torch's kernels for every table; NumPy's for every table
+        monkeypatch.setattr(_array, "TORCH_MIN_SIZE", threshold)
+        table = ValueTable(v)
+        assert (_array.torch_for(v) is None) == (threshold > v.size)
+        results.append([subset_moebius(v), table.harsanyi().values, table.shapley(), table.index("k-SII", 2).values,
+                        table.index("FSII", 3).values, table.or_interactions().values])
+        assert table.harsanyi().certificate.passed
+    for numpy_result, torch_result in zip(*results):
+        np.testing.assert_allclose(numpy_result, torch_result, rtol=0, atol=ATOL)

@@ -16,11 +16,10 @@ The four transforms and their relations:
 from __future__ import annotations
 
 import functools
-import sys
 
 import numpy as np
 
-from ._array import complement, copy_float64, empty, is_torch, n_players_of, namespace
+from ._array import complement, copy_float64, empty, is_torch, n_players_of, namespace, torch_for
 from .exceptions import HarsanyiValueError
 
 __all__ = [
@@ -56,17 +55,18 @@ def _butterfly(table, *, subtract: bool, superset: bool):
     """Apply the butterfly for every bit; returns a new float64 array (or tensor on the input's device).
 
     A torch tensor gets one in-place add per bit (torch's kernels are multithreaded and handle the short strided
-    slices of the low bits well); so does a NumPy table when torch is already loaded, through a zero-copy view.
-    Without torch, the lowest ``_LOW_BITS`` bits are done together as one small matrix product over contiguous blocks
-    of 32 values: there NumPy's per-bit slices are only 1…16 values long and its strided kernels are 3× slower.
+    slices of the low bits well); so does a NumPy table of 2¹³ values or more when torch is already loaded, through
+    a zero-copy view (below that, NumPy's lower cost a call wins). Otherwise the lowest ``_LOW_BITS`` bits are done
+    together as one small matrix product over contiguous blocks of 32 values: there NumPy's per-bit slices are only
+    1…16 values long and its strided kernels are 3× slower.
     """
     n = n_players_of(table)
     batch = tuple(table.shape[:-1])
     a = copy_float64(table)
-    torch = sys.modules.get("torch")
+    torch = torch_for(a)
     if is_torch(a):
         _butterfly_bits(a, batch, 0, n, subtract, superset)
-    elif torch is not None:  # NumPy table, torch loaded: torch's kernels on the same memory
+    elif torch is not None:  # a large NumPy table, torch loaded: torch's kernels on the same memory
         _butterfly_bits(torch.from_numpy(a), batch, 0, n, subtract, superset)
     else:
         low = min(_LOW_BITS, n)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import zipfile
 from dataclasses import dataclass
 from math import comb
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ._array import abs_max, abs_sum, copy_float64, is_torch, like, n_players_of, to_numpy
+from ._array import abs_max, abs_sum, copy_float64, is_torch, like, n_players_of, to_numpy, torch_for
 from ._certificate import Certificate, Check, rounding_tolerance
 from ._files import read_npz, write_npz
 from ._indices import IndexSpec, SizeSums, check_order, compute_index, get_index
@@ -100,10 +99,10 @@ class ValueTable:
                 f"Expected finite values; the table holds NaN or inf at coalition masks {bad}. Check the model "
                 f"output on those masked inputs (e.g. use log-odds with clamping instead of log-probabilities)."
             )
-        # the array the transforms run on: a NumPy table is viewed as a CPU tensor when torch is loaded (no copy),
-        # so the elementwise passes of the certificates and indices use torch's threads too
-        torch = sys.modules.get("torch")
-        self._work = torch.from_numpy(table) if torch is not None and not is_torch(table) else table
+        # the array the transforms run on: a large NumPy table is viewed as a CPU tensor when torch is loaded (no
+        # copy), so the elementwise passes of the certificates and indices use torch's threads too
+        torch = torch_for(table)
+        self._work = torch.from_numpy(table) if torch is not None else table
         if not is_torch(table):
             table.flags.writeable = False
         self._table = table
