@@ -46,11 +46,12 @@ def complement(a):
     return a.flip(-1) if is_torch(a) else a[..., ::-1]
 
 
-# Below 2¹⁸ values (n < 18 players), NumPy's passes beat torch's on the same memory: on two cores the dividends,
-# their certificate, Shapley values and k-SII-2 take 0.70 / 2.08 / 6.01 ms with NumPy against 1.80 / 6.91 / 9.53 ms
-# with torch at n = 13 / 16 / 18 (torch's threads wake for each of some sixty calls); from n = 18 on, torch's two
-# threads pay: the six order-3 indices 20 ms against 25 at n = 18, and every result about 1.7× faster at n = 20.
-TORCH_MIN_SIZE = 1 << 18
+# Below 2¹³ values (n ≤ 12 players) NumPy's passes beat torch's on the same memory, 2–3× on two cores: torch's
+# threads wake for each of some sixty calls behind the dividends, their certificate, SV and k-SII-2. From 2¹³ on,
+# NumPy's matrix products are large enough for OpenBLAS to start threads of its own, and right after a model's
+# forward passes, while torch's threads still spin, the two pools contend: bench/exact.py's pipeline at n = 13 / 16
+# took 1.25 / 2.7× as long on NumPy's kernels (bench/kernels.py), though the table alone is faster there.
+TORCH_MIN_SIZE = 1 << 13
 
 
 def torch_for(a):
