@@ -50,7 +50,7 @@ def complement(a):
 # threads wake for each of some sixty calls behind the dividends, their certificate, SV and k-SII-2. From 2¹³ on,
 # NumPy's matrix products are large enough for OpenBLAS to start threads of its own, and right after a model's
 # forward passes, while torch's threads still spin, the two pools contend: bench/exact.py's pipeline at n = 13 / 16
-# took 1.25 / 2.7× as long on NumPy's kernels (bench/kernels.py), though the table alone is faster there.
+# took 1.2–1.6 / 2.7–2.8× as long on NumPy's kernels (bench/kernels.py), though the table alone is faster there.
 TORCH_MIN_SIZE = 1 << 13
 
 
