@@ -259,6 +259,15 @@ def test_concepts_expose_the_analytics_and_beat_dividends_on_a_planted_game():
     assert plain.rms_error[-1] == pytest.approx(0.0, abs=1e-9)  # dividends reproduce v exactly
     assert curve.concepts_for(0.95) < plain.concepts_for(0.95)  # AND-OR needs fewer concepts
     assert concepts.salient()[0] == concepts.ranked()[0]
+    # the result objects themselves, as the call reads: fidelity_curve(table, concepts.and_, concepts.or_)
+    from_objects = fidelity_curve(table, concepts.and_, concepts.or_)
+    np.testing.assert_array_equal(from_objects.rms_error, curve.rms_error)
+    assert fidelity_curve(table, table.harsanyi()).n_concepts == plain.n_concepts
+    with pytest.raises(HarsanyiValueError, match=r"received Concepts, which holds AND and OR concepts: use its "
+                                                 r"\.fidelity_curve\(\)"):
+        fidelity_curve(table, concepts)
+    with pytest.raises(HarsanyiValueError, match=r"Expected max_k, the most concepts to keep, as an integer ≥ 0"):
+        fidelity_curve(table, concepts.and_, concepts.or_, max_k=-1)
 
 
 def brute_elimination(v, and_, or_, n_greedy):

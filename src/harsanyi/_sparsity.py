@@ -95,12 +95,30 @@ class FidelityCurve:
         return {level: self.concepts_for(level) for level in levels}
 
 
+def _dense(table, what: str) -> np.ndarray:
+    """A bitmask-indexed table as float64 NumPy: an array or tensor as it is, a ValueTable's values or an
+    Interactions' values (so that ``fidelity_curve(table, concepts.and_, concepts.or_)`` works as it reads)."""
+    from ._interactions import Interactions
+    from ._values import ValueTable
+
+    if isinstance(table, (ValueTable, Interactions)):
+        return table.values
+    if hasattr(table, "and_") and hasattr(table, "or_"):  # Concepts or an Explanation: its own curve
+        raise HarsanyiValueError(f"Expected {what} as one table; received {type(table).__name__}, which holds AND and "
+                                 f"OR concepts: use its .fidelity_curve() (Concepts) or .fidelity() (Explanation).")
+    try:
+        return np.asarray(to_numpy(table), dtype=np.float64)
+    except (TypeError, ValueError):
+        raise HarsanyiValueError(f"Expected {what} as an array of 2ⁿ values (bitmask-indexed), a ValueTable or an "
+                                 f"Interactions; received {type(table).__name__}.") from None
+
+
 def _check_pair(and_values, or_values):
-    and_values = np.asarray(to_numpy(and_values), dtype=np.float64)
+    and_values = _dense(and_values, "the AND concepts")
     n = n_players_of(and_values)
     if or_values is None:
         or_values = np.zeros_like(and_values)
-    or_values = np.asarray(to_numpy(or_values), dtype=np.float64)
+    or_values = _dense(or_values, "the OR concepts")
     if or_values.shape != and_values.shape:
         raise HarsanyiValueError(
             f"Expected AND and OR concepts over the same 2^{n} coalitions; received shapes {and_values.shape} and "
@@ -176,8 +194,11 @@ def fidelity_curve(values, and_values, or_values=None, *, max_k: int | None = No
     coalition's AND and OR values). Cost O(max_k · 2ⁿ) for the curve, plus the elimination's (2.1 s for the 65 535
     dividends of n = 16 on two cores, bench/sparsity.py; a progress bar from 2¹⁶ concepts, or as ``progress`` says).
     """
-    v = np.asarray(to_numpy(values), dtype=np.float64)
+    v = _dense(values, "the value table")
     and_values, or_values, n = _check_pair(and_values, or_values)
+    if max_k is not None and (isinstance(max_k, bool) or not isinstance(max_k, (int, np.integer)) or max_k < 0):
+        raise HarsanyiValueError(f"Expected max_k, the most concepts to keep, as an integer ≥ 0 or None (every "
+                                 f"nonzero concept, at most 1024); received {max_k!r}.")
     if v.shape != and_values.shape:
         raise HarsanyiValueError(f"Expected a value table of length 2^{n}; received shape {v.shape}.")
     if order not in ("top-k", "greedy"):
