@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ._builders import _listed
+from ._files import file_in_the_way
 from ._models import _is_torch_module
 from ._progress import progress_bar
 from .exceptions import HarsanyiValueError, MemoryBudgetError
@@ -135,11 +136,10 @@ def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
     if path.exists() and path.is_dir() != folder:
         _fail(f"{flag} {str(path)!r} is a file; it names the folder for the results and reports." if folder
               else f"{flag} {str(path)!r} is a folder; give a file name.")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        _fail(f"{flag} {str(path)!r} cannot be written: {str(parent)!r} is a file, not a folder.")
+    blocker = file_in_the_way(path.parent)
+    if blocker is not None:
+        _fail(f"{flag} {str(path)!r} cannot be written: {str(blocker)!r} is a file, not a folder.")
+    parent = next(p for p in (path.parent, *path.parent.parents) if p.exists())  # where the folders would be made
     if not os.access(parent, os.W_OK):
         _fail(f"{flag} {str(path)!r} cannot be written: no permission to write in {str(parent)!r}.")
 

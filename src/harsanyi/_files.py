@@ -11,7 +11,13 @@ import numpy as np
 
 from .exceptions import HarsanyiValueError
 
-__all__ = ["write_npz", "read_npz", "jsonable", "make_folder"]
+__all__ = ["write_npz", "read_npz", "jsonable", "make_folder", "file_in_the_way"]
+
+
+def file_in_the_way(folder) -> Path | None:
+    """The file that stands where ``folder`` or one of its parents would be (so the folder cannot be made), or None."""
+    folder = Path(folder)
+    return next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
 
 
 def make_folder(folder, what: str) -> Path:
@@ -21,9 +27,8 @@ def make_folder(folder, what: str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
-        raise HarsanyiValueError(f"Cannot write {what}: {str(blocker)!r} is a file, not a folder. Choose another "
-                                 f"path, or move that file.") from None
+        raise HarsanyiValueError(f"Cannot write {what}: {str(file_in_the_way(folder) or folder)!r} is a file, not a "
+                                 f"folder. Choose another path, or move that file.") from None
     return folder
 
 
