@@ -1,7 +1,8 @@
-"""Concepts shared by several models: shared_concepts with HiGHS (exact) against restarted PDHG on the same tables.
+"""Concepts shared by several models: shared_concepts with HiGHS (exact, n ≤ 10), the splitting and restarted PDHG on
+the same tables.
 
-    python bench/shared.py                 # three MLPs trained with seeds 0, 1, 2; n = 8 and 10
-    python bench/shared.py --ns 8 --time-limit 30
+    python bench/shared.py                 # three MLPs trained with seeds 0, 1, 2; n = 8, 10, 12 and 14
+    python bench/shared.py --ns 8 --time-limit 30 --methods highs splitting
 
 Models: 30 → 32 → 2 MLPs trained for 200 Adam steps on scikit-learn's breast cancer data (seeds 0 … K−1); the first n
 features are the players, the baseline is the training mean, v = log-odds of the predicted class, one row.
@@ -39,20 +40,23 @@ def tables(n: int, k: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ns", type=int, nargs="+", default=[8, 10])
+    parser.add_argument("--ns", type=int, nargs="+", default=[8, 10, 12, 14])
     parser.add_argument("--models", type=int, default=3)
-    parser.add_argument("--time-limit", type=float, default=60.0, help="for PDHG (HiGHS runs to the end)")
+    parser.add_argument("--methods", nargs="+", default=["highs", "splitting", "pdhg"],
+                        choices=["highs", "splitting", "pdhg"], help="HiGHS runs only for n ≤ 10")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="for the splitting and PDHG (HiGHS runs "
+                                                                       "to the end)")
     args = parser.parse_args()
-    print(f"{'n':>3} {'method':>6} {'s':>7} {'iterations':>10} {'L1':>10} {'lower':>10} {'gap':>9} {'in all':>6} "
+    print(f"{'n':>3} {'method':>9} {'s':>7} {'iterations':>10} {'L1':>10} {'lower':>10} {'gap':>9} {'in all':>6} "
           f"{'overlap':>7}")
     for n in args.ns:
         ts = tables(n, args.models)
-        for method in ("highs", "pdhg"):
+        for method in [m for m in args.methods if m != "highs" or n <= 10]:
             start = time.perf_counter()
             result = shared_concepts(ts, method=method, compare=False, progress=False,
                                      time_limit=None if method == "highs" else args.time_limit)
             s = result.solver
-            print(f"{n:>3} {method:>6} {time.perf_counter() - start:>7.1f} {s.iterations:>10,} {s.l1:>10.3f} "
+            print(f"{n:>3} {method:>9} {time.perf_counter() - start:>7.1f} {s.iterations:>10,} {s.l1:>10.3f} "
                   f"{s.lower_bound:>10.3f} {s.gap:>9.2e} {len(result.shared):>6} {result.overlap:>7.2f}", flush=True)
 
 

@@ -352,14 +352,13 @@ def test_greedy_elimination_drops_cancelling_concepts_together_and_reports_the_e
 
 # --- concepts shared by several models (SPEC §3c) ----------------------------------------------------------------
 def shared_lp_optimum(vs, taus, p, alpha):
-    """The shared objective as an LP for HiGHS (reference, n ≤ 4): variables x, y (K·N each, y only on ≥ 2 players),
-    g (N), their absolute values a, b (K·N), and the per-coalition maxima s, t (N)."""
+    """The shared objective as an LP for HiGHS (reference, n ≤ 4): variables x, y (K·N each, on every coalition, as
+    the papers' split γ is), g (N), their absolute values a, b (K·N), and the per-coalition maxima s, t (N)."""
     from scipy.sparse import bmat, csr_matrix
 
     k, size = vs.shape
     n = size.bit_length() - 1
     zeta, r = dense_operators(n)
-    r[:, np.bitwise_count(np.arange(size)) < 2] = 0.0
     zx, ry = np.kron(np.eye(k), zeta), np.kron(np.eye(k), r)
     stack = np.kron(np.ones((k, 1)), np.eye(size))  # (K·N, N): every model's copy of a per-coalition variable
     # variable order: x, y, g, a, b, s, t
@@ -402,16 +401,16 @@ def test_shared_objective_reduces_to_the_single_model_one_for_k_1():
         z = rng.normal(size=(2, 64))
         assert problem.objective(z) == pytest.approx(np.abs(z).sum(), rel=1e-12)
     alone = ValueTable(v).and_or(method="highs")
-    for method in ("highs", "pdhg"):
+    for method in ("highs", "pdhg", "splitting"):
         joint = shared_concepts([ValueTable(v)], tol=1e-4, method=method)
         assert joint.solver.converged and joint.concepts[0].certificate.passed
         assert alone.l1_after * (1 - 1e-9) <= joint.solver.l1 <= alone.l1_after / (1 - 1e-4) + 1e-9
 
 
-@pytest.mark.parametrize("method", ["highs", "pdhg"])
+@pytest.mark.parametrize("method", ["highs", "pdhg", "splitting"])
 def test_shared_concepts_match_the_dense_lp(method):
-    """Both solvers against the shared objective written out densely for HiGHS (``shared_lp_optimum``): the sparse
-    LP to HiGHS's accuracy (1e-9 relative), PDHG within its certified gap."""
+    """Every solver against the shared objective written out densely for HiGHS (``shared_lp_optimum``): the sparse
+    LP to HiGHS's accuracy (1e-9 relative), PDHG and the splitting within their certified gap."""
     from harsanyi import shared_concepts
 
     rng = np.random.default_rng(9)
@@ -447,33 +446,36 @@ def test_shared_concepts_scale_with_the_values():
     assert small.split_violation <= 1e-9 * small.p
 
 
-def test_shared_pdhg_resumed_from_its_checkpoint_takes_the_same_iterates(tmp_path):
-    """Shared concepts by PDHG stopped after 96 iterations (a multiple of check_every) and resumed to 224 end where
-    an unbroken run of 224 ends, to the bit: the state saved at a check (iterates, running averages, restart
-    anchor, primal weight, best point) is the whole state. A checkpoint of other tables or α, and one with HiGHS,
-    are refused."""
+@pytest.mark.parametrize("method, stop, end", [("pdhg", 96, 224), ("splitting", 128, 256)])
+def test_shared_first_order_run_resumed_from_its_checkpoint_takes_the_same_iterates(tmp_path, method, stop, end):
+    """Shared concepts by PDHG or the splitting stopped after ``stop`` iterations (a multiple of check_every; for
+    the splitting of the 64 between its bounds, so that the stop adds no check of them) and resumed to ``end`` end
+    where an unbroken run of ``end`` ends, to the bit: the state saved at a check (PDHG: iterates, running averages,
+    restart anchor, primal weight, best point; the splitting: z, its anchor, the best point and its dual estimate)
+    is the whole state. A checkpoint of other tables or α, and one with HiGHS, are refused."""
     from harsanyi import CacheError, shared_concepts
 
     rng = np.random.default_rng(14)
     v = planted_game(6, seed=14)
     tables = [ValueTable(v + 0.2 * rng.normal(size=v.size)) for _ in range(2)]
-    args = dict(method="pdhg", compare=False, tol=1e-9, progress=False)
-    unbroken = shared_concepts(tables, max_iter=224, **args)
+    args = dict(method=method, compare=False, tol=1e-9, progress=False)
+    unbroken = shared_concepts(tables, max_iter=end, **args)
     path = tmp_path / "shared.npz"
-    first = shared_concepts(tables, max_iter=96, checkpoint=path, **args)
-    assert first.solver.iterations == 96
-    resumed = shared_concepts(tables, max_iter=224, checkpoint=path, **args)
-    assert resumed.solver.iterations == 224 and "resumed from iteration 96" in resumed.solver.method
+    first = shared_concepts(tables, max_iter=stop, checkpoint=path, **args)
+    assert first.solver.iterations == stop
+    resumed = shared_concepts(tables, max_iter=end, checkpoint=path, **args)
+    assert resumed.solver.iterations == end and f"resumed from iteration {stop}" in resumed.solver.method
     assert resumed.solver.l1 == unbroken.solver.l1 and resumed.solver.lower_bound == unbroken.solver.lower_bound
     assert resumed.solver.history == unbroken.solver.history
     for a, b in zip(resumed.concepts, unbroken.concepts):
         np.testing.assert_array_equal(a.and_.values, b.and_.values)
         np.testing.assert_array_equal(a.or_.values, b.or_.values)
-    with pytest.raises(CacheError, match="another problem: its taus, p, tables differ"):
+    with pytest.raises(CacheError, match="another problem: its taus, p, tables"):  # (and ρ, for the splitting)
         shared_concepts([tables[0], ValueTable(v)], max_iter=300, checkpoint=path, **args)
     with pytest.raises(CacheError, match="its alpha differs"):
         shared_concepts(tables, max_iter=300, checkpoint=path, alpha=0.3, **args)
-    with pytest.raises(HarsanyiValueError, match="checkpoint= saves and resumes PDHG"):
+    with pytest.raises(HarsanyiValueError, match="checkpoint= saves and resumes the splitting or PDHG; "
+                                                 "method='auto' runs HiGHS for n = 6"):
         shared_concepts(tables, checkpoint=path, compare=False)
 
 
@@ -493,6 +495,96 @@ def test_shared_concepts_auto_is_exact_for_small_n_and_pdhg_stays_above_it():
     assert early.solver.lower_bound <= exact.solver.l1 * (1 + 1e-9)
 
 
+def test_shared_splitting_reaches_the_exact_optimum():
+    """Three noisy copies of a planted game at n = 7 (the split bound p = 0.1 binds): the splitting
+    converges to its certified 1e-3 gap, its L1 within that gap of HiGHS's optimum and its lower bound below it
+    (1e-9: HiGHS's accuracy); every model's concepts match its table within τ, and the splits keep within p of
+    the shared one (up to rounding: the repair moves them inside)."""
+    from harsanyi import shared_concepts
+
+    rng = np.random.default_rng(12)
+    v = planted_game(7, seed=12)
+    tables = [ValueTable(v + 0.2 * rng.normal(size=v.size)) for _ in range(3)]
+    exact = shared_concepts(tables, compare=False, method="highs", p=0.1)
+    joint = shared_concepts(tables, compare=False, method="splitting", p=0.1, tol=1e-3)
+    assert joint.solver.method.startswith("restarted Halpern Peaceman–Rachford splitting")
+    assert joint.solver.converged and all(c.certificate.passed for c in joint.concepts)
+    optimum = exact.solver.l1
+    assert optimum * (1 - 1e-9) <= joint.solver.l1 <= optimum / (1 - 1e-3) + 1e-9
+    assert joint.solver.lower_bound <= optimum * (1 + 1e-9)
+    assert joint.split_violation <= 1e-12
+    loose = shared_concepts(tables, compare=False, method="highs", p=1e3)
+    assert loose.solver.l1 < optimum * (1 - 1e-3)  # the bound p = 0.1 binds: without it the optimum is lower
+
+
+def test_shared_concepts_of_models_far_apart_at_the_baseline():
+    """Two models whose outputs differ by 5 everywhere, with the split bound p = 0.1. A model's split γ_k(∅) is
+    ½(v_k(∅) + ε) − I_or,k(∅), so with the OR concept of ∅ a variable (as in the papers) the splits can agree
+    wherever the outputs differ; held at 0 on ≤ 1 player, the OR concepts left this LP infeasible (HiGHS raised a
+    RuntimeError). Both solvers: converged, certified, the splitting within its 1e-3 gap of HiGHS's optimum."""
+    from harsanyi import shared_concepts
+
+    v = planted_game(5, seed=15)
+    tables = [ValueTable(v), ValueTable(v + 5.0)]
+    exact = shared_concepts(tables, p=0.1, method="highs", compare=False)
+    joint = shared_concepts(tables, p=0.1, method="splitting", compare=False, tol=1e-3)
+    for result in (exact, joint):
+        assert result.solver.converged and result.split_violation <= 1e-12
+        assert all(c.certificate.passed for c in result.concepts)
+    assert exact.solver.l1 * (1 - 1e-9) <= joint.solver.l1 <= exact.solver.l1 / (1 - 1e-3) + 1e-9
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shared_repair_meets_both_constraints_from_any_point(seed):
+    """``_Problem.repair`` of a random point (K = 3, n = 6): every model matches its table within τ_k and the splits
+    ½(ζx_k − Ry_k) of every coalition lie within p of the returned shared split g (1e-9: the rounding of the
+    transforms on entries of size ~10), so its objective bounds the optimum from above."""
+    from harsanyi._andor import _Problem
+
+    rng = np.random.default_rng(seed)
+    vs = rng.normal(size=(3, 64)).cumsum(1)
+    taus, p = [0.05, 0.1, 0.2], 0.3
+    problem = _Problem(vs, taus, alpha=0.1, p=p)
+    z, violation = problem.repair(rng.normal(size=(7, 64)))
+    x, y, g = z[:3], z[3:6], z[6]
+    recon = subset_zeta(x) + or_reconstruct(y)
+    assert np.all(np.abs(recon - vs).max(1) <= np.array(taus) + 1e-9)
+    assert np.abs(0.5 * (subset_zeta(x) - or_reconstruct(y)) - g).max() <= p + 1e-9
+    assert violation <= 1e-9
+    optimum = shared_lp_optimum(vs, np.array(taus), p, 0.1)
+    assert problem.objective(z) >= optimum * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("k", [1, 2, 3, 5])
+def test_range_projection_is_the_nearest_point_within_the_spread(seed, k):
+    """``_project_range`` against its definition: its columns spread by at most 2·width, and no point of that set
+    is nearer (the brute-force one: clip(h, c ± width) at the c that minimises the distance, found by a bounded
+    scalar search to 1e-12). Columns already within the bound are returned as they are, on NumPy and torch alike.
+    1e-9: the scalar search's accuracy in the squared distance."""
+    from scipy.optimize import minimize_scalar
+
+    from harsanyi._iterate import _project_range
+
+    rng = np.random.default_rng(seed)
+    width = [0.0, 0.3, 1.0][seed]
+    h = rng.normal(size=(k, 40)) * rng.choice([0.1, 1.0, 3.0], size=40)
+    h[:, :3] = h[:1, :3]  # equal entries, spread 0
+    got = _project_range(h, width)
+    assert np.all(got.max(0) - got.min(0) <= 2 * width + 1e-12)
+    for column, projected in zip(h.T, got.T):
+        def distance(c):
+            return float(((column - np.clip(column, c - width, c + width)) ** 2).sum())
+
+        best = minimize_scalar(distance, bounds=(column.min() - width, column.max() + width), method="bounded",
+                               options={"xatol": 1e-12})
+        assert float(((projected - column) ** 2).sum()) <= best.fun + 1e-9
+        if column.max() - column.min() <= 2 * width:
+            np.testing.assert_array_equal(projected, column)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(_project_range(torch.tensor(h), width).numpy(), got, rtol=0, atol=1e-12)
+
+
 def test_shared_concepts_bad_input():
     from harsanyi import shared_concepts
 
@@ -504,9 +596,10 @@ def test_shared_concepts_bad_input():
         shared_concepts([ValueTable(np.zeros(8))] * 2, alpha=2)
     with pytest.raises(HarsanyiValueError, match="p ≥ 0"):
         shared_concepts([ValueTable(np.zeros(8))] * 2, p=-1.0)
-    with pytest.raises(HarsanyiValueError, match=r"Expected method in \('auto', 'highs', 'pdhg'\); received 'simplex'"):
+    with pytest.raises(HarsanyiValueError, match=r"Expected method in \('auto', 'splitting', 'pdhg', 'highs'\); "
+                                                 r"received 'simplex'"):
         shared_concepts([ValueTable(np.zeros(8))] * 2, method="simplex")
-    with pytest.raises(HarsanyiValueError, match=r"practical up to n = 10.*method=\"pdhg\""):
+    with pytest.raises(HarsanyiValueError, match=r"practical up to n = 10.*method=\"splitting\""):
         shared_concepts([ValueTable(np.zeros(1 << 11))] * 2, method="highs")
 
 
@@ -669,7 +762,7 @@ def test_highs_stops_with_a_clear_error_at_its_time_limit():
     with pytest.raises(HarsanyiError, match=r"HiGHS stopped at time_limit=1e-06 s .*method=\"splitting\""):
         ValueTable(np.random.default_rng(1).normal(size=1 << 9)).and_or(method="highs", time_limit=1e-6)
     tables = [ValueTable(np.random.default_rng(seed).normal(size=1 << 8)) for seed in (1, 2)]
-    with pytest.raises(HarsanyiError, match=r"HiGHS stopped at time_limit=1e-06 s .*shared.*method=\"pdhg\""):
+    with pytest.raises(HarsanyiError, match=r"HiGHS stopped at time_limit=1e-06 s .*shared.*method=\"splitting\""):
         shared_concepts(tables, method="highs", time_limit=1e-6, compare=False)
 
 

@@ -54,13 +54,16 @@ def test_and_or_matches_numpy(device, method, n):
     assert b.certificate.passed
 
 
-def test_shared_concepts_match_numpy(device):
-    """The shared-concept PDHG on torch tables (one stack of K tables on the device) takes the NumPy path's steps."""
+@pytest.mark.parametrize("method", ["splitting", "pdhg"])
+def test_shared_concepts_match_numpy(device, method):
+    """The shared-concept PDHG and splitting on torch tables (one stack of K tables on the device) take the NumPy
+    path's steps."""
     from harsanyi import shared_concepts
 
     v = [random_table(7, seed) for seed in (21, 22)]
-    a = shared_concepts([ValueTable(t) for t in v], method="pdhg", max_iter=300, tol=1e-9)
-    b = shared_concepts([ValueTable(torch.tensor(t, device=device)) for t in v], method="pdhg", max_iter=300, tol=1e-9)
+    args = dict(method=method, max_iter=300, tol=1e-9)
+    a = shared_concepts([ValueTable(t) for t in v], **args)
+    b = shared_concepts([ValueTable(torch.tensor(t, device=device)) for t in v], **args)
     assert a.solver.iterations == b.solver.iterations
     for got, expected in zip(b.concepts, a.concepts):
         np.testing.assert_allclose(as_numpy(got.and_.values), expected.and_.values, atol=1e-7)  # as for and_or above

@@ -50,7 +50,10 @@ import numpy as np
 
 from ._array import abs_sum, empty, is_torch, like, namespace, to_numpy
 from ._files import read_npz, write_npz
-from ._iterate import _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _gap, _norm, Recorded, cuda_graph_of
+from ._iterate import (
+    _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _concat, _gap, _max_sum_prox, _norm, _project_range, Recorded,
+    cuda_graph_of,
+)
 from ._transforms import kronecker_transform, or_reconstruct, popcounts, subset_moebius, subset_zeta, superset_zeta
 from .exceptions import CacheError, HarsanyiValueError
 
@@ -76,6 +79,17 @@ def _parameters(n: int, budget: float = math.inf) -> tuple[float, float]:
     if budget < _WEIGHTED_AFTER * 2.0 ** (n / 2):
         return _RHO, 1.0
     return max(_RHO, 2.0 ** (n - 5)), min(1.0, 2.0 ** (13.0 - 1.5 * n))
+
+
+def _shared_parameters(n: int, budget: float = math.inf) -> tuple[float, float]:
+    """(ρ·mean_k |v_k(N) − v_k(∅)|, σ) of the shared-concept splitting's metric: ρ·range = max(2, 2^((n − 6)/2))
+    and ρ·range·σ = 1, whatever the budget. On the three breast-cancer MLPs of bench/shared.py and a planted game
+    shifted by 5 (twenty-second session), over ρ·range 0.5 … 30 and σ 0.1 … 4 at n = 5 … 12, the runs to the
+    1e-3 gap were fastest with ρ·range·σ between about 0.3 and 1 and ρ·range growing with n (1–3 at n ≤ 8, 3–5 at
+    n = 10, about 10 at n = 12); ρ·range = 20 with σ = 1, the single model's metric for small n, failed to reach
+    the gap in 20 000 iterations from n = 5 on."""
+    rho_range = max(2.0, 2.0 ** ((n - 6) / 2))
+    return rho_range, 1.0 / rho_range
 
 
 # From this many players on, a NumPy table's two graph projections (AND and OR) run on two threads, each with its
@@ -148,9 +162,10 @@ class _GraphProjection:
         s *= self.weight
         s -= kronecker_transform(do, din, out=t, work=work)
         s *= self.d
-        d0 = do[..., 0]  # Ωᵀd's rank-one part (e∅ + e_N)·d_o(∅), then Woodbury's correction, both along DΓᵀ
-        ends = xp.matmul(self.gamma, s) + d0 * self.k  # (q(∅), q(N)) before the correction
-        xp.matmul((d0 - xp.matmul(self.w, ends))[None], self.dgamma, out=t[None])  # (1, 2ⁿ): torch writes a row
+        d0 = do[..., 0, None]  # Ωᵀd's rank-one part (e∅ + e_N)·d_o(∅), then Woodbury's correction, both along DΓᵀ
+        ends = xp.matmul(s, self.gamma.T) + d0 * self.k  # (…, 2): (q(∅), q(N)) before the correction
+        # rows of (…, 2) times (2, 2ⁿ), written as a matrix (torch's out= takes no 1-D result of a matmul)
+        xp.matmul((d0 - xp.matmul(ends, self.w.T)).reshape(-1, 2), self.dgamma, out=t.reshape(-1, t.shape[-1]))
         s += t
         kronecker_transform(s, qout, out=q, work=work)
         kronecker_transform(s, oout, out=o, work=work)
@@ -171,18 +186,28 @@ class _Splitting:
     between checks, Halpern's step into z itself (T(z) = z + w − prox(z))."""
 
     def __init__(self, problem, rho: float, weight: float = 1.0):
-        v = problem.v
-        self.problem, self.rho, self.weight, self.v, self.tau = problem, rho, weight, v, problem.tau
+        self.problem = problem
+        self._allocate(problem.v, problem.tau, rho, weight)
+        from ._andor import _Problem  # here, not at the top: _andor imports this module
+
+        self.matching = _Problem(problem.v[None], [self.tau])
+        self.small = 1.0 - problem.free_f  # coalitions of ≤ 1 player
+
+    def _allocate(self, v, tau, rho: float, weight: float) -> None:
+        """The tables of z, its anchor z⁰, r and w (p, q, a, o: each of v's shape), the slab's move and scratch."""
+        self.rho, self.weight, self.v, self.tau = rho, weight, v, tau
         self.project = _GraphProjection(v, weight)
         self.xp = namespace(v)
         self.z, self.anchor = [v * 0.0 for _ in range(4)], [v * 0.0 for _ in range(4)]
         self.r, self.w = [empty(v.shape, v) for _ in range(4)], [empty(v.shape, v) for _ in range(4)]
         self.slab, self.move = empty(v.shape, v), empty(v.shape, v)
+        self.moves = (self.move, self.move)  # what prox(z) adds to z_p and z_q, twice over (r = z + move)
         self.scratch = (self.project.buffers(v), self.project.buffers(v))
-        from ._andor import _Problem  # here, not at the top: _andor imports this module
 
-        self.matching = _Problem(v[None], [self.tau])
-        self.small = 1.0 - problem.free_f  # coalitions of ≤ 1 player
+    @property
+    def scale(self) -> float:
+        """|v(N) − v(∅)|, the unit of ρ in ``_parameters``."""
+        return float(abs(self.v[-1] - self.v[0]))
 
     def use_metric(self, rho: float, weight: float) -> None:
         """Run in another metric from here; for a z that every metric reads alike (z = 0 before the first step),
@@ -205,13 +230,17 @@ class _Splitting:
         ``halpern`` is None, Halpern's step z ← z⁰ + halpern·(2w − r − z⁰)."""
         xp, z, r, w = self.xp, self.z, self.r, self.w
         i, j = which, which + 2
-        xp.add(z[i], self.move, out=r[i])
-        xp.clip(z[j], -1.0 / self.rho, 1.0 / self.rho, out=r[j])
-        r[j] *= -2.0
-        r[j] += z[j]
+        xp.add(z[i], self.moves[which], out=r[i])
+        self.reflect(which, z[j], r[j])
         (self.project.and_half if which == 0 else self.project.or_half)(r[i], r[j], w[i], w[j], self.scratch[which])
         if halpern is not None:
             self.halpern(halpern, (i, j))
+
+    def reflect(self, which: int, z, out) -> None:
+        """2·prox(z) − z of the concepts' objective (here ‖·‖₁ / ρ, the same for AND and OR), into ``out``."""
+        self.xp.clip(z, -1.0 / self.rho, 1.0 / self.rho, out=out)
+        out *= -2.0
+        out += z
 
     def halpern(self, a, parts=(0, 1, 2, 3)) -> None:
         """Halpern's step z ← z⁰ + a·(2w − r − z⁰) on the given parts of z, in place (a: a number, or a device
@@ -272,6 +301,130 @@ class _Splitting:
         and the first 98.6; clipping the second instead of scaling it gave 13.7."""
         return (_clip(self.rho * self.z[2], -1.0, 1.0),
                 superset_zeta((0.5 * self.rho * self.weight) * self.move))
+
+    # what the loop of ``halpern_splitting`` asks of a splitting: its best results are tuples of tables, saved by
+    # these names in a checkpoint
+    best_names = ("best_x", "best_y", "best_signs")
+    parameters = staticmethod(lambda n, budget=math.inf: _parameters(n, budget))  # the metric, read when called
+
+    def first(self):
+        """(the best to start from: ``plain()`` with no dual signs, its L1)."""
+        x, y, l1 = self.plain()
+        return (x, y, self.v * 0.0), l1
+
+    def bounds(self):
+        """(a feasible decomposition near the graph point with the dual signs of the better bound, its L1, that
+        certified lower bound)."""
+        x, y, objective = self.decomposition()
+        lower, signs = max(((self.problem.dual_bound(s), s) for s in self.duals()), key=lambda item: item[0])
+        return (x, y, signs), objective, lower
+
+    def identity(self) -> dict:
+        """What ties a checkpoint to this problem (with the metric and check_every, which the loop adds)."""
+        return {"n": self.problem.n, "tau": float(self.tau), "table": table_digest(self.v)}
+
+    def result(self, best):
+        """((OR concepts, noise ε, dual signs), extra stats) of the best decomposition: the runners' first item."""
+        x, y, signs = best
+        noise = _clip(subset_zeta(x) + or_reconstruct(y) - self.v, -self.tau, self.tau)  # the repaired match
+        return (y, noise, signs), {}
+
+
+class _SharedSplitting(_Splitting):
+    """The splitting for the concepts shared by K models (``_andor._Problem``, SPEC §3c), on tables of shape
+    (K, 2ⁿ): p_k = ζx_k, q_k = Ry_k and the concepts a_k = μp_k, o_k = Ωq_k of every model at once.
+
+    The graph projection is the single model's, on every row (the models are coupled only through the two proximal
+    maps). Value side: per coalition, each model's (p_k, q_k) projected onto |p_k + q_k − v_k| ≤ τ_k and the splits
+    γ_k = ½(p_k − q_k) onto a spread of at most 2p over the models (``_project_range``; the shared split γ is then
+    their middle). s_k = p_k + q_k and γ_k are orthogonal coordinates of (p_k, q_k), so the two projections are
+    independent: p moves by c/2 + δγ and q by c/2 − δγ, with c the slab's move of s and δγ the range's of γ.
+    Concept side: the prox of (1 − α)·max_k|·| + α·Σ_k|·| over the models (``_max_sum_prox``), for the AND and OR
+    concepts separately. For K = 1 and α = 1 this is the single-model problem (in its row form).
+
+    Bounds: the graph point's concepts, repaired into a match within τ_k and splits within p (``_Problem.repair``),
+    and a dual estimate from the value side's multipliers
+    n = ρσ(z − prox(z)) (outward normals of the constraints): on the rows of ``_Problem``, w_match = (n_p + n_q)/2 and
+    w_split = n_p − n_q, scaled into dual feasibility by ``_Problem.dual_bound`` (a certified lower bound)."""
+
+    best_names = ("best_z", "best_w")
+    parameters = staticmethod(lambda n, budget=math.inf: _shared_parameters(n, budget))
+
+    def __init__(self, problem, rho: float, weight: float = 1.0):
+        self.problem = problem
+        taus = problem.upper[: problem.k, :1] - problem.vs[:, :1]  # (K, 1)
+        self._allocate(problem.vs, taus, rho, weight)
+        self.moves = (empty(self.v.shape, self.v), empty(self.v.shape, self.v))
+        self.split_move = empty(self.v.shape, self.v)
+        self.threshold = like(np.full((1, 1), 1.0 / rho), self.v)  # on the device: no copy inside a recorded step
+
+    def use_metric(self, rho: float, weight: float) -> None:
+        super().use_metric(rho, weight)
+        self.threshold = like(np.full((1, 1), 1.0 / rho), self.v)
+
+    @property
+    def scale(self) -> float:
+        """The mean over the models of |v_k(N) − v_k(∅)|."""
+        return float(abs(self.v[:, -1] - self.v[:, 0]).mean())
+
+    def begin(self) -> None:
+        """The value side's moves: c = clip(s, ±τ_k) − s at s = z_p + z_q − v, and (K ≥ 2) δγ, the range
+        projection's move of γ = (z_p − z_q)/2; r_p = z_p + c + 2δγ, r_q = z_q + c − 2δγ."""
+        xp, s, c = self.xp, self.slab, self.move
+        xp.add(self.z[0], self.z[1], out=s)
+        s -= self.v
+        c[...] = _clip(s, -self.tau, self.tau)
+        c -= s
+        move_p, move_q = self.moves
+        if not self.problem.shared:
+            move_p[...] = c
+            move_q[...] = c
+            return
+        gamma = 0.5 * (self.z[0] - self.z[1])
+        delta = self.split_move
+        delta[...] = _project_range(gamma, self.problem.p)
+        delta -= gamma
+        xp.add(c, 2.0 * delta, out=move_p)
+        xp.subtract(c, 2.0 * delta, out=move_q)
+
+    def reflect(self, which: int, z, out) -> None:
+        """2·prox(z) − z of the shared objective over the models (AND and OR alike)."""
+        self.xp.multiply(_max_sum_prox(z, self.problem.alpha, self.threshold), 2.0, out=out)
+        out -= z
+
+    def decomposition(self):
+        """The graph point's concepts repaired by ``_Problem.repair``: (z of the LP, its objective)."""
+        repaired, _ = self.problem.repair(_concat([self.w[2], self.w[3]] + ([self.v[:1] * 0.0] if self.problem.shared
+                                                                             else [])))
+        return repaired, self.problem.objective(repaired)
+
+    def duals(self):
+        """The value side's multipliers on the rows of ``_Problem`` (see the class): w_match = −ρσc/2 and
+        w_split = −2ρσδγ."""
+        scale = self.rho * self.weight
+        rows = [(-0.5 * scale) * self.move] + ([(-2.0 * scale) * self.split_move] if self.problem.shared else [])
+        return (_concat(rows),)
+
+    def first(self):
+        z, _ = self.problem.repair(self.problem.start())
+        return (z, self.problem.lower * 0.0), self.problem.objective(z)
+
+    def bounds(self):
+        z, objective = self.decomposition()
+        w = self.duals()[0]
+        return (z, w), objective, self.problem.dual_bound(w)
+
+    def identity(self) -> dict:
+        problem = self.problem
+        return {"method": "shared splitting", "k": problem.k, "n": problem.n,
+                "taus": [float(t) for t in to_numpy(self.tau)[:, 0]], "alpha": problem.alpha, "p": problem.p,
+                "tables": table_digest(self.v)}
+
+    def result(self, best):
+        """(z of the LP, with the splits' excess over p, rounding only, as ``split_violation``)."""
+        z, _ = best
+        z, violation = self.problem.repair(z)  # already feasible: this measures the excess again
+        return z, {"split_violation": violation}
 
 
 class _GraphedSteps(Recorded):
@@ -383,7 +536,6 @@ class _Run:
 
 _SAVE_SECONDS = 60.0  # a checkpoint is rewritten at most this often while the splitting runs, and when it stops
 _CHECKPOINT_FORMAT = 2  # 2: the metric weight σ joined the identity (fifteenth session)
-_SAVED = tuple(f"{part}{i}" for part in ("z", "anchor") for i in range(4)) + ("best_x", "best_y", "best_signs")
 
 
 def table_digest(*tables) -> str:
@@ -456,53 +608,55 @@ class _Checkpoint:
 
 
 def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float | None, check_every: int, bar,
-                      rho: float | None = None, weight: float | None = None, checkpoint=None):
-    """Restarted Halpern Peaceman–Rachford on ``problem`` (a ``_DividendProblem``) in the metric of ``_parameters``
-    (ρ·|v(N) − v(∅)| and the value tables' weight σ) unless ``rho`` or ``weight`` is given. The restart criteria
-    and the time are checked every ``check_every`` iterations, the bounds (a repaired decomposition, two dual
-    estimates) every ``_BOUNDS_EVERY`` checks, on the last iteration and when time is up. A ``time_limit`` that
-    leaves too few iterations for the weighted metric (``_parameters``, one step timed first) keeps the plain one.
-    ``checkpoint``: a file the state is saved to (every ``_SAVE_SECONDS`` and when the run stops) and resumed from;
-    ``max_iter`` then counts the saved iterations too, ``time_limit`` this call's seconds. Returns ((y, ε, signs),
-    the best L1, the best lower bound, stats) like the PDHG runners."""
+                      rho: float | None = None, weight: float | None = None, checkpoint=None,
+                      splitting: type = _Splitting):
+    """Restarted Halpern Peaceman–Rachford on ``problem`` (a ``_DividendProblem`` with ``splitting=_Splitting``, a
+    shared-concept ``_Problem`` with ``_SharedSplitting``) in the metric of ``splitting.parameters`` (ρ·|v(N) − v(∅)|
+    and the value tables' weight σ) unless ``rho`` or ``weight`` is given. The restart criteria and the time are
+    checked every ``check_every`` iterations, the bounds (a repaired decomposition, the dual estimates) every
+    ``_BOUNDS_EVERY`` checks, on the last iteration and when time is up. A ``time_limit`` that leaves too few
+    iterations for the weighted metric (``_parameters``, one step timed first) keeps the plain one. ``checkpoint``:
+    a file the state is saved to (every ``_SAVE_SECONDS`` and when the run stops) and resumed from; ``max_iter``
+    then counts the saved iterations too, ``time_limit`` this call's seconds. Returns (the splitting's result, the
+    best L1, the best lower bound, stats) like the PDHG runners."""
     start = time.perf_counter()
-    scale = float(abs(problem.v[-1] - problem.v[0]))
     given = rho, weight
 
-    def metric(budget):
-        rho_range, default_weight = _parameters(problem.n, budget)
+    def metric(budget, scale):
+        rho_range, default_weight = splitting.parameters(problem.n, budget)
         return ((rho_range / scale if scale > 0 else 1.0) if given[0] is None else given[0],
                 default_weight if given[1] is None else given[1])
 
-    rho, weight = metric(math.inf)
-    split = _Splitting(problem, rho, weight)
+    split = splitting(problem, 1.0, 1.0)
+    rho, weight = metric(math.inf, split.scale)
+    split.use_metric(rho, weight)
     if given == (None, None) and checkpoint is None and time_limit is not None and weight != 1.0:
         # a checkpointed run keeps the metric of its identity, whatever the time limit of each call
         budget = min(max_iter, max(time_limit - (time.perf_counter() - start), 0.0) / _step_seconds(split))
-        if metric(budget) != (rho, weight):
-            rho, weight = metric(budget)
+        if metric(budget, split.scale) != (rho, weight):
+            rho, weight = metric(budget, split.scale)
             split.use_metric(rho, weight)
-    zero = problem.v * 0.0
-    x, y, plain = split.plain()
-    best, run = (x, y, zero), _Run(best_obj=plain)
+    best, plain = split.first()
+    run = _Run(best_obj=plain)
+    names = tuple(f"{part}{i}" for part in ("z", "anchor") for i in range(4)) + split.best_names
     saver = None
     if checkpoint is not None:
-        identity = {"n": problem.n, "tau": float(problem.tau), "rho": float(rho), "weight": float(weight),
-                    "check_every": int(check_every), "table": table_digest(problem.v)}
-        saver = _Checkpoint(checkpoint, identity, {name: (1 << problem.n,) for name in _SAVED})
+        identity = {**split.identity(), "rho": float(rho), "weight": float(weight), "check_every": int(check_every)}
+        tables = split.z + split.anchor + list(best)
+        saver = _Checkpoint(checkpoint, identity, {name: tuple(t.shape) for name, t in zip(names, tables)})
     saved = None if saver is None else saver.load()
     if saved is not None:
         state, arrays = saved
         run = _Run.of(state)
-        for table, name in zip(split.z + split.anchor, _SAVED):
-            table[...] = like(arrays[name], problem.v)
-        best = tuple(like(arrays[name], problem.v) for name in _SAVED[8:])
+        for table, name in zip(split.z + split.anchor, names):
+            table[...] = like(arrays[name], split.v)
+        best = tuple(like(arrays[name], split.v) for name in split.best_names)
         bar.update(run.iteration)
     resumed_from, reported = run.iteration, run.iteration
     finished = saved is not None and _gap(run.best_obj, run.best_lower) <= tol  # a converged run is not run on
 
     def save():
-        arrays = dict(zip(_SAVED, split.z + split.anchor + list(best)))
+        arrays = dict(zip(names, split.z + split.anchor + list(best)))
         saver.save(dataclasses.replace(run, seconds=run.seconds + time.perf_counter() - start).scalars(), arrays)
 
     graphed = _GraphedSteps.on_cuda(split, split.v, check_every - 1)
@@ -522,10 +676,9 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
             stop = False
             late = time_limit is not None and time.perf_counter() - start > time_limit
             if run.checks % _BOUNDS_EVERY == 0 or run.iteration == max_iter or late:
-                x, y, objective = split.decomposition()
-                lower, signs = max(((problem.dual_bound(s), s) for s in split.duals()), key=lambda item: item[0])
+                candidate, objective, lower = split.bounds()
                 if objective < run.best_obj:
-                    best, run.best_obj = (x, y, signs), objective
+                    best, run.best_obj = candidate, objective
                 run.best_lower = max(run.best_lower, lower)
                 stop = _checkpoint(run.history, bar, run.iteration, run.best_obj, run.best_lower,
                                    run.iteration - reported, tol, time_limit, start)
@@ -549,10 +702,9 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
                 save()
     if saver is not None and run.iteration > resumed_from:
         save()
-    x, y, signs = best
-    noise = _clip(subset_zeta(x) + or_reconstruct(y) - problem.v, -problem.tau, problem.tau)  # the repaired match
+    result, extra = split.result(best)
     best_lower = max(run.best_lower, 0.0)
     stats = dict(iterations=run.iteration, restarts=run.restarts, seconds=run.seconds + time.perf_counter() - start,
                  gap=max(_gap(run.best_obj, best_lower), 0.0), history=tuple(run.history), rho=rho,
-                 weight=weight, resumed_from=resumed_from)
-    return (y, noise, signs), run.best_obj, best_lower, stats
+                 weight=weight, resumed_from=resumed_from, **extra)
+    return result, run.best_obj, best_lower, stats
