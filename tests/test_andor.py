@@ -585,6 +585,37 @@ def test_range_projection_is_the_nearest_point_within_the_spread(seed, k):
     np.testing.assert_allclose(_project_range(torch.tensor(h), width).numpy(), got, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("k", [1, 2, 3, 6])
+def test_l1_ball_projection_without_a_sort_is_duchis(seed, k):
+    """``_project_l1_ball`` (no sort: θ = the largest (sum of the m largest |a| − r) / m) against Duchi et al.'s
+    sorted algorithm written out here, on columns with ties (repeated and zero entries), inside and outside the
+    ball, with one radius per column and one for all; NumPy and torch alike. 1e-12: float64 sums in another order."""
+    from harsanyi._iterate import _project_l1_ball
+
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(k, 60)) * rng.choice([0.1, 1.0, 5.0], size=60)
+    a[:, :4] = np.round(a[:, :4])  # ties and zeros
+    a[:, 4] = a[0, 4]
+    radius = rng.uniform(0.0, 3.0, size=(1, 60))
+
+    def duchi(column, r):
+        s = np.sort(np.abs(column))[::-1]
+        cs = np.cumsum(s)
+        rho = np.nonzero(s - (cs - r) / np.arange(1, column.size + 1) > 0)[0]
+        theta = max((cs[rho[-1]] - r) / (rho[-1] + 1), 0.0) if rho.size else 0.0
+        return column - np.clip(column, -theta, theta)  # soft thresholding by θ
+
+    expected = np.stack([duchi(col, r) for col, r in zip(a.T, radius[0])], axis=1)
+    np.testing.assert_allclose(_project_l1_ball(a, radius), expected, rtol=0, atol=1e-12)
+    one = np.full((1, 1), 0.7)
+    np.testing.assert_allclose(_project_l1_ball(a, one), np.stack([duchi(col, 0.7) for col in a.T], axis=1),
+                               rtol=0, atol=1e-12)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_allclose(_project_l1_ball(torch.tensor(a), torch.tensor(radius)).numpy(), expected, rtol=0,
+                               atol=1e-12)
+
+
 def test_shared_concepts_bad_input():
     from harsanyi import shared_concepts
 

@@ -44,8 +44,8 @@ from ._array import is_torch, like, to_numpy
 from ._certificate import Certificate, Check, rounding_tolerance
 from ._interactions import Interactions
 from ._iterate import (
-    _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _concat, _cumsum0, _max_sum_prox, _norm, _primal_weight,
-    _project_range, _soft, _sorted_desc, Recorded, cuda_graph_of,
+    _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _concat, _max_sum_prox, _norm, _primal_weight, _project_range,
+    _soft, Recorded, cuda_graph_of,
 )
 
 from ._progress import progress_bar
@@ -315,6 +315,19 @@ class _Problem:
             rows.append((0.5 * (top + bottom))[None])
             violation = max(0.0, float((0.5 * (top - bottom)).max()) - self.p)
         return _concat(rows), violation
+
+
+def _sorted_desc(a):
+    """|a| sorted in decreasing order along axis 0."""
+    if is_torch(a):
+        import torch
+
+        return torch.sort(abs(a), dim=0, descending=True).values
+    return -np.sort(-abs(a), axis=0)
+
+
+def _cumsum0(a):
+    return a.cumsum(0) if is_torch(a) else np.cumsum(a, axis=0)
 
 
 def _dual_norm(s, alpha: float) -> float:
