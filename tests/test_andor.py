@@ -627,6 +627,11 @@ def test_shared_concepts_bad_input():
         shared_concepts([ValueTable(np.zeros(8))] * 2, alpha=2)
     with pytest.raises(HarsanyiValueError, match="p ≥ 0"):
         shared_concepts([ValueTable(np.zeros(8))] * 2, p=-1.0)
+    with pytest.raises(HarsanyiValueError, match=r"Expected a finite p ≥ 0 .*received inf\. For splits bounded only "
+                                                 r"loosely, pass a large p"):
+        shared_concepts([ValueTable(np.zeros(8))] * 2, p=float("inf"))
+    with pytest.raises(HarsanyiValueError, match="Expected a finite pthres ≥ 0; received nan"):
+        shared_concepts([ValueTable(np.zeros(8))] * 2, pthres=float("nan"))
     with pytest.raises(HarsanyiValueError, match=r"Expected method in \('auto', 'splitting', 'pdhg', 'highs'\); "
                                                  r"received 'simplex'"):
         shared_concepts([ValueTable(np.zeros(8))] * 2, method="simplex")
