@@ -204,10 +204,10 @@ class _Splitting:
         self.moves = (self.move, self.move)  # what prox(z) adds to z_p and z_q, twice over (r = z + move)
         self.scratch = (self.project.buffers(v), self.project.buffers(v))
 
-    @property
-    def scale(self) -> float:
+    @staticmethod
+    def scale_of(problem) -> float:
         """|v(N) − v(∅)|, the unit of ρ in ``_parameters``."""
-        return float(abs(self.v[-1] - self.v[0]))
+        return float(abs(problem.v[-1] - problem.v[0]))
 
     def use_metric(self, rho: float, weight: float) -> None:
         """Run in another metric from here; for a z that every metric reads alike (z = 0 before the first step),
@@ -362,10 +362,10 @@ class _SharedSplitting(_Splitting):
         super().use_metric(rho, weight)
         self.threshold = like(np.full((1, 1), 1.0 / rho), self.v)
 
-    @property
-    def scale(self) -> float:
+    @staticmethod
+    def scale_of(problem) -> float:
         """The mean over the models of |v_k(N) − v_k(∅)|."""
-        return float(abs(self.v[:, -1] - self.v[:, 0]).mean())
+        return float(abs(problem.vs[:, -1] - problem.vs[:, 0]).mean())
 
     def begin(self) -> None:
         """The value side's moves: c = clip(s, ±τ_k) − s at s = z_p + z_q − v, and (K ≥ 2) δγ, the range
@@ -622,19 +622,20 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
     start = time.perf_counter()
     given = rho, weight
 
-    def metric(budget, scale):
+    scale = splitting.scale_of(problem)
+
+    def metric(budget):
         rho_range, default_weight = splitting.parameters(problem.n, budget)
         return ((rho_range / scale if scale > 0 else 1.0) if given[0] is None else given[0],
                 default_weight if given[1] is None else given[1])
 
-    split = splitting(problem, 1.0, 1.0)
-    rho, weight = metric(math.inf, split.scale)
-    split.use_metric(rho, weight)
+    rho, weight = metric(math.inf)
+    split = splitting(problem, rho, weight)
     if given == (None, None) and checkpoint is None and time_limit is not None and weight != 1.0:
         # a checkpointed run keeps the metric of its identity, whatever the time limit of each call
         budget = min(max_iter, max(time_limit - (time.perf_counter() - start), 0.0) / _step_seconds(split))
-        if metric(budget, split.scale) != (rho, weight):
-            rho, weight = metric(budget, split.scale)
+        if metric(budget) != (rho, weight):
+            rho, weight = metric(budget)
             split.use_metric(rho, weight)
     best, plain = split.first()
     run = _Run(best_obj=plain)
