@@ -1,5 +1,5 @@
-"""Concepts shared by several models: shared_concepts with HiGHS (exact, n ≤ 10), the splitting and restarted PDHG on
-the same tables.
+"""Concepts shared by several models: shared_concepts with HiGHS (exact, n ≤ 10), the splitting, "auto" (beyond
+n = 8: the splitting, then HiGHS's simplex over its concepts) and restarted PDHG on the same tables.
 
     python bench/shared.py                 # three MLPs trained with seeds 0, 1, 2; n = 8, 10, 12 and 14
     python bench/shared.py --ns 8 --time-limit 30 --methods highs splitting
@@ -38,26 +38,37 @@ def tables(n: int, k: int):
     return out
 
 
+def used(result) -> int:
+    """The concepts (AND and OR, all models) above 1e-9 of the largest: how sparse the decomposition is."""
+    parts = [part.values for c in result.concepts for part in (c.and_, c.or_)]
+    top = max(float(np.abs(part).max()) for part in parts)
+    return sum(int((np.abs(part) > 1e-9 * top).sum()) for part in parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ns", type=int, nargs="+", default=[8, 10, 12, 14])
     parser.add_argument("--models", type=int, default=3)
-    parser.add_argument("--methods", nargs="+", default=["highs", "splitting", "pdhg"],
-                        choices=["highs", "splitting", "pdhg"], help="HiGHS runs only for n ≤ 10")
+    parser.add_argument("--methods", nargs="+", default=["highs", "splitting", "auto", "pdhg"],
+                        choices=["highs", "splitting", "auto", "pdhg"], help="HiGHS runs only for n ≤ 10")
     parser.add_argument("--time-limit", type=float, default=60.0, help="for the splitting and PDHG (HiGHS runs "
-                                                                       "to the end)")
+                                                                       "to the end); 0: none (then the first-order "
+                                                                       "methods stop at the 1e-3 gap or 20 000 "
+                                                                       "iterations)")
     args = parser.parse_args()
     print(f"{'n':>3} {'method':>9} {'s':>7} {'iterations':>10} {'L1':>10} {'lower':>10} {'gap':>9} {'in all':>6} "
-          f"{'overlap':>7}")
+          f"{'overlap':>7} {'concepts':>8}")
     for n in args.ns:
         ts = tables(n, args.models)
         for method in [m for m in args.methods if m != "highs" or n <= 10]:
             start = time.perf_counter()
             result = shared_concepts(ts, method=method, compare=False, progress=False,
-                                     time_limit=None if method == "highs" else args.time_limit)
+                                     time_limit=None if method == "highs" or args.time_limit <= 0
+                                     else args.time_limit)
             s = result.solver
             print(f"{n:>3} {method:>9} {time.perf_counter() - start:>7.1f} {s.iterations:>10,} {s.l1:>10.3f} "
-                  f"{s.lower_bound:>10.3f} {s.gap:>9.2e} {len(result.shared):>6} {result.overlap:>7.2f}", flush=True)
+                  f"{s.lower_bound:>10.3f} {s.gap:>9.2e} {len(result.shared):>6} {result.overlap:>7.2f} "
+                  f"{used(result):>8,}", flush=True)
 
 
 if __name__ == "__main__":

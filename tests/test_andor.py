@@ -1,5 +1,6 @@
 """AND-OR concepts (SPEC §3): the operators, the certificate, and the optimiser against an LP solver's optimum."""
 
+import math
 import types
 
 import numpy as np
@@ -495,11 +496,10 @@ def test_shared_concepts_auto_is_exact_for_small_n_and_pdhg_stays_above_it():
     assert early.solver.lower_bound <= exact.solver.l1 * (1 + 1e-9)
 
 
-def test_shared_splitting_reaches_the_exact_optimum():
-    """Three noisy copies of a planted game at n = 7 (the split bound p = 0.1 binds): the splitting
-    converges to its certified 1e-3 gap, its L1 within that gap of HiGHS's optimum and its lower bound below it
-    (1e-9: HiGHS's accuracy); every model's concepts match its table within τ, and the splits keep within p of
-    the shared one (up to rounding: the repair moves them inside)."""
+@pytest.fixture(scope="module")
+def three_noisy_copies():
+    """Three noisy copies of a planted game at n = 7, with HiGHS's and the splitting's shared concepts at p = 0.1
+    (the split bound binds)."""
     from harsanyi import shared_concepts
 
     rng = np.random.default_rng(12)
@@ -507,6 +507,17 @@ def test_shared_splitting_reaches_the_exact_optimum():
     tables = [ValueTable(v + 0.2 * rng.normal(size=v.size)) for _ in range(3)]
     exact = shared_concepts(tables, compare=False, method="highs", p=0.1)
     joint = shared_concepts(tables, compare=False, method="splitting", p=0.1, tol=1e-3)
+    return tables, exact, joint
+
+
+def test_shared_splitting_reaches_the_exact_optimum(three_noisy_copies):
+    """Three noisy copies of a planted game at n = 7 (the split bound p = 0.1 binds): the splitting
+    converges to its certified 1e-3 gap, its L1 within that gap of HiGHS's optimum and its lower bound below it
+    (1e-9: HiGHS's accuracy); every model's concepts match its table within τ, and the splits keep within p of
+    the shared one (up to rounding: the repair moves them inside)."""
+    from harsanyi import shared_concepts
+
+    tables, exact, joint = three_noisy_copies
     assert joint.solver.method.startswith("restarted Halpern Peaceman–Rachford splitting")
     assert joint.solver.converged and all(c.certificate.passed for c in joint.concepts)
     optimum = exact.solver.l1
@@ -532,6 +543,71 @@ def test_shared_concepts_of_models_far_apart_at_the_baseline():
         assert result.solver.converged and result.split_violation <= 1e-12
         assert all(c.certificate.passed for c in result.concepts)
     assert exact.solver.l1 * (1 - 1e-9) <= joint.solver.l1 <= exact.solver.l1 / (1 - 1e-3) + 1e-9
+
+
+@pytest.mark.parametrize("k, p", [(1, None), (2, 1e3), (3, 0.1)])
+def test_shared_polish_over_every_concept_solves_the_whole_lp(k, p):
+    """``polish_shared`` given every concept as a column and a point far from the optimum (all ones, so its first
+    rows are arbitrary): the rows it generates from the violations on the whole table must end at the LP's optimum,
+    HiGHS's on the whole shared LP (K = 1: and_or's; 1e-7 relative: two simplex codes' feasibility tolerances),
+    and the point, repaired, is feasible to rounding."""
+    pytest.importorskip("highspy")
+    from harsanyi._activeset import polish_shared
+    from harsanyi._andor import _Problem, _shared_highs
+
+    rng = np.random.default_rng(21)
+    v = planted_game(5, seed=21)
+    vs = np.stack([v + 0.2 * rng.normal(size=v.size) for _ in range(k)])
+    taus = [0.05] * k
+    problem = _Problem(vs, taus, alpha=0.1 if k > 1 else 1.0, p=math.inf if p is None else p)
+    optimum = problem.objective(problem.repair(_shared_highs(problem, taus)[0])[0])
+    ones = np.ones((k, 32))
+    out = polish_shared(vs, taus, problem.p, problem.alpha, ones, ones, time_limit=None, relative=0.0)
+    assert out is not None
+    (x, y), rounds, pivots = out
+    assert rounds >= 1 and pivots >= 1
+    z, violation = problem.repair(np.concatenate([x, y] + ([np.zeros((1, 32))] if k > 1 else [])))
+    assert violation <= 1e-12
+    assert np.abs(subset_zeta(z[:k]) + or_reconstruct(z[k:2 * k]) - vs).max() <= 0.05 + 1e-12
+    assert problem.objective(z) == pytest.approx(optimum, rel=1e-7)
+
+
+def test_shared_polish_gives_up_where_its_concepts_cannot_match_or_time_is_up():
+    """Keeping only the largest concept (relative = 0.99) of a planted game leaves the rows infeasible: None, and
+    the caller keeps its point; so does a time limit of 0."""
+    pytest.importorskip("highspy")
+    from harsanyi._activeset import polish_shared
+
+    vs = planted_game(5, seed=22)[None]
+    x = subset_moebius(vs)
+    assert polish_shared(vs, [0.01], math.inf, 1.0, x, 0 * x, time_limit=None, relative=0.99) is None
+    assert polish_shared(vs, [0.01], math.inf, 1.0, x, 0 * x, time_limit=0.0) is None
+
+
+def test_shared_concepts_auto_polishes_the_splitting_into_a_vertex(monkeypatch, three_noisy_copies):
+    """Beyond the n where "auto" takes HiGHS (lowered to 4 here, so n = 7 is beyond), it runs the splitting and
+    then HiGHS's simplex over the splitting's concepts: a lower L1 than the splitting alone, still above HiGHS's
+    optimum on the whole LP (1e-9: its accuracy), certified, within the split bound, and on fewer concepts (the
+    splitting stops inside a face of a degenerate optimum; the simplex ends at a vertex)."""
+    pytest.importorskip("highspy")
+    from harsanyi import _andor, shared_concepts
+
+    tables, exact, alone = three_noisy_copies
+    monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
+    auto = shared_concepts(tables, compare=False, p=0.1)
+    assert auto.solver.method == ("restarted Halpern Peaceman–Rachford splitting, then HiGHS's simplex on its "
+                                  "concepts (a vertex)")
+    assert exact.solver.l1 * (1 - 1e-9) <= auto.solver.l1 < alone.solver.l1
+    assert auto.solver.lower_bound == alone.solver.lower_bound and auto.solver.converged
+    assert auto.solver.gap == pytest.approx((auto.solver.l1 - auto.solver.lower_bound) / auto.solver.l1)
+    assert all(c.certificate.passed for c in auto.concepts) and auto.split_violation <= 1e-12
+
+    def used(result):
+        top = max(max(abs(c.and_.values).max(), abs(c.or_.values).max()) for c in result.concepts)
+        return sum(int((abs(c.and_.values) > 1e-9 * top).sum() + (abs(c.or_.values) > 1e-9 * top).sum())
+                   for c in result.concepts)
+
+    assert used(auto) < used(alone)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -298,3 +298,189 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
                  history=tuple(history), rows=len(lp.row_mask),
                  concepts=int(np.isin(lp.col_kind, (_AND, _OR)).sum() // 2))
     return best, best_obj, best_lower, stats
+
+
+_POLISH_ADD = 256  # violated rows added per model and round by the shared polish
+_POLISH_FIRST = 2048  # rows per model it starts from at most: those nearest their bound (τ = 0 puts all at it)
+
+
+class _SupportLP:
+    """The shared-concept LP of ``_andor._Problem`` (SPEC §3c) over fixed concepts and a growing set of rows, in one
+    HiGHS model (dual simplex, warm-started as rows are added).
+
+    Columns: per model k the parts x⁺, x⁻ of its AND concepts on ``and_masks`` and y⁺, y⁻ of its OR concepts on
+    ``or_masks`` (cost α, 1 for one model), and its free total t_k = Σ_{T≠∅} y_k(T); for K ≥ 2 the per-concept
+    maxima s ≥ x⁺_k + x⁻_k and u ≥ y⁺_k + y⁻_k over the models (cost 1 − α) and, per split row's coalition, the free
+    shared split g(S). Rows: the totals, the maxima, then as they are added, v_k(S) − τ_k ≤ ζx_k(S) + Ry_k(S) ≤
+    v_k(S) + τ_k with Ry(S) = y(∅) + t − Σ_{∅≠T, T∩S=∅} y(T), and |½(ζx_k − Ry_k)(S) − g(S)| ≤ p.
+    """
+
+    def __init__(self, vs: np.ndarray, taus: np.ndarray, p: float, alpha: float, and_masks, or_masks):
+        import highspy
+
+        self.optimal = highspy.HighsModelStatus.kOptimal
+        self.vs, self.taus, self.p = vs, taus, p
+        self.k, self.shared = vs.shape[0], vs.shape[0] >= 2
+        self.and_masks, self.or_masks = and_masks, or_masks
+        na, no = len(and_masks), len(or_masks)
+        self.width = 2 * na + 2 * no + 1  # one model's columns
+        self.highs = _silent_highs(highspy)
+        self.highs.setOptionValue("simplex_strategy", _DUAL)
+        self.inf = highspy.kHighsInf
+        cost = np.full(self.width, alpha if self.shared else 1.0)
+        cost[-1] = 0.0
+        lower = np.zeros(self.width)
+        lower[-1] = -self.inf
+        for _ in range(self.k):
+            self._columns(cost, lower)
+        self.g_column = {}
+        if self.shared:
+            self.first_max = self.k * self.width
+            self._columns(np.full(na + no, 1.0 - alpha), np.zeros(na + no))
+        self.n_columns = self.k * self.width + (na + no if self.shared else 0)
+        nonempty = (or_masks != 0).astype(np.float64)
+        total = np.concatenate([np.zeros(2 * na), -nonempty, nonempty, [1.0]])
+        for k in range(self.k):
+            self._rows(np.zeros(1), np.zeros(1), total[None], k * self.width)
+        if self.shared:  # s_T − x⁺_k(T) − x⁻_k(T) ≥ 0, the same for u and the OR parts
+            for k in range(self.k):
+                for first, count, own in ((0, na, 0), (2 * na, no, na)):
+                    idx = np.arange(count)
+                    cols = np.stack([self.first_max + own + idx, k * self.width + first + idx,
+                                     k * self.width + first + count + idx], axis=1).astype(np.int32)
+                    vals = np.tile([1.0, -1.0, -1.0], (count, 1))
+                    self.highs.addRows(count, np.zeros(count), np.full(count, self.inf), 3 * count,
+                                       (3 * idx).astype(np.int32), cols.ravel(), vals.ravel())
+
+    def _columns(self, cost, lower) -> None:
+        m = len(cost)
+        self.highs.addCols(m, cost, lower, np.full(m, self.inf), 0, np.zeros(m, np.int32), np.zeros(0, np.int32),
+                           np.zeros(0))
+
+    def _rows(self, low, high, block: np.ndarray, offset: int, extra=None) -> None:
+        """Rows from a dense block over one model's columns (from ``offset``), plus ``extra`` (column, value) per
+        row."""
+        r, c = np.nonzero(block)
+        vals = block[r, c]
+        c = c + offset
+        if extra is not None:
+            r = np.concatenate([r, np.arange(block.shape[0])])
+            c = np.concatenate([c, extra[0]])
+            vals = np.concatenate([vals, extra[1]])
+            order = np.argsort(r, kind="stable")
+            r, c, vals = r[order], c[order], vals[order]
+        starts = np.searchsorted(r, np.arange(block.shape[0])).astype(np.int32)
+        self.highs.addRows(block.shape[0], low, high, len(c), starts, c.astype(np.int32), vals.astype(np.float64))
+
+    def _value_block(self, masks: np.ndarray) -> np.ndarray:
+        """The coefficients of ζx(S) + Ry(S) on one model's columns (x⁺, x⁻, y⁺, y⁻, t), one row per S in ``masks``."""
+        na = len(self.and_masks)
+        inc = _incidence(masks, np.concatenate([self.and_masks, self.or_masks]),
+                         np.concatenate([np.full(na, _AND), np.full(len(self.or_masks), _OR)]))
+        inc[:, na:][:, self.or_masks == 0] = 1.0  # y(∅) is in every v_or(S)
+        a, o = inc[:, :na], inc[:, na:]
+        return np.concatenate([a, -a, o, -o, np.ones((len(masks), 1))], axis=1)
+
+    def add_value_rows(self, k: int, masks: np.ndarray) -> None:
+        if len(masks):
+            tau = self.taus[k]
+            self._rows(self.vs[k, masks] - tau, self.vs[k, masks] + tau, self._value_block(masks), k * self.width)
+
+    def add_split_rows(self, masks: np.ndarray) -> None:
+        """|½(ζx_k − Ry_k)(S) − g(S)| ≤ p for every model, with a new g(S) for the coalitions that have none."""
+        new = np.array([s for s in masks.tolist() if s not in self.g_column], dtype=np.int64)
+        if len(new):
+            self._columns(np.zeros(len(new)), np.full(len(new), -self.inf))
+            for s in new.tolist():
+                self.g_column[s] = self.n_columns
+                self.n_columns += 1
+        if not len(masks):
+            return
+        block = self._value_block(masks)
+        block[:, 2 * len(self.and_masks):] *= -1.0  # ½(ζx − Ry)
+        block *= 0.5
+        g = np.array([self.g_column[s] for s in masks.tolist()])
+        for k in range(self.k):
+            self._rows(np.full(len(masks), -self.p), np.full(len(masks), self.p), block, k * self.width,
+                       extra=(g, np.full(len(masks), -1.0)))
+
+    def solve(self, size: int, time_limit: float | None):
+        """Re-solve; returns (x, y) as full (K, 2ⁿ) tables, or None if HiGHS found the rows infeasible over these
+        concepts or stopped at the time limit, and the simplex iterations."""
+        if time_limit is not None:
+            self.highs.setOptionValue("time_limit", max(float(time_limit), 1e-3))
+        self.highs.run()
+        steps = int(self.highs.getInfo().simplex_iteration_count)
+        if self.highs.getModelStatus() != self.optimal:
+            return None, steps
+        value = np.asarray(self.highs.getSolution().col_value)
+        na, no = len(self.and_masks), len(self.or_masks)
+        x, y = np.zeros((self.k, size)), np.zeros((self.k, size))
+        for k in range(self.k):
+            cols = value[k * self.width:(k + 1) * self.width]
+            x[k, self.and_masks] = cols[:na] - cols[na:2 * na]
+            y[k, self.or_masks] = cols[2 * na:2 * na + no] - cols[2 * na + no:2 * na + 2 * no]
+        return (x, y), steps
+
+
+def polish_shared(vs: np.ndarray, taus, p: float, alpha: float, x: np.ndarray, y: np.ndarray, *,
+                  time_limit: float | None, relative: float = 1e-4, max_concepts: int | None = None, bar=None):
+    """A vertex of the shared-concept LP over the concepts a first-order solution uses: its AND and OR concepts
+    above ``relative`` of the largest in any model (and the OR concepts on ≤ 1 player, which move the split) are
+    the columns; the coalitions where its noise or split is within 1 % of its bound are the first rows, and the
+    rows the LP's solution violates on the whole table (fast transforms) are added, ``_POLISH_ADD`` per model and
+    round, until none is. Where the optimum is degenerate, a first-order method stops inside a face of it, its mass
+    spread over concepts that a vertex leaves out; the vertex is what HiGHS gives on small n.
+
+    Returns (x, y), the rounds and the simplex iterations, or None where the rows are infeasible with these columns,
+    ``time_limit`` (seconds) ran out first or the concepts are more than ``max_concepts`` (a dense optimum, whose
+    LP is slow) (NumPy float64 tables, in the units of ``vs``). ``bar``: a progress bar, updated every round."""
+    k, size = vs.shape
+    n = size.bit_length() - 1
+    taus = np.asarray(taus, dtype=np.float64)
+    pop = popcounts(n)
+    start = time.perf_counter()
+    top = max(float(np.abs(x).max()), float(np.abs(y).max()), 1e-300)
+    and_masks = np.flatnonzero((np.abs(x) > relative * top).any(0) | (np.arange(size) == 0))
+    or_masks = np.flatnonzero((np.abs(y) > relative * top).any(0) | (pop <= 1))
+    if max_concepts is not None and len(and_masks) + len(or_masks) > max_concepts:
+        return None
+    lp = _SupportLP(vs, taus, p, alpha, and_masks, or_masks)
+    shared = k >= 2
+    feasibility = 1e-9 * max(float(taus.max()), float(np.abs(vs).max()) * 1e-6, 1e-300)
+
+    def excess(x, y):
+        zx, ry = subset_zeta(x), or_reconstruct(y)
+        over = np.abs(zx + ry - vs) - taus[:, None]
+        gamma = 0.5 * (zx - ry)
+        spread = gamma.max(0) - gamma.min(0) - 2.0 * p if shared else np.full(size, -np.inf)
+        return over, spread
+
+    over, spread = excess(x, y)
+    rows = [_top(over[i], _POLISH_FIRST, -1e-2 * taus[i] - 1e-300) for i in range(k)]
+    splits = _top(spread, _POLISH_FIRST, -2e-2 * p - 1e-300) if shared else np.zeros(0, np.int64)
+    in_rows, in_splits = np.zeros((k, size), bool), np.zeros(size, bool)
+    rounds = pivots = 0
+    while True:
+        for i in range(k):
+            lp.add_value_rows(i, rows[i])
+            in_rows[i, rows[i]] = True
+        if shared:
+            lp.add_split_rows(splits)
+            in_splits[splits] = True
+        left = None if time_limit is None else time_limit - (time.perf_counter() - start)
+        if left is not None and left <= 0:
+            return None
+        solution, steps = lp.solve(size, left)
+        rounds, pivots = rounds + 1, pivots + steps
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"rows {int(in_rows.sum() + k * in_splits.sum()):,}", refresh=False)
+        if solution is None:
+            return None
+        over, spread = excess(*solution)
+        rows = [_top(np.where(in_rows[i], -np.inf, over[i]), _POLISH_ADD, feasibility) for i in range(k)]
+        splits = (_top(np.where(in_splits, -np.inf, spread), _POLISH_ADD, feasibility) if shared
+                  else np.zeros(0, np.int64))
+        if not (sum(len(r) for r in rows) or len(splits)):
+            return solution, rounds, pivots
