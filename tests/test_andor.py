@@ -547,10 +547,11 @@ def test_shared_concepts_of_models_far_apart_at_the_baseline():
 
 @pytest.mark.parametrize("k, p", [(1, None), (2, 1e3), (3, 0.1)])
 def test_shared_polish_over_every_concept_solves_the_whole_lp(k, p):
-    """``polish_shared`` given every concept as a column and a point far from the optimum (all ones, so its first
-    rows are arbitrary): the rows it generates from the violations on the whole table must end at the LP's optimum,
-    HiGHS's on the whole shared LP (K = 1: and_or's; 1e-7 relative: two simplex codes' feasibility tolerances),
-    and the point, repaired, is feasible to rounding."""
+    """``polish_shared`` given every concept as a column and a point far from the optimum (the dividends less a
+    small OR part, which match every table exactly, so no value row starts near its bound): the rows it generates
+    from the violations on the whole table must end at the LP's optimum, HiGHS's on the whole shared LP (K = 1:
+    and_or's; 1e-7 relative: two HiGHS codes' feasibility tolerances), and the point, repaired, is feasible to
+    rounding."""
     pytest.importorskip("highspy")
     from harsanyi._activeset import polish_shared
     from harsanyi._andor import _Problem, _shared_highs
@@ -561,11 +562,12 @@ def test_shared_polish_over_every_concept_solves_the_whole_lp(k, p):
     taus = [0.05] * k
     problem = _Problem(vs, taus, alpha=0.1 if k > 1 else 1.0, p=math.inf if p is None else p)
     optimum = problem.objective(problem.repair(_shared_highs(problem, taus)[0])[0])
-    ones = np.ones((k, 32))
-    out = polish_shared(vs, taus, problem.p, problem.alpha, ones, ones, time_limit=None, relative=0.0)
+    small = np.full((k, 32), 1e-3)
+    start = subset_moebius(vs - or_reconstruct(small))
+    out = polish_shared(vs, taus, problem.p, problem.alpha, start, small, time_limit=None, relative=0.0)
     assert out is not None
-    (x, y), rounds, pivots = out
-    assert rounds >= 1 and pivots >= 1
+    (x, y), rounds = out
+    assert rounds >= 2  # the first LP had no value rows
     z, violation = problem.repair(np.concatenate([x, y] + ([np.zeros((1, 32))] if k > 1 else [])))
     assert violation <= 1e-12
     assert np.abs(subset_zeta(z[:k]) + or_reconstruct(z[k:2 * k]) - vs).max() <= 0.05 + 1e-12

@@ -1067,7 +1067,7 @@ def _polish_shared(problem: _Problem, taus, z, report: SolverReport, stats: dict
     seconds = report.seconds + time.perf_counter() - start
     if out is None:
         return z, dataclasses.replace(report, seconds=seconds), stats
-    (x, y), rounds, _ = out
+    (x, y), rounds = out
     candidate, violation = problem.repair(like(np.concatenate([x, y, host[2 * k:]]), problem.vs))
     l1 = problem.objective(candidate)
     if not l1 < report.l1:
@@ -1118,7 +1118,7 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     ``time_limit`` leaves: its vertex where that has a lower L1 (at n = 10: 5 800 concepts → 650, gap 1e-3 →
     1e-4). The LP's optimum is often not unique, and a first-order method stops inside a face of it; which concepts
     are salient in all the models depends on the point (on the bench's three MLPs at n = 10: 6 for the splitting,
-    10 for its vertex, 18 for HiGHS's own vertex on the whole LP). ``checkpoint``: a file
+    12 for its vertex, 18 for HiGHS's own vertex on the whole LP). ``checkpoint``: a file
     the splitting or PDHG saves its state to (every minute and when it stops); the same call again goes on from it
     on the same iterates, ``max_iter`` counting every call's.
     """
