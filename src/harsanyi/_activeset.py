@@ -18,6 +18,10 @@ with the dual simplex, both from the previous basis. Every round yields certifie
 violated coalitions into the AND concepts gives a feasible decomposition (an upper bound), and π scaled into dual
 feasibility gives vᵀπ − τ‖π‖₁ as a lower bound. When nothing is violated and nothing is priced in, they meet.
 
+``polish_shared`` does the row half of this for the shared-concept LP of several models (SPEC §3c), over the
+fixed concepts a first-order solution uses: a vertex near the splitting's point, which ``shared_concepts``
+takes where its L1 is lower.
+
 HiGHS runs on the CPU through ``highspy``; tables on a GPU are copied to the host.
 """
 
@@ -407,9 +411,9 @@ class _SupportLP:
 
     def solve(self, size: int, time_limit: float | None):
         """Re-solve; returns (x, y) as full (K, 2ⁿ) tables, or None if HiGHS found the rows infeasible over these
-        concepts or stopped at the time limit. The first solve is HiGHS's interior point
-        method, then a crossover to a basis (at n = 14: 5 s where the dual simplex from scratch took 20 s); the
-        later ones are the dual simplex from the last basis."""
+        concepts or stopped at the time limit. The first solve is HiGHS's interior point method, then a crossover
+        to a basis (at n = 14: 5 s where the dual simplex from scratch took 20 s); the later ones are the dual
+        simplex from the last basis."""
         if time_limit is not None:
             self.highs.setOptionValue("time_limit", max(float(time_limit), 1e-3))
         self.highs.setOptionValue("solver", "simplex" if self.solved else "ipm")
@@ -436,9 +440,9 @@ def polish_shared(vs: np.ndarray, taus, p: float, alpha: float, x: np.ndarray, y
     round, until none is. Where the optimum is degenerate, a first-order method stops inside a face of it, its mass
     spread over concepts that a vertex leaves out; the vertex is what HiGHS gives on small n.
 
-    Returns (x, y) and the rounds, or None where the rows are infeasible with these columns,
-    ``time_limit`` (seconds) ran out first or the concepts are more than ``max_concepts`` (a dense optimum, whose
-    LP is slow) (NumPy float64 tables, in the units of ``vs``). ``bar``: a progress bar, updated every round."""
+    Returns (x, y) (NumPy float64 tables, in the units of ``vs``) and the rounds, or None where the rows are
+    infeasible with these columns, ``time_limit`` (seconds) ran out first or the concepts are more than
+    ``max_concepts`` (a dense optimum, whose LP is slow). ``bar``: a progress bar, updated every round."""
     k, size = vs.shape
     n = size.bit_length() - 1
     taus = np.asarray(taus, dtype=np.float64)
