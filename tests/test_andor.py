@@ -612,6 +612,25 @@ def test_shared_concepts_auto_polishes_the_splitting_into_a_vertex(monkeypatch, 
     assert used(auto) < used(alone)
 
 
+def test_shared_auto_resumed_from_a_checkpoint_polishes_within_this_calls_time(monkeypatch, tmp_path,
+                                                                              three_noisy_copies):
+    """A converged splitting saved to a checkpoint, called again with a time limit shorter than the first call
+    took: the run resumes at once, and the simplex gets the time this call has left (the saved run's seconds
+    count towards nothing here), ending at the same vertex as the first call's."""
+    pytest.importorskip("highspy")
+    from harsanyi import _andor, shared_concepts
+
+    tables, _, _ = three_noisy_copies
+    monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
+    path = tmp_path / "shared.npz"
+    first = shared_concepts(tables, compare=False, p=0.1, checkpoint=path)
+    assert first.solver.method.endswith("then HiGHS's simplex on its concepts (a vertex)")
+    again = shared_concepts(tables, compare=False, p=0.1, checkpoint=path, time_limit=first.solver.seconds / 2)
+    assert again.solver.method.startswith("restarted Halpern Peaceman–Rachford splitting, resumed from iteration ")
+    assert again.solver.method.endswith("then HiGHS's simplex on its concepts (a vertex)")
+    assert again.solver.l1 == pytest.approx(first.solver.l1, rel=1e-12)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_shared_repair_meets_both_constraints_from_any_point(seed):
     """``_Problem.repair`` of a random point (K = 3, n = 6): every model matches its table within τ_k and the splits

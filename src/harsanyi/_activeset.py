@@ -338,7 +338,7 @@ class _SupportLP:
         lower[-1] = -self.inf
         for _ in range(self.k):
             self._columns(cost, lower)
-        self.g_column = {}
+        self.g_column = np.full(vs.shape[1], -1, np.int64)  # the column of g(S), −1 while S has no split row
         if self.shared:
             self.first_max = self.k * self.width
             self._columns(np.full(na + no, 1.0 - alpha), np.zeros(na + no))
@@ -393,18 +393,17 @@ class _SupportLP:
 
     def add_split_rows(self, masks: np.ndarray) -> None:
         """|½(ζx_k − Ry_k)(S) − g(S)| ≤ p for every model, with a new g(S) for the coalitions that have none."""
-        new = np.array([s for s in masks.tolist() if s not in self.g_column], dtype=np.int64)
+        new = masks[self.g_column[masks] < 0]
         if len(new):
             self._columns(np.zeros(len(new)), np.full(len(new), -self.inf))
-            for s in new.tolist():
-                self.g_column[s] = self.n_columns
-                self.n_columns += 1
+            self.g_column[new] = self.n_columns + np.arange(len(new))
+            self.n_columns += len(new)
         if not len(masks):
             return
         block = self._value_block(masks)
         block[:, 2 * len(self.and_masks):] *= -1.0  # ½(ζx − Ry)
         block *= 0.5
-        g = np.array([self.g_column[s] for s in masks.tolist()])
+        g = self.g_column[masks]
         for k in range(self.k):
             self._rows(np.full(len(masks), -self.p), np.full(len(masks), self.p), block, k * self.width,
                        extra=(g, np.full(len(masks), -1.0)))

@@ -1046,14 +1046,15 @@ class SharedConcepts:
 
 
 def _polish_shared(problem: _Problem, taus, z, report: SolverReport, stats: dict, time_limit: float | None,
-                   progress: bool | None):
+                   progress: bool | None, began: float):
     """``shared_concepts(method="auto")`` after the splitting: HiGHS's simplex over the concepts the splitting uses
-    (``_activeset.polish_shared``), for at most as long as the splitting took (1 s at least) and the time left. Its
-    vertex replaces the splitting's point where its L1 is lower; the lower bound stays the splitting's."""
+    (``_activeset.polish_shared``), for at most as long as the splitting took in this call (1 s at least; ``began``:
+    when it started, by ``time.perf_counter``) and what ``time_limit`` leaves of this call. Its vertex replaces the
+    splitting's point where its L1 is lower; the lower bound stays the splitting's."""
     from ._activeset import polish_shared
 
-    left = None if time_limit is None else time_limit - report.seconds
-    budget = max(1.0, report.seconds) if left is None else min(max(1.0, report.seconds), left)
+    spent = time.perf_counter() - began  # not report.seconds, which counts the calls a checkpoint resumed too
+    budget = max(1.0, spent) if time_limit is None else min(max(1.0, spent), time_limit - spent)
     if budget <= 0:
         return z, report, stats
     start = time.perf_counter()
@@ -1169,12 +1170,11 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
         report = _exact_report(problem.objective(z), problem.dual_bound(w), iterations, start, tol)
         stats = {"split_violation": violation}
     elif chosen == "splitting":
+        began = time.perf_counter()
         runner = functools.partial(halpern_splitting, splitting=_SharedSplitting, checkpoint=checkpoint)
         z, report, stats = _solve(problem, tol=tol, max_iter=cap, time_limit=time_limit, check_every=check_every,
                                   progress=progress, n=n, runner=runner,
                                   method="restarted Halpern Peaceman–Rachford splitting")
-        if method == "auto" and _importable("highspy"):
-            z, report, stats = _polish_shared(problem, scaled_taus, z, report, stats, time_limit, progress)
     else:
         identity = None if checkpoint is None else {"k": problem.k, "n": n, "taus": scaled_taus,
                                                     "alpha": problem.alpha, "p": problem.p,
@@ -1185,6 +1185,8 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     if stats.get("resumed_from"):
         report = dataclasses.replace(report, method=f"{report.method}, resumed from iteration "
                                                     f"{stats['resumed_from']:,}")
+    if chosen == "splitting" and method == "auto" and _importable("highspy"):
+        z, report, stats = _polish_shared(problem, scaled_taus, z, report, stats, time_limit, progress, began)
     k, report = len(tables), _in_units(report, unit)
     small = like((popcounts(n) <= 1).astype(np.float64), vs)  # the tidy-up (SPEC §3): OR concepts on ≤ 1 player
     decompositions = tuple(_concepts(vs[i], (z[i] + z[k + i] * small) * unit, z[k + i] * (1.0 - small) * unit,
