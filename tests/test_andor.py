@@ -835,6 +835,103 @@ def test_auto_finishes_a_sparse_optimum_exactly_from_the_splittings_largest_conc
     assert ValueTable(v).and_or().solver.method.endswith("then restarted Halpern Peaceman–Rachford splitting")
 
 
+def test_auto_beyond_the_working_sets_n_ends_at_the_exact_optimum_from_the_splittings_concepts(monkeypatch,
+                                                                                                tmp_path):
+    """Beyond the n where "auto" starts with the working set (lowered to 8 here, so n = 11 is beyond), it runs the
+    splitting and then the working set from the splitting's largest concepts: the exact optimum (the working set's
+    own, 1e-9: its tolerance), certified, on a vertex without the splitting's tail of tiny concepts. A run resumed
+    from the splitting's checkpoint with less time than the first call took still gets there (the time left is this
+    call's), and with more concepts than SEED_MAX the splitting's point stays, as alone."""
+    pytest.importorskip("highspy")
+    import harsanyi._andor as andor
+
+    v = planted_game(11, seed=7)
+    exact = ValueTable(v).and_or(method="working-set", tol=1e-9)
+    splitting = ValueTable(v).and_or(method="splitting")
+    monkeypatch.setattr(andor, "HIGHS_MAX_PLAYERS", 4)
+    monkeypatch.setattr(andor, "WORKING_SET_MAX_PLAYERS", 8)
+    path = tmp_path / "split.npz"
+    auto = ValueTable(v).and_or(checkpoint=path)
+    assert auto.solver.method == ("restarted Halpern Peaceman–Rachford splitting, then the working set from its "
+                                  "largest concepts")
+    assert auto.solver.gap <= 1e-9 and auto.solver.converged and auto.certificate.passed
+    assert auto.l1_after == pytest.approx(exact.l1_after, rel=1e-9)
+
+    def support(concepts, rel):
+        both = np.concatenate([concepts.and_.values, concepts.or_.values])
+        return int((np.abs(both) > rel * np.abs(both).max()).sum())
+
+    assert support(auto, 1e-12) < support(splitting, 1e-12) / 4
+    again = ValueTable(v).and_or(checkpoint=path, time_limit=auto.solver.seconds / 2)
+    assert again.solver.method.startswith("restarted Halpern Peaceman–Rachford splitting, resumed from iteration ")
+    assert again.solver.method.endswith("then the working set from its largest concepts")
+    assert again.l1_after == pytest.approx(exact.l1_after, rel=1e-9)
+    monkeypatch.setattr(andor, "SEED_MAX", support(splitting, 1e-4) - 1)
+    alone = ValueTable(v).and_or()
+    assert alone.solver.method == "restarted Halpern Peaceman–Rachford splitting"
+    assert alone.l1_after == pytest.approx(splitting.l1_after, rel=1e-12)
+
+
+def test_working_set_out_of_time_inside_its_first_lp_returns_the_dividends(monkeypatch):
+    """Where HiGHS stops at the time limit inside the first LP (forced here), there is no LP solution: the result
+    is the plain dividends (exact, so an upper bound), with lower bound 0 and no rounds."""
+    pytest.importorskip("highspy")
+    import harsanyi._activeset as activeset
+
+    v = planted_game(6, seed=1)
+    quiet = types.SimpleNamespace(update=lambda k: None, set_postfix_str=lambda *a, **kw: None)
+    monkeypatch.setattr(activeset._WorkingLP, "solve", lambda self, size, time_limit=None: None)
+    (x, y), objective, lower, stats = activeset.solve_working_set(v, 0.01, tol=1e-9, max_rounds=100, time_limit=1.0,
+                                                                  bar=quiet)
+    np.testing.assert_allclose(x, subset_moebius(v), rtol=0, atol=1e-12)
+    assert not y.any() and objective == pytest.approx(np.abs(subset_moebius(v)).sum(), rel=1e-12)
+    assert lower == 0.0 and stats["iterations"] == 0 and stats["gap"] == 1.0
+
+
+def test_highs_time_limit_counts_from_now_not_from_the_instances_first_run():
+    """HiGHS (before 2.0) compares its time limit with the run time of every run of the instance so far. After
+    eight runs, a limit of half their total would stop a ninth run at once if it were passed as is; set by
+    ``_time_limit`` it counts from now, and the ninth run (about an eighth of the total) finishes."""
+    highspy = pytest.importorskip("highspy")
+    from harsanyi._activeset import _csr, _silent_highs, _time_limit
+
+    rng = np.random.default_rng(0)
+    m, k = 300, 600
+    a = np.where(rng.random((m, k)) < 0.3, rng.random((m, k)), 0.0)
+    highs = _silent_highs(highspy)
+    highs.addCols(k, -rng.random(k), np.zeros(k), np.ones(k), 0, np.zeros(k, np.int32), np.zeros(0, np.int32),
+                  np.zeros(0))
+    starts, index, values = _csr(a)
+    highs.addRows(m, np.full(m, -highspy.kHighsInf), np.full(m, 5.0), len(index), starts, index, values)
+    for _ in range(8):
+        highs.clearSolver()
+        highs.run()
+    _time_limit(highs, highs.getRunTime() / 2)
+    highs.clearSolver()
+    highs.run()
+    assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    _time_limit(highs, None)
+    assert highs.getOptionValue("time_limit")[1] == highspy.kHighsInf
+
+
+def test_match_inside_corrects_only_the_coalitions_outside_the_box():
+    """One coalition outside [−τ, τ] and every other well inside: only its own AND concept moves (μ of the excess,
+    the working set's former repair, moves all 2^(n−|S|) supersets); a random residual ends inside the box on every
+    coalition (1e-12: rounding of the transforms), per model for a stack of two with their own τ."""
+    from harsanyi._andor import match_inside
+
+    n, tau = 6, 0.5
+    residual = np.zeros(1 << n)
+    residual[0b000101] = 0.8
+    delta = match_inside(residual, tau)
+    assert np.flatnonzero(delta).tolist() == [0b000101] and delta[0b000101] == pytest.approx(-0.3, abs=1e-15)
+    assert np.count_nonzero(subset_moebius(residual - np.clip(residual, -tau, tau))) == 1 << (n - 2)
+    rng = np.random.default_rng(3)
+    stack, taus = rng.normal(size=(2, 1 << n)), np.array([[0.3], [0.7]])
+    fixed = stack + subset_zeta(match_inside(stack, taus))
+    assert (np.abs(fixed) <= taus + 1e-12).all()
+
+
 def test_the_working_sets_start_from_the_splitting(monkeypatch):
     """_support: the concepts above 1e-4 of the largest and the coalitions within 1 % of the noise bound, the
     nearest first (SEED_MAX of them at most); none where the concepts are more than SEED_MAX, or where τ = 0 puts

@@ -42,6 +42,7 @@ _DUAL, _PRIMAL = 1, 4  # HiGHS's simplex_strategy values
 _ADD = 32  # rows and columns added per round (16 took 1.3× as long at n = 14, 64 no faster)
 _IDLE = 5  # rounds a row (non-binding, zero dual) or a concept (zero) stays before it is dropped
 _PENALTY = 1e4  # cost of an elastic slack: a working row that the working concepts cannot match gets its own concept
+_LP_SECONDS = 0.1  # the least time limit HiGHS gets for one LP
 _STALLED_PRICED = 0.1  # a stall also needs this share of the 2ⁿ⁺¹ concepts outside the set to be priced in (see below)
 
 
@@ -84,6 +85,16 @@ def _silent_highs(highspy):
     return highs
 
 
+def _time_limit(highs, seconds: float | None) -> None:
+    """Stop HiGHS's next run ``seconds`` from now (None: never), ``_LP_SECONDS`` at least, so that a small LP always
+    finishes. HiGHS's own limit counts the time of every run of the instance so far (until HiGHS 2.0), so it is set
+    past the run time already spent."""
+    import highspy
+
+    highs.setOptionValue("time_limit", highspy.kHighsInf if seconds is None
+                         else highs.getRunTime() + max(float(seconds), _LP_SECONDS))
+
+
 def _flush_c_stdout() -> None:
     try:
         ctypes.CDLL(None).fflush(None)
@@ -105,6 +116,7 @@ class _WorkingLP:
         import highspy
 
         self.v, self.tau = v, tau
+        self.optimal = highspy.HighsModelStatus.kOptimal
         self.highs = _silent_highs(highspy)
         self.highs.setOptionValue("simplex_strategy", _DUAL)
         self.inf = highspy.kHighsInf
@@ -174,19 +186,24 @@ class _WorkingLP:
             self.row_mask, self.row_idle = self.row_mask[~rows], self.row_idle[~rows]
         return dropped
 
-    def price_in(self) -> int:
+    def price_in(self, time_limit: float | None = None) -> int:
         """Re-optimise after concepts were added and before rows are: the basis stays primal feasible, so the primal
         simplex takes it from there (1.4× faster at n = 14 than one dual simplex run after both); returns its
-        iterations."""
+        iterations. ``time_limit``: seconds, or None."""
         self.highs.setOptionValue("simplex_strategy", _PRIMAL)
+        _time_limit(self.highs, time_limit)
         self.highs.run()
         self.highs.setOptionValue("simplex_strategy", _DUAL)
         return int(self.highs.getInfo().simplex_iteration_count)
 
-    def solve(self, size: int):
+    def solve(self, size: int, time_limit: float | None = None):
         """Re-solve (dual simplex: the rows just added are what the basis violates); returns the concepts x, y and
-        the duals π as full tables, the rows whose slack is used, and the number of simplex iterations."""
+        the duals π as full tables, the rows whose slack is used, and the number of simplex iterations; or None where
+        ``time_limit`` (seconds) ran out first (the elastic slacks make every working LP feasible and bounded)."""
+        _time_limit(self.highs, time_limit)
         self.highs.run()
+        if self.highs.getModelStatus() != self.optimal:
+            return None
         solution, info = self.highs.getSolution(), self.highs.getInfo()
         value = np.asarray(solution.col_value)
         dual = np.asarray(solution.row_dual)[1:]
@@ -221,13 +238,17 @@ def _priced_in(price_and: np.ndarray, price_or: np.ndarray, working: dict) -> in
 
 
 def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int, time_limit: float | None, bar,
-                      stall_rounds: int | None = None, seed=None):
+                      stall_rounds: int | None = None, seed=None, add: int = _ADD):
     """Column-and-row generation for the AND-OR LP of the table ``v`` (NumPy float64). Returns the best feasible
     decomposition (x, y), its L1, the best certified lower bound and the run's statistics. With ``stall_rounds``, it
     also stops once that many rounds in a row have not lowered the best L1 while more than a tenth of the concepts
     outside the working set would still lower it (``stats["stalled"]``). ``seed``: (AND concepts, OR concepts,
     coalitions) as bitmasks, in the working set from the start besides the singletons and the coalitions of ≤ 1 and
-    ≥ n − 1 players that it always starts with (``auto`` passes a splitting's support)."""
+    ≥ n − 1 players that it always starts with (``auto`` passes a splitting's support). ``add``: the rows and the
+    concepts added a round, at most. ``time_limit`` also bounds each LP (HiGHS stops inside it); where it runs out
+    in the first, the result is the plain dividends (exact, an upper bound) with lower bound 0."""
+    from ._andor import match_inside
+
     n = int(v.size).bit_length() - 1
     size, pop = 1 << n, popcounts(n).astype(np.int64)
     free = pop >= 2
@@ -247,15 +268,22 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
     working[_OR][first_or] = True
     lp.add_rows(first_rows)
     working["rows"][first_rows] = True
-    best, best_obj, best_lower = None, math.inf, -math.inf
-    history, rounds, pivots, since_better = [], 0, 0, 0
+    best = (subset_moebius(v), np.zeros(size))  # the plain dividends, should time run out in the first LP
+    best_obj, best_lower = float(np.abs(best[0]).sum()), -math.inf
+    history, rounds, pivots, since_better, stalled = [], 0, 0, 0, False
+
+    def left():
+        return None if time_limit is None else time_limit - (time.perf_counter() - start)
+
     while True:
+        solution = lp.solve(size, left())
+        if solution is None:
+            break  # time ran out inside HiGHS
         rounds += 1
-        x, y, pi, slack_rows, steps = lp.solve(size)
+        x, y, pi, slack_rows, steps = solution
         pivots += steps
         residual = subset_zeta(x) + or_reconstruct(y) - v
-        excess = residual - np.clip(residual, -tau, tau)
-        repaired = x - subset_moebius(excess)  # the violated coalitions put back inside the box by AND concepts
+        repaired = x + match_inside(residual, tau)  # the violated coalitions put back inside the box
         objective = float(np.abs(repaired).sum() + np.abs(y).sum())
         since_better = 0 if objective < best_obj * (1 - 1e-6) else since_better + 1
         if objective < best_obj:
@@ -275,8 +303,7 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
         # stays at 25–75 %.
         stalled = (stall_rounds is not None and since_better >= stall_rounds
                    and _priced_in(price_and, price_or, working) > _STALLED_PRICED * 2 * size)
-        if (gap <= tol or rounds >= max_rounds or stalled
-                or (time_limit is not None and time.perf_counter() - start >= time_limit)):
+        if gap <= tol or rounds >= max_rounds or stalled or (time_limit is not None and left() <= 0):
             break
         rows_out, and_out, or_out = lp.drop_idle()
         working["rows"][rows_out] = False
@@ -284,19 +311,20 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
         working[_OR][or_out] = False
         price_and = np.where(working[_AND], 0.0, np.abs(price_and))
         price_or = np.where(working[_OR], 0.0, np.abs(price_or))
-        priced = _top(np.concatenate([price_and, price_or]), _ADD, 1.0 + 1e-9)
+        priced = _top(np.concatenate([price_and, price_or]), add, 1.0 + 1e-9)
         new_and = np.union1d(slack_rows[~working[_AND][slack_rows]], priced[priced < size])
         new_or = priced[priced >= size] - size
-        new_rows = _top(np.where(working["rows"], -np.inf, violation), _ADD, feasibility)
+        new_rows = _top(np.where(working["rows"], -np.inf, violation), add, feasibility)
         if not (len(new_and) or len(new_or) or len(new_rows)):
             break  # nothing left to add: the working LP's optimum is the whole LP's (up to its tolerances)
         for kind, new in ((_AND, new_and), (_OR, new_or)):
             lp.add_concepts(new, kind)
             working[kind][new] = True
         if len(new_rows) and (len(new_and) or len(new_or)):
-            pivots += lp.price_in()
+            pivots += lp.price_in(left())
         lp.add_rows(new_rows)
         working["rows"][new_rows] = True
+    best_lower = max(best_lower, 0.0)
     gap = max((best_obj - best_lower) / best_obj, 0.0) if best_obj > 0 else 0.0
     stats = dict(iterations=rounds, restarts=pivots, seconds=time.perf_counter() - start, gap=gap, stalled=stalled,
                  history=tuple(history), rows=len(lp.row_mask),
@@ -413,8 +441,7 @@ class _SupportLP:
         concepts or stopped at the time limit. The first solve is HiGHS's interior point method, then a crossover
         to a basis (at n = 14: 5 s where the dual simplex from scratch took 20 s); the later ones are the dual
         simplex from the last basis."""
-        if time_limit is not None:
-            self.highs.setOptionValue("time_limit", max(float(time_limit), 1e-3))
+        _time_limit(self.highs, time_limit)
         self.highs.setOptionValue("solver", "simplex" if self.solved else "ipm")
         self.highs.run()
         self.solved = True

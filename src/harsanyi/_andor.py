@@ -276,11 +276,8 @@ class _Problem:
     def repair(self, z):
         """A point that satisfies the matching rows exactly, near any z; and the split rows' largest violation.
 
-        Matching: coalitions are visited by size, smallest first. Where the residual r(S) = (ζx + Ry − v)(S),
-        including the corrections already made below S, leaves [−τ, τ], the AND concept of S itself takes the
-        excess: δ(S) = −(r(S) − clip(r(S))). δ(S) changes the reconstruction only on supersets of S, which are
-        visited later, so one pass makes every coalition feasible, and the L1 grows by no more than the total
-        excess.
+        Matching: the AND concepts take ``match_inside`` of the residual ζx + Ry − v, coalition by coalition, size
+        by size, so one pass makes every coalition feasible.
 
         Split (K ≥ 2): where the models' γ_k(S) = ½(ζx_k − Ry_k)(S) spread by more than 2p, they are moved to their
         nearest point within the bound (``_project_range``) by δ_k(S), taken by the value tables as v_and + δ and
@@ -289,18 +286,7 @@ class _Problem:
         """
         x, y, _ = self.parts(z)
         taus = self.upper[: self.k, :1] - self.vs[:, :1]
-        residual = subset_zeta(x) + or_reconstruct(y) - self.vs
-        delta = residual * 0.0
-        shift = None  # ζδ over the sizes corrected so far
-        for size in range(self.n + 1):
-            sel = like(masks_of_size(self.n, size).copy(), residual)
-            current = residual[..., sel] if shift is None else residual[..., sel] + shift[..., sel]
-            excess = current - _clip(current, -taus, taus)
-            if not bool((excess != 0).any()):
-                continue
-            delta[..., sel] = -excess
-            shift = subset_zeta(delta)
-        x = x + delta
+        x = x + match_inside(subset_zeta(x) + or_reconstruct(y) - self.vs, taus)
         violation = 0.0
         if self.shared:
             gamma = 0.5 * (subset_zeta(x) - or_reconstruct(y))
@@ -314,6 +300,27 @@ class _Problem:
             rows.append((0.5 * (top + bottom))[None])
             violation = max(0.0, float((0.5 * (top - bottom)).max()) - self.p)
         return _concat(rows), violation
+
+
+def match_inside(residual, taus):
+    """AND concepts δ that move ``residual`` = ζx + Ry − v inside [−τ, τ] on every coalition (``taus``: τ, or one
+    per leading row). Coalitions are visited by size, smallest first; where the residual, with the corrections
+    already made below S, leaves the box, the AND concept of S takes the excess. δ(S) moves only the supersets of S,
+    visited later, so one pass makes every coalition feasible, and δ is nonzero only on the coalitions that were
+    outside (with those corrections): where they are few, δ is sparse (μ of the excess would spread each over
+    every superset)."""
+    n = int(residual.shape[-1]).bit_length() - 1
+    delta = residual * 0.0
+    shift = None  # ζδ over the sizes corrected so far
+    for size in range(n + 1):
+        sel = like(masks_of_size(n, size).copy(), residual)
+        current = residual[..., sel] if shift is None else residual[..., sel] + shift[..., sel]
+        excess = current - _clip(current, -taus, taus)
+        if not bool((excess != 0).any()):
+            continue
+        delta[..., sel] = -excess
+        shift = subset_zeta(delta)
+    return delta
 
 
 def _sorted_desc(a):
@@ -604,9 +611,15 @@ WORKING_SET_FIRST = 2.0  # seconds "auto" gives the working set from scratch (at
 # more on the dense ones, where the splitting reaches the tolerance in 1.3–14 s (BENCHMARKS.md) …
 WORKING_SET_STALL = 20  # … and it hands over sooner when this many rounds in a row have not lowered its best L1
 # while a tenth of all concepts are still priced in (_activeset: the runs that never converge)
-SEED_MAX = 1000  # the splitting's concepts above 1e-4 of the largest, at most, that the working set starts from
-# (a sparse optimum: 230–700 on the bench and adult games it then solves exactly in 0.1–2.6 s; a dense one: 1 400
-# and more, where the working set's LPs are slow)
+SEED_MAX = 1200  # the splitting's concepts above 1e-4 of the largest, at most, that the working set starts from
+# (a sparse optimum: 230–700 on the bench and adult games at n = 12–15, which it then solves exactly in 0.1–2.6 s,
+# and 1 150 on the bench game at n = 16, in about 55 s; a dense one: 1 400–2 700 on the demo's and adult games, whose
+# LPs did not finish within twice the splitting's time)
+SEED_ROWS = 2048  # … and the coalitions, at most (the bench game at n = 16: 1 611 within 1 % of τ; with the 1 200
+# nearest, the working set took twice as long)
+SEEDED_ADD = 256  # rows and concepts it adds a round from there (its LP is large from the start, so each re-solve
+# is slow: the bench MLP at n = 16 took 55 s with 256, 107 s with the 32 of a working set from scratch)
+SEEDED_TIME = 2.0  # × the splitting's seconds it may take at most
 
 
 def _kron_power(block, n: int):
@@ -876,7 +889,14 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
         y, e, report = _working_set(v, tau, tol=tol, max_iter=cap, time_limit=time_limit, progress=progress,
                                     n=n)
     elif chosen in ("pdhg", "splitting"):
+        began = time.perf_counter()
         y, e, report = first_order(time_limit, chosen)
+        if chosen == "splitting" and method == "auto" and _importable("highspy"):  # n > 15: then its concepts exact
+            spent = time.perf_counter() - began  # this call's, not report.seconds (a resumed checkpoint's count there)
+            runs = [(y, e, report)]
+            label = _from_support(problem, runs, report.method, tol=tol, cap=cap, progress=progress, n=n,
+                                  left=None if time_limit is None else time_limit - spent)
+            y, e, report = _best_run(runs, label, tol)
     else:  # "auto" for mid-sized n: the working set briefly, then the splitting, then the working set again from
         # the splitting's concepts where they are few (an exact, sparse vertex); the best certified result of the runs
         start = time.perf_counter()
@@ -890,20 +910,9 @@ def and_or_decomposition(table, *, qthres: float = QTHRES, tau: float | None = N
         runs = [(y, e, report)]
         if not report.converged:
             runs.append(first_order(left(), "splitting"))
-            seed = _support(problem, *runs[-1][:2], tau)
-            budget = max(1.0, runs[-1][2].seconds)
-            if seed is not None and (left() is None or left() > 0):
-                runs.append(_working_set(v, tau, tol=min(tol, 1e-9), max_iter=cap, progress=progress, n=n,
-                                         seed=seed, time_limit=budget if left() is None else min(budget, left())))
-            y, e, best = min(runs, key=lambda run: run[2].l1)
-            l1, lower = best.l1, max(run[2].lower_bound for run in runs)
-            gap = max((l1 - lower) / l1, 0.0) if l1 > 0 else 0.0
-            method = f"{report.method}, then {runs[1][2].method}"
-            if len(runs) == 3:
-                method += ", then the working set from its largest concepts"
-            report = SolverReport(method, sum(run[2].iterations for run in runs), runs[1][2].restarts,
-                                  time.perf_counter() - start, l1, lower, gap, tol, gap <= tol,
-                                  sum((run[2].history for run in runs), ()))
+            label = _from_support(problem, runs, f"{report.method}, then {runs[1][2].method}", tol=tol, cap=cap,
+                                  progress=progress, n=n, left=left())
+            y, e, report = _best_run(runs, label, tol)
     # x = c + K̃y + με is exact in exact arithmetic; in float64 it carries the rounding of c = μv, which can be far
     # larger than the L1 of the concepts. One size-by-size pass (as in _Problem.repair) moves that rounding back
     # inside the box, so the certificate is judged at the scale of the concepts themselves.
@@ -923,17 +932,52 @@ def _importable(module: str) -> bool:
 def _support(problem, y, e, tau: float):
     """What the working set starts from after the splitting, or None where the splitting's concepts are many (a
     dense optimum) or τ = 0: the AND and OR concepts above 1e-4 of the largest, and the coalitions whose noise is
-    within 1 % of the bound τ (those the optimum's rows are among), the SEED_MAX nearest to it at most."""
+    within 1 % of the bound τ (those the optimum's rows are among), the SEED_ROWS nearest to it at most."""
     x, y, e = (to_numpy(a) for a in (problem.and_concepts(y, e), y, e))
     top = max(float(abs(x).max()), float(abs(y).max()), 1e-300)
     and_masks, or_masks = np.flatnonzero(abs(x) > 1e-4 * top), np.flatnonzero(abs(y) > 1e-4 * top)
     if and_masks.size + or_masks.size > SEED_MAX or not tau > 0:  # (τ = 0: every coalition is at the bound)
         return None
     rows = np.flatnonzero(abs(e) >= (1 - 1e-2) * tau)
-    return and_masks, or_masks, rows[np.argsort(-abs(e[rows]), kind="stable")[:SEED_MAX]]
+    return and_masks, or_masks, rows[np.argsort(-abs(e[rows]), kind="stable")[:SEED_ROWS]]
 
 
-def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall_rounds=None, seed=None):
+def _from_support(problem: _DividendProblem, runs: list, method: str, *, tol, cap, progress, n,
+                  left: float | None) -> str:
+    """The working set from the largest concepts of the splitting (the last of ``runs``, (y, ε, report) each),
+    exact where they are few: ``SEEDED_ADD`` rows and concepts a round, for at most ``SEEDED_TIME`` × the
+    splitting's seconds (1 s at least) and ``left`` seconds. Its run is added to ``runs`` where it ran (not where
+    the splitting's concepts are many or no time is left); returns ``method`` (what ran so far) with what it did."""
+    y, e, report = runs[-1]
+    seed = _support(problem, y, e, problem.tau)
+    if seed is None or (left is not None and left <= 0):
+        return method
+    budget = max(1.0, SEEDED_TIME * report.seconds)
+    run = _working_set(problem.v, problem.tau, tol=min(tol, 1e-9), max_iter=cap, progress=progress, n=n, seed=seed,
+                       time_limit=budget if left is None else min(budget, left), add=SEEDED_ADD)
+    method += ", then the working set from its largest concepts"
+    if not run[2].l1 < min(earlier[2].l1 for earlier in runs):
+        method += f" (no lower L1 in its {run[2].seconds:.3g} s)"
+    runs.append(run)
+    return method
+
+
+def _best_run(runs, method: str, tol: float):
+    """y, ε and the report of the lowest L1 among ``runs`` ((y, ε, report) each), with the best lower bound of all
+    of them: the report of the runs taken together (the one run's own where there is one)."""
+    if len(runs) == 1:
+        return runs[0]
+    y, e, best = min(runs, key=lambda run: run[2].l1)
+    l1, lower = best.l1, max(run[2].lower_bound for run in runs)
+    gap = max((l1 - lower) / l1, 0.0) if l1 > 0 else 0.0
+    reports = [run[2] for run in runs]
+    return y, e, SolverReport(method, sum(r.iterations for r in reports), sum(r.restarts for r in reports),
+                              sum(r.seconds for r in reports), l1, lower, gap, tol, gap <= tol,
+                              sum((r.history for r in reports), ()))
+
+
+def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall_rounds=None, seed=None,
+                 add=None):
     """The working-set solver (``_activeset``) on the host, from scratch or from ``seed`` (AND concepts, OR
     concepts, coalitions); returns y and ε in the table's backend and the report."""
     from ._activeset import solve_working_set
@@ -943,7 +987,7 @@ def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall
                       desc=f"AND-OR working set, n={n}") as bar:
         (x, y), objective, lower, stats = solve_working_set(host, tau, tol=tol, max_rounds=int(max_iter),
                                                             time_limit=time_limit, bar=bar, stall_rounds=stall_rounds,
-                                                            seed=seed)
+                                                            seed=seed, **({} if add is None else {"add": add}))
     noise = np.clip(subset_zeta(x) + or_reconstruct(y) - host, -tau, tau)  # ε of the returned decomposition
     method = "working set (column-and-row generation, HiGHS simplex)"
     if stats["stalled"]:
