@@ -238,17 +238,18 @@ def _priced_in(price_and: np.ndarray, price_or: np.ndarray, working: dict) -> in
 
 
 def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int, time_limit: float | None, bar,
-                      stall_rounds: int | None = None, seed=None, add: int = _ADD):
+                      stall_rounds: int | None = None, seed=None, add: int | None = None):
     """Column-and-row generation for the AND-OR LP of the table ``v`` (NumPy float64). Returns the best feasible
     decomposition (x, y), its L1, the best certified lower bound and the run's statistics. With ``stall_rounds``, it
     also stops once that many rounds in a row have not lowered the best L1 while more than a tenth of the concepts
     outside the working set would still lower it (``stats["stalled"]``). ``seed``: (AND concepts, OR concepts,
     coalitions) as bitmasks, in the working set from the start besides the singletons and the coalitions of ≤ 1 and
     ≥ n − 1 players that it always starts with (``auto`` passes a splitting's support). ``add``: the rows and the
-    concepts added a round, at most. ``time_limit`` also bounds each LP (HiGHS stops inside it); where it runs out
+    concepts added a round, at most (None: ``_ADD``). ``time_limit`` also bounds each LP (HiGHS stops inside it); where it runs out
     in the first, the result is the plain dividends (exact, an upper bound) with lower bound 0."""
     from ._andor import match_inside
 
+    add = _ADD if add is None else add
     n = int(v.size).bit_length() - 1
     size, pop = 1 << n, popcounts(n).astype(np.int64)
     free = pop >= 2

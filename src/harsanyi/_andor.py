@@ -949,8 +949,8 @@ def _from_support(problem: _DividendProblem, runs: list, method: str, *, tol, ca
     splitting's seconds (1 s at least) and ``left`` seconds. Its run is added to ``runs`` where it ran (not where
     the splitting's concepts are many or no time is left); returns ``method`` (what ran so far) with what it did."""
     y, e, report = runs[-1]
-    seed = _support(problem, y, e, problem.tau)
-    if seed is None or (left is not None and left <= 0):
+    seed = None if left is not None and left <= 0 else _support(problem, y, e, problem.tau)
+    if seed is None:
         return method
     budget = max(1.0, SEEDED_TIME * report.seconds)
     run = _working_set(problem.v, problem.tau, tol=min(tol, 1e-9), max_iter=cap, progress=progress, n=n, seed=seed,
@@ -987,7 +987,7 @@ def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall
                       desc=f"AND-OR working set, n={n}") as bar:
         (x, y), objective, lower, stats = solve_working_set(host, tau, tol=tol, max_rounds=int(max_iter),
                                                             time_limit=time_limit, bar=bar, stall_rounds=stall_rounds,
-                                                            seed=seed, **({} if add is None else {"add": add}))
+                                                            seed=seed, add=add)
     noise = np.clip(subset_zeta(x) + or_reconstruct(y) - host, -tau, tau)  # ε of the returned decomposition
     method = "working set (column-and-row generation, HiGHS simplex)"
     if stats["stalled"]:

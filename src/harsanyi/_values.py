@@ -316,7 +316,7 @@ class ValueTable:
           1 200 (a sparse optimum), the working set again from those concepts, for at most twice the splitting's
           time and what ``time_limit`` leaves: the exact optimum, a vertex without the splitting's tail of tiny
           concepts (at n = 16 on a trained MLP: 1 900 concepts instead of 130 000, exact instead of within 0.1 %,
-          in 40–50 s more). The result is the best certified one of the runs.
+          in 35–50 s more). The result is the best certified one of the runs.
 
         ``max_iter``: iterations of the splitting or PDHG (rounds of the working set); None (default) caps a run
         without a ``time_limit`` at 20 000 and leaves a run with one to its limit. ``time_limit``: seconds, or None.
