@@ -1,5 +1,6 @@
 """AND-OR concepts (SPEC §3): the operators, the certificate, and the optimiser against an LP solver's optimum."""
 
+import dataclasses
 import math
 import types
 
@@ -870,6 +871,34 @@ def test_auto_beyond_the_working_sets_n_ends_at_the_exact_optimum_from_the_split
     alone = ValueTable(v).and_or()
     assert alone.solver.method == "restarted Halpern Peaceman–Rachford splitting"
     assert alone.l1_after == pytest.approx(splitting.l1_after, rel=1e-12)
+
+
+def test_auto_keeps_the_splittings_point_where_the_working_set_after_it_is_no_better(monkeypatch):
+    """Where the working set from the splitting's concepts ends above the splitting's L1 (forced here: as if time
+    ran out in its first LP, leaving the plain dividends), "auto" keeps the splitting's point and its gap, the
+    working set's lower bound (0) does not replace the splitting's, and the method says what happened."""
+    pytest.importorskip("highspy")
+    import harsanyi._andor as andor
+
+    v = planted_game(9, seed=2)
+    splitting = ValueTable(v).and_or(method="splitting")
+    monkeypatch.setattr(andor, "HIGHS_MAX_PLAYERS", 4)
+    monkeypatch.setattr(andor, "WORKING_SET_MAX_PLAYERS", 8)
+    working_set = andor._working_set
+
+    def cut(*args, **kwargs):
+        y, e, report = working_set(*args, **{**kwargs, "max_iter": 1})
+        dividends = subset_moebius(args[0])
+        l1 = float(np.abs(dividends).sum())
+        return 0 * y, 0 * e, dataclasses.replace(report, l1=l1, lower_bound=0.0, gap=1.0, seconds=0.25)
+
+    monkeypatch.setattr(andor, "_working_set", cut)
+    auto = ValueTable(v).and_or()
+    assert auto.solver.method == ("restarted Halpern Peaceman–Rachford splitting, then the working set from its "
+                                  "largest concepts (no lower L1 in its 0.25 s)")
+    assert auto.l1_after == pytest.approx(splitting.l1_after, rel=1e-12)
+    assert auto.solver.lower_bound == pytest.approx(splitting.solver.lower_bound, rel=1e-12)
+    assert auto.solver.gap == pytest.approx(splitting.solver.gap, rel=1e-9) and auto.certificate.passed
 
 
 def test_working_set_out_of_time_inside_its_first_lp_returns_the_dividends(monkeypatch):
