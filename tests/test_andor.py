@@ -901,6 +901,17 @@ def test_auto_keeps_the_splittings_point_where_the_working_set_after_it_is_no_be
     assert auto.solver.gap == pytest.approx(splitting.solver.gap, rel=1e-9) and auto.certificate.passed
 
 
+def test_the_exact_solver_after_the_splitting_gets_its_time_and_what_the_limit_leaves():
+    """``_after_splitting``: factor × the splitting's seconds (for a resumed run, every call's: a converged
+    checkpoint resumed at once still gets what the whole run would), 1 s at least, capped by the time left; none
+    where no time is left."""
+    from harsanyi._andor import _after_splitting
+
+    assert _after_splitting(30.0, None) == 30.0 and _after_splitting(30.0, None, 2.0) == 60.0
+    assert _after_splitting(0.01, None) == 1.0 and _after_splitting(0.01, 0.5) == 0.5
+    assert _after_splitting(30.0, 12.0, 2.0) == 12.0 and _after_splitting(30.0, -1.0) <= 0
+
+
 def test_working_set_out_of_time_inside_its_first_lp_returns_the_dividends(monkeypatch):
     """Where HiGHS stops at the time limit inside the first LP (forced here), there is no LP solution: the result
     is the plain dividends (exact, so an upper bound), with lower bound 0 and no rounds."""

@@ -949,17 +949,25 @@ def _from_support(problem: _DividendProblem, runs: list, method: str, *, tol, ca
     splitting's seconds (1 s at least) and ``left`` seconds. Its run is added to ``runs`` where it ran (not where
     the splitting's concepts are many or no time is left); returns ``method`` (what ran so far) with what it did."""
     y, e, report = runs[-1]
-    seed = None if left is not None and left <= 0 else _support(problem, y, e, problem.tau)
+    budget = _after_splitting(report.seconds, left, SEEDED_TIME)
+    seed = None if budget <= 0 else _support(problem, y, e, problem.tau)
     if seed is None:
         return method
-    budget = max(1.0, SEEDED_TIME * report.seconds)
     run = _working_set(problem.v, problem.tau, tol=min(tol, 1e-9), max_iter=cap, progress=progress, n=n, seed=seed,
-                       time_limit=budget if left is None else min(budget, left), add=SEEDED_ADD)
+                       time_limit=budget, add=SEEDED_ADD)
     method += ", then the working set from its largest concepts"
     if not run[2].l1 < min(earlier[2].l1 for earlier in runs):
         method += f" (no lower L1 in its {run[2].seconds:.3g} s)"
     runs.append(run)
     return method
+
+
+def _after_splitting(seconds: float, left: float | None, factor: float = 1.0) -> float:
+    """The seconds an exact solver gets after the splitting: ``factor`` × the splitting's ``seconds`` (those of
+    every call a checkpoint resumed included, so that a resumed run gets what a whole one would), 1 s at least, and
+    no more than ``left`` of this call's time limit (None: no limit); ≤ 0: none."""
+    budget = max(1.0, factor * seconds)
+    return budget if left is None else min(budget, left)
 
 
 def _best_run(runs, method: str, tol: float):
@@ -1092,13 +1100,13 @@ class SharedConcepts:
 def _polish_shared(problem: _Problem, taus, z, report: SolverReport, stats: dict, time_limit: float | None,
                    progress: bool | None, began: float):
     """``shared_concepts(method="auto")`` after the splitting: HiGHS's simplex over the concepts the splitting uses
-    (``_activeset.polish_shared``), for at most as long as the splitting took in this call (1 s at least; ``began``:
-    when it started, by ``time.perf_counter``) and what ``time_limit`` leaves of this call. Its vertex replaces the
-    splitting's point where its L1 is lower; the lower bound stays the splitting's."""
+    (``_activeset.polish_shared``), for ``_after_splitting`` of the splitting's seconds and what ``time_limit``
+    leaves of this call (``began``: when it started, by ``time.perf_counter``). Its vertex replaces the splitting's
+    point where its L1 is lower; the lower bound stays the splitting's."""
     from ._activeset import polish_shared
 
-    spent = time.perf_counter() - began  # not report.seconds, which counts the calls a checkpoint resumed too
-    budget = max(1.0, spent) if time_limit is None else min(max(1.0, spent), time_limit - spent)
+    spent = time.perf_counter() - began  # this call's, not report.seconds (a resumed checkpoint's count there)
+    budget = _after_splitting(report.seconds, None if time_limit is None else time_limit - spent)
     if budget <= 0:
         return z, report, stats
     start = time.perf_counter()
