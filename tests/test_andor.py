@@ -546,13 +546,15 @@ def test_shared_concepts_of_models_far_apart_at_the_baseline():
     assert exact.solver.l1 * (1 - 1e-9) <= joint.solver.l1 <= exact.solver.l1 / (1 - 1e-3) + 1e-9
 
 
+@pytest.mark.parametrize("relative", [0.0, 0.99])
 @pytest.mark.parametrize("k, p", [(1, None), (2, 1e3), (3, 0.1)])
-def test_shared_polish_over_every_concept_solves_the_whole_lp(k, p):
-    """``polish_shared`` given every concept as a column and a point far from the optimum (the dividends less a
-    small OR part, which match every table exactly, so no value row starts near its bound): the rows it generates
-    from the violations on the whole table must end at the LP's optimum, HiGHS's on the whole shared LP (K = 1:
-    and_or's; 1e-7 relative: two HiGHS codes' feasibility tolerances), and the point, repaired, is feasible to
-    rounding."""
+def test_shared_polish_ends_at_the_optimum_of_the_whole_lp(k, p, relative):
+    """``polish_shared`` from a point far from the optimum (the dividends less a small OR part, which match every
+    table exactly, so no value row starts near its bound), given every concept (relative = 0) or only the largest
+    and those on ≤ 1 player (0.99): the rows it generates from the violations on the whole table, the concepts
+    its duals price in and those the elastic slacks call for must end at the LP's optimum, HiGHS's on the whole
+    shared LP (K = 1: and_or's), said to be optimal, with a certified lower bound at it (1e-7 relative: two HiGHS
+    codes' feasibility tolerances); the point, repaired, is feasible to rounding."""
     pytest.importorskip("highspy")
     from harsanyi._activeset import polish_shared
     from harsanyi._andor import _Problem, _shared_highs
@@ -565,44 +567,46 @@ def test_shared_polish_over_every_concept_solves_the_whole_lp(k, p):
     optimum = problem.objective(problem.repair(_shared_highs(problem, taus)[0])[0])
     small = np.full((k, 32), 1e-3)
     start = subset_moebius(vs - or_reconstruct(small))
-    out = polish_shared(vs, taus, problem.p, problem.alpha, start, small, time_limit=None, relative=0.0)
-    assert out is not None
-    (x, y), rounds = out
-    assert rounds >= 2  # the first LP had no value rows
-    z, violation = problem.repair(np.concatenate([x, y] + ([np.zeros((1, 32))] if k > 1 else [])))
+    out = polish_shared(problem, start, small, time_limit=None, relative=relative)
+    assert out is not None and out.optimal
+    assert out.rounds >= 2  # the first LP had no value rows
+    z, violation = problem.repair(np.concatenate([out.x, out.y] + ([np.zeros((1, 32))] if k > 1 else [])))
     assert violation <= 1e-12
     assert np.abs(subset_zeta(z[:k]) + or_reconstruct(z[k:2 * k]) - vs).max() <= 0.05 + 1e-12
     assert problem.objective(z) == pytest.approx(optimum, rel=1e-7)
+    assert out.lower == pytest.approx(optimum, rel=1e-7) and out.lower <= optimum * (1 + 1e-9)
 
 
-def test_shared_polish_gives_up_where_its_concepts_cannot_match_or_time_is_up():
-    """Keeping only the largest concept (relative = 0.99) of a planted game leaves the rows infeasible: None, and
-    the caller keeps its point; so does a time limit of 0."""
+def test_shared_polish_gives_up_without_time_or_over_too_many_concepts():
+    """A time limit of 0, or first concepts above ``max_concepts``: None, and the caller keeps its point."""
     pytest.importorskip("highspy")
     from harsanyi._activeset import polish_shared
+    from harsanyi._andor import _Problem
 
     vs = planted_game(5, seed=22)[None]
     x = subset_moebius(vs)
-    assert polish_shared(vs, [0.01], math.inf, 1.0, x, 0 * x, time_limit=None, relative=0.99) is None
-    assert polish_shared(vs, [0.01], math.inf, 1.0, x, 0 * x, time_limit=0.0) is None
+    problem = _Problem(vs, [0.01])
+    assert polish_shared(problem, x, 0 * x, time_limit=0.0) is None
+    assert polish_shared(problem, x, 0 * x, time_limit=None, max_concepts=int((x != 0).sum()) - 1) is None
 
 
-def test_shared_concepts_auto_polishes_the_splitting_into_a_vertex(monkeypatch, three_noisy_copies):
+def test_shared_concepts_auto_polishes_the_splitting_into_the_optimum(monkeypatch, three_noisy_copies):
     """Beyond the n where "auto" takes HiGHS (lowered to 4 here, so n = 7 is beyond), it runs the splitting and
-    then HiGHS's simplex over the splitting's concepts: a lower L1 than the splitting alone, still above HiGHS's
-    optimum on the whole LP (1e-9: its accuracy), certified, within the split bound, and on fewer concepts (the
-    splitting stops inside a face of a degenerate optimum; the simplex ends at a vertex)."""
+    then column-and-row generation from the splitting's concepts: HiGHS's optimum of the whole LP (1e-9: its
+    accuracy) with a lower bound at it, certified, within the split bound, and on fewer concepts than the
+    splitting (which stops inside a face of a degenerate optimum; the simplex ends at a vertex)."""
     pytest.importorskip("highspy")
     from harsanyi import _andor, shared_concepts
 
     tables, exact, alone = three_noisy_copies
     monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
     auto = shared_concepts(tables, compare=False, p=0.1)
-    assert auto.solver.method == ("restarted Halpern Peaceman–Rachford splitting, then HiGHS's simplex on its "
-                                  "concepts (a vertex)")
-    assert exact.solver.l1 * (1 - 1e-9) <= auto.solver.l1 < alone.solver.l1
-    assert auto.solver.lower_bound == alone.solver.lower_bound and auto.solver.converged
-    assert auto.solver.gap == pytest.approx((auto.solver.l1 - auto.solver.lower_bound) / auto.solver.l1)
+    assert auto.solver.method == ("restarted Halpern Peaceman–Rachford splitting, then HiGHS's simplex from its "
+                                  "concepts, with concepts and rows generated (an optimal vertex)")
+    assert auto.solver.l1 == pytest.approx(exact.solver.l1, rel=1e-9) and auto.solver.l1 < alone.solver.l1
+    assert alone.solver.lower_bound < auto.solver.lower_bound <= exact.solver.l1 * (1 + 1e-9)
+    assert auto.solver.gap <= 1e-9 and auto.solver.converged
+    assert auto.solver.gap == pytest.approx((auto.solver.l1 - auto.solver.lower_bound) / auto.solver.l1, abs=1e-15)
     assert all(c.certificate.passed for c in auto.concepts) and auto.split_violation <= 1e-12
 
     def used(result):
@@ -625,10 +629,10 @@ def test_shared_auto_resumed_from_a_checkpoint_polishes_within_this_calls_time(m
     monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
     path = tmp_path / "shared.npz"
     first = shared_concepts(tables, compare=False, p=0.1, checkpoint=path)
-    assert first.solver.method.endswith("then HiGHS's simplex on its concepts (a vertex)")
+    assert first.solver.method.endswith("with concepts and rows generated (an optimal vertex)")
     again = shared_concepts(tables, compare=False, p=0.1, checkpoint=path, time_limit=first.solver.seconds / 2)
     assert again.solver.method.startswith("restarted Halpern Peaceman–Rachford splitting, resumed from iteration ")
-    assert again.solver.method.endswith("then HiGHS's simplex on its concepts (a vertex)")
+    assert again.solver.method.endswith("with concepts and rows generated (an optimal vertex)")
     assert again.solver.l1 == pytest.approx(first.solver.l1, rel=1e-12)
 
 

@@ -18,9 +18,10 @@ with the dual simplex, both from the previous basis. Every round yields certifie
 violated coalitions into the AND concepts gives a feasible decomposition (an upper bound), and π scaled into dual
 feasibility gives vᵀπ − τ‖π‖₁ as a lower bound. When nothing is violated and nothing is priced in, they meet.
 
-``polish_shared`` does the row half of this for the shared-concept LP of several models (SPEC §3c), over the
-fixed concepts a first-order solution uses: a vertex near the splitting's point, which ``shared_concepts``
-takes where its L1 is lower.
+``polish_shared`` does the same for the shared-concept LP of several models (SPEC §3c), started from the concepts
+a first-order solution uses: a concept joins for every model at once, priced by the dual norm of its K prices
+(the objective takes the largest part over the models and their sum); ``shared_concepts`` takes its vertex where
+its L1 is lower than the splitting's.
 
 HiGHS runs on the CPU through ``highspy``; tables on a GPU are copied to the host.
 """
@@ -32,6 +33,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -333,146 +335,226 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
     return best, best_obj, best_lower, stats
 
 
-_POLISH_ADD = 256  # violated rows added per model and round by the shared polish
+_POLISH_ADD = 256  # violated rows added per model and round by the shared polish, and concepts priced in
 _POLISH_FIRST = 2048  # rows per model it starts from at most: those nearest their bound (τ = 0 puts all at it)
+_MAX, _SPLIT, _SPLIT_SLACK = 4, 5, 6  # column kinds of the shared LP besides _AND, _OR, _SLACK (a value row's) and
+# _TOTAL: a concept's largest part over the models, the shared split g(S), a split row's elastic slack
+_VALUE_ROW, _SPLIT_ROW, _TOTAL_ROW, _MAX_ROW = 0, 1, 2, 3
+
+
+def _value_coefficients(rows: np.ndarray, masks: np.ndarray, kinds: np.ndarray, signs: np.ndarray) -> np.ndarray:
+    """The coefficients of columns (``masks``, ``kinds``, ``signs``) in the value rows ζx(S) + Ry(S) of ``rows``,
+    with Ry(S) = y(∅) + t − Σ_{∅≠T, T∩S=∅} y(T): [T ⊆ S] for an AND concept, −[T ∩ S = ∅] for an OR one (1 for
+    the OR concept of ∅, which is in every v_or(S)), 1 for the total t, 0 for the others."""
+    out = _incidence(rows, masks, kinds)
+    out[:, (kinds == _OR) & (masks == 0)] = 1.0
+    out[:, kinds == _TOTAL] = 1.0
+    out[:, (kinds != _AND) & (kinds != _OR) & (kinds != _TOTAL)] = 0.0
+    return out * signs
 
 
 class _SupportLP:
-    """The shared-concept LP of ``_andor._Problem`` (SPEC §3c) over fixed concepts and a growing set of rows, in one
-    HiGHS model (dual simplex, warm-started as rows are added).
+    """The shared-concept LP of ``_andor._Problem`` (SPEC §3c) over a growing set of concepts and rows, in one HiGHS
+    model (its interior point method first, then the simplex warm-started as concepts and rows are added).
 
-    Columns: per model k the parts x⁺, x⁻ of its AND concepts on ``and_masks`` and y⁺, y⁻ of its OR concepts on
-    ``or_masks`` (cost α, 1 for one model), and its free total t_k = Σ_{T≠∅} y_k(T); for K ≥ 2 the per-concept
-    maxima s ≥ x⁺_k + x⁻_k and u ≥ y⁺_k + y⁻_k over the models (cost 1 − α) and, per split row's coalition, the free
-    shared split g(S). Rows: the totals, the maxima, then as they are added, v_k(S) − τ_k ≤ ζx_k(S) + Ry_k(S) ≤
-    v_k(S) + τ_k with Ry(S) = y(∅) + t − Σ_{∅≠T, T∩S=∅} y(T), and |½(ζx_k − Ry_k)(S) − g(S)| ≤ p.
+    Columns, per model k: the parts x⁺, x⁻ of its AND concepts and y⁺, y⁻ of its OR concepts (cost α; 1 for one
+    model) and its free total t_k = Σ_{T≠∅} y_k(T); for K ≥ 2, per concept the largest part over the models,
+    s ≥ x⁺_k + x⁻_k (and the same for the OR ones; cost 1 − α), and per split row's coalition the free shared
+    split g(S). Rows: the totals, the maxima, the value rows v_k(S) − τ_k ≤ ζx_k(S) + Ry_k(S) ≤ v_k(S) + τ_k with
+    Ry(S) = y(∅) + t − Σ_{∅≠T, T∩S=∅} y(T), and the split rows |½(ζx_k − Ry_k)(S) − g(S)| ≤ p. A concept joins
+    for all the models at once. Each value and split row has two elastic slacks (cost ``_PENALTY``), so that the
+    LP is feasible over any concepts: where one is used, the row's coalition lacks a concept.
     """
 
-    def __init__(self, vs: np.ndarray, taus: np.ndarray, p: float, alpha: float, and_masks, or_masks):
+    def __init__(self, vs: np.ndarray, taus: np.ndarray, p: float, alpha: float):
         import highspy
 
         self.optimal = highspy.HighsModelStatus.kOptimal
         self.solved = False
         self.vs, self.taus, self.p = vs, taus, p
         self.k, self.shared = vs.shape[0], vs.shape[0] >= 2
-        self.and_masks, self.or_masks = and_masks, or_masks
-        na, no = len(and_masks), len(or_masks)
-        self.width = 2 * na + 2 * no + 1  # one model's columns
+        self.cost = alpha if self.shared else 1.0
         self.highs = _silent_highs(highspy)
         self.highs.setOptionValue("simplex_strategy", _DUAL)
         self.inf = highspy.kHighsInf
-        cost = np.full(self.width, alpha if self.shared else 1.0)
-        cost[-1] = 0.0
-        lower = np.zeros(self.width)
-        lower[-1] = -self.inf
-        for _ in range(self.k):
-            self._columns(cost, lower)
-        self.g_column = np.full(vs.shape[1], -1, np.int64)  # the column of g(S), −1 while S has no split row
-        if self.shared:
-            self.first_max = self.k * self.width
-            self._columns(np.full(na + no, 1.0 - alpha), np.zeros(na + no))
-        self.n_columns = self.k * self.width + (na + no if self.shared else 0)
-        nonempty = (or_masks != 0).astype(np.float64)
-        total = np.concatenate([np.zeros(2 * na), -nonempty, nonempty, [1.0]])
+        size = vs.shape[1]
+        self.col_model, self.col_kind = np.zeros(0, np.int64), np.zeros(0, np.int64)
+        self.col_mask, self.col_sign = np.zeros(0, np.int64), np.zeros(0)
+        self.row_model, self.row_kind, self.row_mask = (np.zeros(0, np.int64) for _ in range(3))
+        self.concepts = {_AND: np.zeros(size, bool), _OR: np.zeros(size, bool)}
+        self.g_column = np.full(size, -1, np.int64)  # the column of g(S), −1 while S has no split row
+        models = np.arange(self.k)
+        self.total_column = self._add_columns(models, _TOTAL, np.zeros(self.k, np.int64), 1.0, 0.0, -self.inf)
+        self._add_rows(models, _TOTAL_ROW, np.zeros(self.k, np.int64), np.zeros(self.k), np.zeros(self.k),
+                       np.arange(self.k), self.total_column, np.ones(self.k))
+
+    def _add_columns(self, model, kind: int, masks, sign: float, cost: float, lower: float, entries=None):
+        """Columns without entries, or with ``entries`` = (column, row, value) triples; returns their indices."""
+        m, first = len(masks), len(self.col_kind)
+        if entries is None:
+            starts, rows, vals = np.zeros(m, np.int32), np.zeros(0, np.int32), np.zeros(0)
+        else:
+            col, rows, vals = entries
+            order = np.argsort(col, kind="stable")
+            col, rows, vals = col[order], rows[order], vals[order]
+            starts = np.searchsorted(col, np.arange(m)).astype(np.int32)
+        self.highs.addCols(m, np.full(m, cost), np.full(m, lower), np.full(m, self.inf), len(rows), starts,
+                           rows.astype(np.int32), vals.astype(np.float64))
+        self.col_model = np.concatenate([self.col_model, np.broadcast_to(model, (m,))])
+        self.col_kind = np.concatenate([self.col_kind, np.full(m, kind)])
+        self.col_mask = np.concatenate([self.col_mask, masks])
+        self.col_sign = np.concatenate([self.col_sign, np.full(m, sign)])
+        return first + np.arange(m)
+
+    def _add_rows(self, model, kind: int, masks, low, high, row, col, val) -> None:
+        """Rows with (row, column, value) triples, ``row`` counted from the first of these."""
+        m = len(masks)
+        order = np.argsort(row, kind="stable")
+        row, col, val = row[order], col[order], val[order]
+        starts = np.searchsorted(row, np.arange(m)).astype(np.int32)
+        self.highs.addRows(m, low, high, len(col), starts, col.astype(np.int32), val.astype(np.float64))
+        self.row_model = np.concatenate([self.row_model, np.broadcast_to(model, (m,))])
+        self.row_kind = np.concatenate([self.row_kind, np.full(m, kind)])
+        self.row_mask = np.concatenate([self.row_mask, masks])
+
+    def add_concepts(self, masks: np.ndarray, kind: int) -> None:
+        """The AND or OR concepts of ``masks`` for every model, in the value, split and total rows there are."""
+        masks = masks[~self.concepts[kind][masks]]
+        if not len(masks):
+            return
+        self.concepts[kind][masks] = True
+        m, parts = len(masks), []
         for k in range(self.k):
-            self._rows(np.zeros(1), np.zeros(1), total[None], k * self.width)
-        if self.shared:  # s_T − x⁺_k(T) − x⁻_k(T) ≥ 0, the same for u and the OR parts
+            mine = np.flatnonzero((self.row_model == k) & (self.row_kind != _MAX_ROW))
+            rows, row_kind = self.row_mask[mine], self.row_kind[mine]
+            block = _value_coefficients(rows, masks, np.full(m, kind), np.ones(m))
+            if kind == _OR:
+                block[row_kind == _SPLIT_ROW] *= -1.0
+            block[row_kind == _SPLIT_ROW] *= 0.5
+            block[row_kind == _TOTAL_ROW] = -1.0 * (masks != 0) if kind == _OR else 0.0
+            r, c = np.nonzero(block)
+            for sign in (1.0, -1.0):
+                parts.append(self._add_columns(k, kind, masks, sign, self.cost, 0.0,
+                                               (c, mine[r], sign * block[r, c])))
+        if self.shared:  # s_T − x⁺_k(T) − x⁻_k(T) ≥ 0 for every model
+            top = self._add_columns(-1, _MAX, masks, 1.0, 1.0 - self.cost, 0.0)
+            idx = np.arange(m)
             for k in range(self.k):
-                for first, count, own in ((0, na, 0), (2 * na, no, na)):
-                    idx = np.arange(count)
-                    cols = np.stack([self.first_max + own + idx, k * self.width + first + idx,
-                                     k * self.width + first + count + idx], axis=1).astype(np.int32)
-                    vals = np.tile([1.0, -1.0, -1.0], (count, 1))
-                    self.highs.addRows(count, np.zeros(count), np.full(count, self.inf), 3 * count,
-                                       (3 * idx).astype(np.int32), cols.ravel(), vals.ravel())
+                plus, minus = parts[2 * k], parts[2 * k + 1]
+                self._add_rows(k, _MAX_ROW, masks, np.zeros(m), np.full(m, self.inf), np.repeat(idx, 3),
+                               np.stack([top, plus, minus], axis=1).ravel(), np.tile([1.0, -1.0, -1.0], m))
 
-    def _columns(self, cost, lower) -> None:
-        m = len(cost)
-        self.highs.addCols(m, cost, lower, np.full(m, self.inf), 0, np.zeros(m, np.int32), np.zeros(0, np.int32),
-                           np.zeros(0))
-
-    def _rows(self, low, high, block: np.ndarray, offset: int, extra=None) -> None:
-        """Rows from a dense block over one model's columns (from ``offset``), plus ``extra`` (column, value) per
-        row."""
+    def _row_block(self, k: int, masks: np.ndarray, split: bool):
+        """(row, column, value) of the value rows (``split``: the split rows, without g) of model k at ``masks``."""
+        cols = np.flatnonzero((self.col_model == k) & np.isin(self.col_kind, (_AND, _OR, _TOTAL)))
+        block = _value_coefficients(masks, self.col_mask[cols], self.col_kind[cols], self.col_sign[cols])
+        if split:  # ½(ζx − Ry)
+            block *= np.where(self.col_kind[cols] == _AND, 0.5, -0.5)
         r, c = np.nonzero(block)
-        vals = block[r, c]
-        c = c + offset
-        if extra is not None:
-            r = np.concatenate([r, np.arange(block.shape[0])])
-            c = np.concatenate([c, extra[0]])
-            vals = np.concatenate([vals, extra[1]])
-            order = np.argsort(r, kind="stable")
-            r, c, vals = r[order], c[order], vals[order]
-        starts = np.searchsorted(r, np.arange(block.shape[0])).astype(np.int32)
-        self.highs.addRows(block.shape[0], low, high, len(c), starts, c.astype(np.int32), vals.astype(np.float64))
+        return r, cols[c], block[r, c]
 
-    def _value_block(self, masks: np.ndarray) -> np.ndarray:
-        """The coefficients of ζx(S) + Ry(S) on one model's columns (x⁺, x⁻, y⁺, y⁻, t), one row per S in ``masks``."""
-        na = len(self.and_masks)
-        inc = _incidence(masks, np.concatenate([self.and_masks, self.or_masks]),
-                         np.concatenate([np.full(na, _AND), np.full(len(self.or_masks), _OR)]))
-        inc[:, na:][:, self.or_masks == 0] = 1.0  # y(∅) is in every v_or(S)
-        a, o = inc[:, :na], inc[:, na:]
-        return np.concatenate([a, -a, o, -o, np.ones((len(masks), 1))], axis=1)
+    def _add_slacks(self, k: int, kind: int, masks: np.ndarray) -> None:
+        """The elastic slacks, ±1, of the rows just added (the last ``len(masks)``)."""
+        m = len(masks)
+        rows = len(self.row_kind) - m + np.arange(m)
+        for sign in (1.0, -1.0):
+            self._add_columns(k, kind, masks, sign, _PENALTY, 0.0, (np.arange(m), rows, np.full(m, sign)))
 
     def add_value_rows(self, k: int, masks: np.ndarray) -> None:
         if len(masks):
             tau = self.taus[k]
-            self._rows(self.vs[k, masks] - tau, self.vs[k, masks] + tau, self._value_block(masks), k * self.width)
+            self._add_rows(k, _VALUE_ROW, masks, self.vs[k, masks] - tau, self.vs[k, masks] + tau,
+                           *self._row_block(k, masks, split=False))
+            self._add_slacks(k, _SLACK, masks)
 
     def add_split_rows(self, masks: np.ndarray) -> None:
         """|½(ζx_k − Ry_k)(S) − g(S)| ≤ p for every model, with a new g(S) for the coalitions that have none."""
         new = masks[self.g_column[masks] < 0]
         if len(new):
-            self._columns(np.zeros(len(new)), np.full(len(new), -self.inf))
-            self.g_column[new] = self.n_columns + np.arange(len(new))
-            self.n_columns += len(new)
+            self.g_column[new] = self._add_columns(-1, _SPLIT, new, 1.0, 0.0, -self.inf)
         if not len(masks):
             return
-        block = self._value_block(masks)
-        block[:, 2 * len(self.and_masks):] *= -1.0  # ½(ζx − Ry)
-        block *= 0.5
-        g = self.g_column[masks]
+        m, g = len(masks), self.g_column[masks]
         for k in range(self.k):
-            self._rows(np.full(len(masks), -self.p), np.full(len(masks), self.p), block, k * self.width,
-                       extra=(g, np.full(len(masks), -1.0)))
+            r, c, v = self._row_block(k, masks, split=True)
+            self._add_rows(k, _SPLIT_ROW, masks, np.full(m, -self.p), np.full(m, self.p),
+                           np.concatenate([r, np.arange(m)]), np.concatenate([c, g]),
+                           np.concatenate([v, np.full(m, -1.0)]))
+            self._add_slacks(k, _SPLIT_SLACK, masks)
+
+    def price_in(self, time_limit: float | None) -> None:
+        """Re-optimise after concepts were added and before rows are: the basis stays primal feasible, so the primal
+        simplex takes it from there."""
+        self.highs.setOptionValue("simplex_strategy", _PRIMAL)
+        _time_limit(self.highs, time_limit)
+        self.highs.run()
+        self.highs.setOptionValue("simplex_strategy", _DUAL)
 
     def solve(self, size: int, time_limit: float | None):
-        """Re-solve; returns (x, y) as full (K, 2ⁿ) tables, or None if HiGHS found the rows infeasible over these
-        concepts or stopped at the time limit. The first solve is HiGHS's interior point method, then a crossover
-        to a basis (at n = 14: 5 s where the dual simplex from scratch took 20 s); the later ones are the dual
-        simplex from the last basis."""
+        """Re-solve; returns (x, y) as full (K, 2ⁿ) tables, the duals w in ``_Problem``'s layout (its value rows,
+        then for K ≥ 2 its split rows; HiGHS's row duals negated, zero on the rows not here) and the coalitions of
+        the value rows and the split rows whose slack is used; or None where HiGHS stopped at the time limit (the
+        slacks keep the LP feasible and bounded). The first solve is HiGHS's
+        interior point method, then a crossover to a basis (at n = 14: 5 s where the dual simplex from scratch
+        took 20 s); the later ones are the simplex from the last basis."""
         _time_limit(self.highs, time_limit)
         self.highs.setOptionValue("solver", "simplex" if self.solved else "ipm")
         self.highs.run()
         self.solved = True
         if self.highs.getModelStatus() != self.optimal:
             return None
-        value = np.asarray(self.highs.getSolution().col_value)
-        na, no = len(self.and_masks), len(self.or_masks)
+        solution = self.highs.getSolution()
+        value, dual = np.asarray(solution.col_value), np.asarray(solution.row_dual)
         x, y = np.zeros((self.k, size)), np.zeros((self.k, size))
-        for k in range(self.k):
-            cols = value[k * self.width:(k + 1) * self.width]
-            x[k, self.and_masks] = cols[:na] - cols[na:2 * na]
-            y[k, self.or_masks] = cols[2 * na:2 * na + no] - cols[2 * na + no:2 * na + 2 * no]
-        return x, y
+        for kind, out in ((_AND, x), (_OR, y)):
+            part = self.col_kind == kind
+            np.add.at(out, (self.col_model[part], self.col_mask[part]), value[part] * self.col_sign[part])
+        w = np.zeros(((2 if self.shared else 1) * self.k, size))
+        for kind, first in ((_VALUE_ROW, 0), (_SPLIT_ROW, self.k)):
+            part = self.row_kind == kind
+            w[first + self.row_model[part], self.row_mask[part]] = -dual[part]
+        used = value > 1e-9
+        slack_rows = [np.unique(self.col_mask[used & (self.col_kind == kind)]) for kind in (_SLACK, _SPLIT_SLACK)]
+        return x, y, w, *slack_rows
 
 
-def polish_shared(vs: np.ndarray, taus, p: float, alpha: float, x: np.ndarray, y: np.ndarray, *,
-                  time_limit: float | None, relative: float = 1e-4, max_concepts: int | None = None, bar=None):
-    """A vertex of the shared-concept LP over the concepts a first-order solution uses: its AND and OR concepts
-    above ``relative`` of the largest in any model (and the OR concepts on ≤ 1 player, which move the split) are
-    the columns; the coalitions where its noise or split is within 1 % of its bound are the first rows, and the
-    rows the LP's solution violates on the whole table (fast transforms) are added, ``_POLISH_ADD`` per model and
-    round, until none is. Where the optimum is degenerate, a first-order method stops inside a face of it, its mass
-    spread over concepts that a vertex leaves out; the vertex is what HiGHS gives on small n.
+@dataclass(frozen=True)
+class Polished:
+    """What ``polish_shared`` ends with: the last LP's concepts ``x``, ``y`` ((K, 2ⁿ) each, feasible on the whole
+    table where ``optimal``), the best certified ``lower`` bound of the rounds (weak duality, in the units of the
+    tables), the ``rounds``, and whether the last LP left no row violated and priced no concept in (``optimal``:
+    its vertex is an optimum of the whole LP)."""
 
-    Returns (x, y) (NumPy float64 tables, in the units of ``vs``) and the rounds, or None where the rows are
-    infeasible with these columns, ``time_limit`` (seconds) ran out first or the concepts are more than
-    ``max_concepts`` (a dense optimum, whose LP is slow). ``bar``: a progress bar, updated every round."""
+    x: np.ndarray
+    y: np.ndarray
+    lower: float
+    rounds: int
+    optimal: bool
+
+
+def polish_shared(problem, x: np.ndarray, y: np.ndarray, *, time_limit: float | None, relative: float = 1e-4,
+                  max_concepts: int | None = None, bar=None) -> Polished | None:
+    """Column-and-row generation for the shared-concept LP (``problem``: an ``_andor._Problem`` of NumPy tables),
+    started from the concepts a first-order solution (x, y) uses: its AND and OR concepts above ``relative`` of
+    the largest in any model (and the OR concepts on ≤ 1 player, which move the split) are the first columns, the
+    coalitions where its noise or split is within 1 % of its bound the first rows. Each round adds, per model, the
+    ``_POLISH_ADD`` rows most violated on the whole table (fast transforms) and the ``_POLISH_ADD`` concepts best
+    priced by the duals, lifted to every coalition: a concept T lowers the objective where the dual norm h° of its
+    prices Aᵀπ over the models exceeds 1 (``_andor.dual_norms``; for one model, |price| > 1). The duals, scaled
+    into dual feasibility, give a certified lower bound each round. A row whose elastic slack is used brings in
+    the AND concept of its coalition (and the OR one, for a split row). When nothing is violated, no slack used and
+    nothing priced in, the vertex is optimal. Where the optimum is degenerate a first-order method stops inside a
+    face of it, its mass spread over concepts a vertex leaves out.
+
+    Returns :class:`Polished`, or None where ``time_limit`` (seconds) ran out before an LP was solved or the first
+    concepts are more than ``max_concepts`` (a dense optimum, whose LP is slow). ``bar``: a progress bar, updated
+    every round."""
+    from ._andor import dual_norms
+
+    vs = problem.vs
     k, size = vs.shape
     n = size.bit_length() - 1
-    taus = np.asarray(taus, dtype=np.float64)
+    taus = problem.upper[:k, 0] - vs[:, 0]
     pop = popcounts(n)
     start = time.perf_counter()
     top = max(float(np.abs(x).max()), float(np.abs(y).max()), 1e-300)
@@ -480,7 +562,9 @@ def polish_shared(vs: np.ndarray, taus, p: float, alpha: float, x: np.ndarray, y
     or_masks = np.flatnonzero((np.abs(y) > relative * top).any(0) | (pop <= 1))
     if max_concepts is not None and len(and_masks) + len(or_masks) > max_concepts:
         return None
-    lp = _SupportLP(vs, taus, p, alpha, and_masks, or_masks)
+    lp = _SupportLP(vs, taus, problem.p, problem.alpha)
+    lp.add_concepts(and_masks, _AND)
+    lp.add_concepts(or_masks, _OR)
     shared = k >= 2
     feasibility = 1e-9 * max(float(taus.max()), float(np.abs(vs).max()) * 1e-6, 1e-300)
 
@@ -488,34 +572,53 @@ def polish_shared(vs: np.ndarray, taus, p: float, alpha: float, x: np.ndarray, y
         zx, ry = subset_zeta(x), or_reconstruct(y)
         over = np.abs(zx + ry - vs) - taus[:, None]
         gamma = 0.5 * (zx - ry)
-        spread = gamma.max(0) - gamma.min(0) - 2.0 * p if shared else np.full(size, -np.inf)
+        spread = gamma.max(0) - gamma.min(0) - 2.0 * problem.p if shared else np.full(size, -np.inf)
         return over, spread
+
+    def left():
+        return None if time_limit is None else time_limit - (time.perf_counter() - start)
 
     over, spread = excess(x, y)
     rows = [_top(over[i], _POLISH_FIRST, -1e-2 * taus[i] - 1e-300) for i in range(k)]
-    splits = _top(spread, _POLISH_FIRST, -2e-2 * p - 1e-300) if shared else np.zeros(0, np.int64)
+    splits = _top(spread, _POLISH_FIRST, -2e-2 * problem.p - 1e-300) if shared else np.zeros(0, np.int64)
     in_rows, in_splits = np.zeros((k, size), bool), np.zeros(size, bool)
-    rounds = 0
-    while True:
+    best, lower, rounds, optimal = None, 0.0, 0, False
+    while left() is None or left() > 0:
         for i in range(k):
             lp.add_value_rows(i, rows[i])
             in_rows[i, rows[i]] = True
         if shared:
             lp.add_split_rows(splits)
             in_splits[splits] = True
-        left = None if time_limit is None else time_limit - (time.perf_counter() - start)
-        if left is not None and left <= 0:
-            return None
-        solution = lp.solve(size, left)
-        rounds += 1
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(f"rows {int(in_rows.sum() + k * in_splits.sum()):,}", refresh=False)
+        solution = lp.solve(size, left())
         if solution is None:
-            return None
-        over, spread = excess(*solution)
+            break
+        rounds += 1
+        *best, w, value_slack, split_slack = solution
+        lower = max(lower, problem.dual_bound(w))
+        over, spread = excess(*best)
         rows = [_top(np.where(in_rows[i], -np.inf, over[i]), _POLISH_ADD, feasibility) for i in range(k)]
         splits = (_top(np.where(in_splits, -np.inf, spread), _POLISH_ADD, feasibility) if shared
                   else np.zeros(0, np.int64))
-        if not (sum(len(r) for r in rows) or len(splits)):
-            return solution, rounds
+        grad = problem.adjoint(w)
+        price = np.concatenate([np.where(lp.concepts[_AND], 0.0, dual_norms(grad[:k], problem.alpha)),
+                                np.where(lp.concepts[_OR], 0.0, dual_norms(grad[k:2 * k], problem.alpha))])
+        priced = _top(price, _POLISH_ADD, 1.0 + 1e-9)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix_str(f"rows {int(in_rows.sum() + k * in_splits.sum()):,}, concepts "
+                                f"{int(lp.concepts[_AND].sum() + lp.concepts[_OR].sum()):,}", refresh=False)
+        new_rows = sum(len(r) for r in rows) + len(splits)
+        new_and = np.union1d(np.union1d(value_slack, split_slack), priced[priced < size])
+        new_or = np.union1d(split_slack, priced[priced >= size] - size)
+        new_and, new_or = new_and[~lp.concepts[_AND][new_and]], new_or[~lp.concepts[_OR][new_or]]
+        if not (new_rows or len(new_and) or len(new_or)):
+            optimal = not (len(value_slack) or len(split_slack))
+            break
+        lp.add_concepts(new_and, _AND)
+        lp.add_concepts(new_or, _OR)
+        if (len(new_and) or len(new_or)) and new_rows:
+            lp.price_in(left())
+    if best is None:
+        return None
+    return Polished(best[0], best[1], lower, rounds, optimal)
