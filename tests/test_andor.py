@@ -577,6 +577,27 @@ def test_shared_polish_ends_at_the_optimum_of_the_whole_lp(k, p, relative):
     assert out.lower == pytest.approx(optimum, rel=1e-7) and out.lower <= optimum * (1 + 1e-9)
 
 
+def test_shared_polish_with_equality_rows():
+    """τ = 0 and p = 0 (K = 2): every value row and split row is an equality, so every coalition starts at its
+    bound; from the largest concept alone the polish still ends at HiGHS's optimum of the whole LP (1e-7, as
+    above), its lower bound at it."""
+    pytest.importorskip("highspy")
+    from harsanyi._activeset import polish_shared
+    from harsanyi._andor import _Problem, _shared_highs
+
+    rng = np.random.default_rng(23)
+    v = planted_game(5, seed=23)
+    vs = np.stack([v, v + 0.2 * rng.normal(size=v.size)])
+    problem = _Problem(vs, [0.0, 0.0], alpha=0.1, p=0.0)
+    optimum = problem.objective(problem.repair(_shared_highs(problem, [0.0, 0.0])[0])[0])
+    x = subset_moebius(vs)
+    out = polish_shared(problem, x, 0 * x, time_limit=None, relative=0.99)
+    assert out is not None and out.optimal
+    z, _ = problem.repair(np.concatenate([out.x, out.y, np.zeros((1, 32))]))
+    assert problem.objective(z) == pytest.approx(optimum, rel=1e-7)
+    assert out.lower == pytest.approx(optimum, rel=1e-7)
+
+
 def test_shared_polish_gives_up_without_time_or_over_too_many_concepts():
     """A time limit of 0, or first concepts above ``max_concepts``: None, and the caller keeps its point."""
     pytest.importorskip("highspy")

@@ -335,7 +335,7 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
     return best, best_obj, best_lower, stats
 
 
-_POLISH_ADD = 256  # violated rows added per model and round by the shared polish, and concepts priced in
+_POLISH_ADD = 256  # per round of the shared polish: violated rows added per model, and concepts priced in
 _POLISH_FIRST = 2048  # rows per model it starts from at most: those nearest their bound (τ = 0 puts all at it)
 _MAX, _SPLIT, _SPLIT_SLACK = 4, 5, 6  # column kinds of the shared LP besides _AND, _OR, _SLACK (a value row's) and
 # _TOTAL: a concept's largest part over the models, the shared split g(S), a split row's elastic slack
@@ -494,9 +494,9 @@ class _SupportLP:
         """Re-solve; returns (x, y) as full (K, 2ⁿ) tables, the duals w in ``_Problem``'s layout (its value rows,
         then for K ≥ 2 its split rows; HiGHS's row duals negated, zero on the rows not here) and the coalitions of
         the value rows and the split rows whose slack is used; or None where HiGHS stopped at the time limit (the
-        slacks keep the LP feasible and bounded). The first solve is HiGHS's
-        interior point method, then a crossover to a basis (at n = 14: 5 s where the dual simplex from scratch
-        took 20 s); the later ones are the simplex from the last basis."""
+        slacks keep the LP feasible and bounded). The first solve is HiGHS's interior point method, then a
+        crossover to a basis (at n = 14: 5 s where the dual simplex from scratch took 20 s); the later ones are the
+        simplex from the last basis."""
         _time_limit(self.highs, time_limit)
         self.highs.setOptionValue("solver", "simplex" if self.solved else "ipm")
         self.highs.run()
@@ -537,11 +537,11 @@ def polish_shared(problem, x: np.ndarray, y: np.ndarray, *, time_limit: float | 
     """Column-and-row generation for the shared-concept LP (``problem``: an ``_andor._Problem`` of NumPy tables),
     started from the concepts a first-order solution (x, y) uses: its AND and OR concepts above ``relative`` of
     the largest in any model (and the OR concepts on ≤ 1 player, which move the split) are the first columns, the
-    coalitions where its noise or split is within 1 % of its bound the first rows. Each round adds, per model, the
-    ``_POLISH_ADD`` rows most violated on the whole table (fast transforms) and the ``_POLISH_ADD`` concepts best
-    priced by the duals, lifted to every coalition: a concept T lowers the objective where the dual norm h° of its
-    prices Aᵀπ over the models exceeds 1 (``_andor.dual_norms``; for one model, |price| > 1). The duals, scaled
-    into dual feasibility, give a certified lower bound each round. A row whose elastic slack is used brings in
+    coalitions where its noise or split is within 1 % of its bound the first rows. Each round adds the
+    ``_POLISH_ADD`` rows per model most violated on the whole table (fast transforms) and the ``_POLISH_ADD``
+    concepts best priced by the duals, lifted to every coalition: a concept T lowers the objective where the dual
+    norm h° of its prices Aᵀπ over the models exceeds 1 (``_andor.dual_norms``; for one model, |price| > 1). The
+    duals, scaled into dual feasibility, give a certified lower bound each round. A row whose elastic slack is used brings in
     the AND concept of its coalition (and the OR one, for a split row). When nothing is violated, no slack used and
     nothing priced in, the vertex is optimal. Where the optimum is degenerate a first-order method stops inside a
     face of it, its mass spread over concepts a vertex leaves out.
