@@ -638,6 +638,42 @@ def test_shared_concepts_auto_polishes_the_splitting_into_the_optimum(monkeypatc
     assert used(auto) < used(alone)
 
 
+def test_shared_auto_reports_what_the_polish_gave(monkeypatch, three_noisy_copies):
+    """How "auto" books the polish (``polish_shared`` replaced here): a point with a higher L1 than the
+    splitting's (the plain dividends) leaves the splitting's point and says "no lower L1", while a lower bound it
+    brings still counts; a lower point not proven optimal is taken and said to be "stopped before the optimum"."""
+    pytest.importorskip("highspy")
+    from harsanyi import _activeset, _andor, shared_concepts
+
+    tables, exact, alone = three_noisy_copies
+    monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
+    vs = np.stack([t.values for t in tables])
+    unit = _andor._unit(vs)
+    bound = 0.5 * (alone.solver.lower_bound + exact.solver.l1) / unit  # between the splitting's and the optimum
+
+    def worse(problem, x, y, **kwargs):
+        return _activeset.Polished(subset_moebius(problem.vs), 0 * y, bound, 1, False)
+
+    monkeypatch.setattr(_activeset, "polish_shared", worse)
+    kept = shared_concepts(tables, compare=False, p=0.1)
+    assert "with concepts and rows generated (no lower L1 in its " in kept.solver.method
+    assert kept.solver.l1 == pytest.approx(alone.solver.l1, rel=1e-12)
+    assert kept.solver.lower_bound == pytest.approx(bound * unit, rel=1e-12)
+    assert kept.solver.lower_bound > alone.solver.lower_bound
+    assert kept.solver.gap == pytest.approx((kept.solver.l1 - kept.solver.lower_bound) / kept.solver.l1)
+
+    def better(problem, x, y, **kwargs):  # HiGHS's optimum of the whole LP
+        z = _andor._shared_highs(problem, list(problem.upper[:3, 0] - problem.vs[:, 0]))[0]
+        return _activeset.Polished(z[:3], z[3:6], 0.0, 2, False)
+
+    monkeypatch.setattr(_activeset, "polish_shared", better)
+    taken = shared_concepts(tables, compare=False, p=0.1)
+    assert taken.solver.method.endswith("with concepts and rows generated (stopped before the optimum)")
+    assert taken.solver.l1 == pytest.approx(exact.solver.l1, rel=1e-9)
+    assert taken.solver.lower_bound == pytest.approx(alone.solver.lower_bound, rel=1e-12)
+    assert all(c.certificate.passed for c in taken.concepts) and taken.split_violation <= 1e-12
+
+
 def test_shared_auto_resumed_from_a_checkpoint_polishes_within_this_calls_time(monkeypatch, tmp_path,
                                                                               three_noisy_copies):
     """A converged splitting saved to a checkpoint, called again with a time limit shorter than the first call

@@ -1187,9 +1187,8 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     at n = 12; 5 800 and 23 700 concepts → 690 and 750). The LP's optimum is often not unique, and a first-order
     method stops inside a face of it; which concepts are salient in all the models depends on the point (at
     n = 10: 6 for the splitting, 15 for this vertex, 18 for HiGHS's own vertex on the whole LP, the same L1).
-    ``checkpoint``: a file
-    the splitting or PDHG saves its state to (every minute and when it stops); the same call again goes on from it
-    on the same iterates, ``max_iter`` counting every call's.
+    ``checkpoint``: a file the splitting or PDHG saves its state to (every minute and when it stops); the same call
+    again goes on from it on the same iterates, ``max_iter`` counting every call's.
     """
     from ._values import ValueTable
 
