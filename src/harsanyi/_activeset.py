@@ -97,6 +97,15 @@ def _time_limit(highs, seconds: float | None) -> None:
                          else highs.getRunTime() + max(float(seconds), _LP_SECONDS))
 
 
+def _price_in(highs, time_limit: float | None) -> None:
+    """Re-optimise after concepts were added and before rows are: the basis stays primal feasible, so the primal
+    simplex takes it from there, then the dual simplex is set back for the rows. ``time_limit``: seconds, or None."""
+    highs.setOptionValue("simplex_strategy", _PRIMAL)
+    _time_limit(highs, time_limit)
+    highs.run()
+    highs.setOptionValue("simplex_strategy", _DUAL)
+
+
 def _flush_c_stdout() -> None:
     try:
         ctypes.CDLL(None).fflush(None)
@@ -189,13 +198,8 @@ class _WorkingLP:
         return dropped
 
     def price_in(self, time_limit: float | None = None) -> int:
-        """Re-optimise after concepts were added and before rows are: the basis stays primal feasible, so the primal
-        simplex takes it from there (1.4× faster at n = 14 than one dual simplex run after both); returns its
-        iterations. ``time_limit``: seconds, or None."""
-        self.highs.setOptionValue("simplex_strategy", _PRIMAL)
-        _time_limit(self.highs, time_limit)
-        self.highs.run()
-        self.highs.setOptionValue("simplex_strategy", _DUAL)
+        """``_price_in`` (1.4× faster at n = 14 than one dual simplex run after both); returns its iterations."""
+        _price_in(self.highs, time_limit)
         return int(self.highs.getInfo().simplex_iteration_count)
 
     def solve(self, size: int, time_limit: float | None = None):
@@ -247,8 +251,8 @@ def solve_working_set(v: np.ndarray, tau: float, *, tol: float, max_rounds: int,
     outside the working set would still lower it (``stats["stalled"]``). ``seed``: (AND concepts, OR concepts,
     coalitions) as bitmasks, in the working set from the start besides the singletons and the coalitions of ≤ 1 and
     ≥ n − 1 players that it always starts with (``auto`` passes a splitting's support). ``add``: the rows and the
-    concepts added a round, at most (None: ``_ADD``). ``time_limit`` also bounds each LP (HiGHS stops inside it); where it runs out
-    in the first, the result is the plain dividends (exact, an upper bound) with lower bound 0."""
+    concepts added a round, at most (None: ``_ADD``). ``time_limit`` also bounds each LP (HiGHS stops inside it);
+    where it runs out in the first, the result is the plain dividends (exact, an upper bound) with lower bound 0."""
     from ._andor import match_inside
 
     add = _ADD if add is None else add
@@ -482,14 +486,6 @@ class _SupportLP:
                            np.concatenate([v, np.full(m, -1.0)]))
             self._add_slacks(k, _SPLIT_SLACK, masks)
 
-    def price_in(self, time_limit: float | None) -> None:
-        """Re-optimise after concepts were added and before rows are: the basis stays primal feasible, so the primal
-        simplex takes it from there."""
-        self.highs.setOptionValue("simplex_strategy", _PRIMAL)
-        _time_limit(self.highs, time_limit)
-        self.highs.run()
-        self.highs.setOptionValue("simplex_strategy", _DUAL)
-
     def solve(self, size: int, time_limit: float | None):
         """Re-solve; returns (x, y) as full (K, 2ⁿ) tables, the duals w in ``_Problem``'s layout (its value rows,
         then for K ≥ 2 its split rows; HiGHS's row duals negated, zero on the rows not here) and the coalitions of
@@ -618,7 +614,7 @@ def polish_shared(problem, x: np.ndarray, y: np.ndarray, *, time_limit: float | 
         lp.add_concepts(new_and, _AND)
         lp.add_concepts(new_or, _OR)
         if (len(new_and) or len(new_or)) and new_rows:
-            lp.price_in(left())
+            _price_in(lp.highs, left())
     if best is None:
         return None
     return Polished(best[0], best[1], lower, rounds, optimal)
