@@ -612,18 +612,18 @@ def test_shared_polish_gives_up_without_time_or_over_too_many_concepts():
 
 
 def test_shared_concepts_auto_polishes_the_splitting_into_the_optimum(monkeypatch, three_noisy_copies):
-    """Beyond the n where "auto" takes HiGHS (lowered to 4 here, so n = 7 is beyond), it runs the splitting and
-    then column-and-row generation from the splitting's concepts: HiGHS's optimum of the whole LP (1e-9: its
-    accuracy) with a lower bound at it, certified, within the split bound, and on fewer concepts than the
-    splitting (which stops inside a face of a degenerate optimum; the simplex ends at a vertex)."""
+    """Beyond the n where "auto" takes HiGHS (lowered to 4 here, so n = 7 is beyond), it runs the splitting to a
+    1e-2 gap and then column-and-row generation from the splitting's concepts: HiGHS's optimum of the whole LP
+    (1e-9: its accuracy) with a lower bound at it, certified, within the split bound, and on fewer concepts than
+    the splitting to 1e-3 (which stops inside a face of a degenerate optimum; the simplex ends at a vertex)."""
     pytest.importorskip("highspy")
     from harsanyi import _andor, shared_concepts
 
     tables, exact, alone = three_noisy_copies
     monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
     auto = shared_concepts(tables, compare=False, p=0.1)
-    assert auto.solver.method == ("restarted Halpern Peaceman–Rachford splitting, then HiGHS's simplex from its "
-                                  "concepts, with concepts and rows generated (an optimal vertex)")
+    assert auto.solver.method == ("restarted Halpern Peaceman–Rachford splitting to a 0.01 gap, then HiGHS's "
+                                  "simplex from its concepts, with concepts and rows generated (an optimal vertex)")
     assert auto.solver.l1 == pytest.approx(exact.solver.l1, rel=1e-9) and auto.solver.l1 < alone.solver.l1
     assert alone.solver.lower_bound < auto.solver.lower_bound <= exact.solver.l1 * (1 + 1e-9)
     assert auto.solver.gap <= 1e-9 and auto.solver.converged
@@ -641,7 +641,10 @@ def test_shared_concepts_auto_polishes_the_splitting_into_the_optimum(monkeypatc
 def test_shared_auto_reports_what_the_polish_gave(monkeypatch, three_noisy_copies):
     """How "auto" books the polish (``polish_shared`` replaced here): a point with a higher L1 than the
     splitting's (the plain dividends) leaves the splitting's point and says "no lower L1", while a lower bound it
-    brings still counts; a lower point not proven optimal is taken and said to be "stopped before the optimum"."""
+    brings still counts; a lower point not proven optimal is taken and said to be "stopped before the optimum".
+    The first leaves the gap of the looser splitting (1e-2) open, so the splitting goes on to 1e-3 on the iterates
+    of a run straight there (its L1 to 1e-12, and its iterations with the two polishes' rounds); the second, with
+    a lower bound between the splitting's and the optimum, closes it at once."""
     pytest.importorskip("highspy")
     from harsanyi import _activeset, _andor, shared_concepts
 
@@ -657,21 +660,47 @@ def test_shared_auto_reports_what_the_polish_gave(monkeypatch, three_noisy_copie
     monkeypatch.setattr(_activeset, "polish_shared", worse)
     kept = shared_concepts(tables, compare=False, p=0.1)
     assert "with concepts and rows generated (no lower L1 in its " in kept.solver.method
+    assert ", then the splitting on to a 0.001 gap, then HiGHS's simplex" in kept.solver.method
     assert kept.solver.l1 == pytest.approx(alone.solver.l1, rel=1e-12)
+    assert kept.solver.iterations == alone.solver.iterations + 2
     assert kept.solver.lower_bound == pytest.approx(bound * unit, rel=1e-12)
     assert kept.solver.lower_bound > alone.solver.lower_bound
     assert kept.solver.gap == pytest.approx((kept.solver.l1 - kept.solver.lower_bound) / kept.solver.l1)
 
     def better(problem, x, y, **kwargs):  # HiGHS's optimum of the whole LP
         z = _andor._shared_highs(problem, list(problem.upper[:3, 0] - problem.vs[:, 0]))[0]
-        return _activeset.Polished(z[:3], z[3:6], 0.0, 2, False)
+        return _activeset.Polished(z[:3], z[3:6], bound, 2, False)
 
     monkeypatch.setattr(_activeset, "polish_shared", better)
     taken = shared_concepts(tables, compare=False, p=0.1)
-    assert taken.solver.method.endswith("with concepts and rows generated (stopped before the optimum)")
+    assert taken.solver.method == ("restarted Halpern Peaceman–Rachford splitting to a 0.01 gap, then HiGHS's "
+                                   "simplex from its concepts, with concepts and rows generated (stopped before "
+                                   "the optimum)")
     assert taken.solver.l1 == pytest.approx(exact.solver.l1, rel=1e-9)
-    assert taken.solver.lower_bound == pytest.approx(alone.solver.lower_bound, rel=1e-12)
+    assert taken.solver.lower_bound == pytest.approx(bound * unit, rel=1e-12)
+    assert taken.solver.converged and taken.solver.gap < 1e-3
     assert all(c.certificate.passed for c in taken.concepts) and taken.split_violation <= 1e-12
+
+
+@pytest.mark.parametrize(("kwargs", "first"), [({}, "splitting to a 0.01 gap, then"),
+                                               ({"time_limit": 600.0}, "splitting, then"),
+                                               ({"tol": 1e-2}, "splitting, then")])
+def test_shared_auto_splits_loosely_first_only_without_a_time_limit(monkeypatch, kwargs, first):
+    """The looser splitting first (1e-2) only without a time limit (with one, the splitting's time is worth more
+    than a polish that may not finish) and for a tolerance below it; every way ends at HiGHS's optimum (1e-9) on
+    two noisy copies of a planted game at n = 5."""
+    pytest.importorskip("highspy")
+    from harsanyi import _andor, shared_concepts
+
+    rng = np.random.default_rng(5)
+    v = planted_game(5, seed=5)
+    tables = [ValueTable(v + 0.2 * rng.normal(size=v.size)) for _ in range(2)]
+    exact = shared_concepts(tables, compare=False, method="highs")
+    monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
+    auto = shared_concepts(tables, compare=False, **kwargs)
+    assert auto.solver.method.startswith(f"restarted Halpern Peaceman–Rachford {first} HiGHS's simplex")
+    assert auto.solver.method.endswith("(an optimal vertex)")
+    assert auto.solver.l1 == pytest.approx(exact.solver.l1, rel=1e-9)
 
 
 def test_shared_auto_resumed_from_a_checkpoint_polishes_within_this_calls_time(monkeypatch, tmp_path,

@@ -48,7 +48,7 @@ from ._iterate import (
     _soft, Recorded, cuda_graph_of,
 )
 from ._progress import progress_bar
-from ._splitting import _Checkpoint, _SharedSplitting, halpern_splitting, table_digest
+from ._splitting import KeptState, _Checkpoint, _SharedSplitting, halpern_splitting, table_digest
 from ._sparsity import KAPPA, N_GREEDY, Concept, FidelityCurve, fidelity_curve, ranked_concepts, salient_concepts
 from ._transforms import (
     masks_of_size,
@@ -1015,6 +1015,8 @@ def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall
 SHARED_HIGHS_MAX_PLAYERS = 8  # shared_concepts(method="auto") solves n ≤ this exactly with HiGHS (seconds)
 SHARED_POLISH_MAX = 2000  # … and beyond it polishes the splitting's point where it uses at most this many concepts
 # (AND and OR, above 1e-4 of the largest in any model; 110–750 on the bench's three MLPs at n = 8–14)
+SHARED_LOOSE = 1e-2  # without a time limit, "auto" stops the splitting at this gap first (see _shared_splitting)
+SHARED_LOOSE_POLISH = 4.0  # … and gives the polish after it this many times the splitting's seconds
 SHARED_METHODS = ("auto", "splitting", "pdhg", "highs")
 
 
@@ -1103,17 +1105,68 @@ class SharedConcepts:
                 f"{self.overlap:.2f}{other})")
 
 
+def _resumed(report: SolverReport, stats: dict) -> SolverReport:
+    """The report of a run that went on from a checkpoint says from which iteration."""
+    if not stats.get("resumed_from"):
+        return report
+    return dataclasses.replace(report, method=f"{report.method}, resumed from iteration {stats['resumed_from']:,}")
+
+
+def _shared_splitting(problem: _Problem, *, tol: float, cap: int, time_limit: float | None, check_every: int,
+                      progress: bool | None, checkpoint, polish: bool):
+    """``shared_concepts`` with the splitting: (z, report, stats). With ``polish`` ("auto" where highspy is
+    installed), HiGHS's column-and-row generation from its concepts follows (``_polish_shared``).
+
+    Without a time limit or a checkpoint, the splitting stops first at the looser gap ``SHARED_LOOSE``, and the
+    polish gets ``SHARED_LOOSE_POLISH`` × its seconds: about what the rest of the splitting would take (2.4–5.3×
+    on the bench's three MLPs at n = 10–14), and it reached the exact optimum within that everywhere there. Where
+    it falls short of ``tol``, the splitting goes on from its kept state to ``tol`` (the same iterates as one
+    run) and the polish runs again. With a time limit the splitting runs to ``tol`` at once: a minute at n = 14
+    is better spent on the splitting than shared with a polish that cannot finish."""
+    began = time.perf_counter()
+    loose = polish and time_limit is None and checkpoint is None and tol < SHARED_LOOSE
+    kept = KeptState() if loose else checkpoint
+
+    def split(to):
+        runner = functools.partial(halpern_splitting, splitting=_SharedSplitting, checkpoint=kept)
+        return _solve(problem, tol=to, max_iter=cap, time_limit=time_limit, check_every=check_every,
+                      progress=progress, n=problem.n, runner=runner,
+                      method="restarted Halpern Peaceman–Rachford splitting")
+
+    if not loose:
+        z, report, stats = split(tol)
+        report = _resumed(report, stats)
+        return _polish_shared(problem, z, report, stats, time_limit, progress, began) if polish else \
+            (z, report, stats)
+    z, report, stats = split(SHARED_LOOSE)
+    split_only = dataclasses.replace(report, method=f"{report.method} to a {SHARED_LOOSE:g} gap", tolerance=tol,
+                                     converged=report.gap <= tol)
+    first = _polish_shared(problem, z, split_only, stats, None, progress, began, SHARED_LOOSE_POLISH)
+    if first[1].converged:
+        return first
+    z, report, stats = split(tol)  # on from the kept state
+    report = dataclasses.replace(report, method=f"{first[1].method}, then the splitting on to a {tol:g} gap")
+    z, report, stats = _polish_shared(problem, z, report, stats, None, progress, began)
+    if first[1].l1 < report.l1:
+        z, stats = first[0], first[2]
+    l1, lower = min(first[1].l1, report.l1), max(first[1].lower_bound, report.lower_bound)
+    gap = max((l1 - lower) / l1, 0.0) if l1 > 0 else 0.0
+    return z, dataclasses.replace(report, iterations=report.iterations + first[1].iterations - split_only.iterations,
+                                  seconds=report.seconds + first[1].seconds - split_only.seconds, l1=l1,
+                                  lower_bound=lower, gap=gap, converged=gap <= tol), stats
+
+
 def _polish_shared(problem: _Problem, z, report: SolverReport, stats: dict, time_limit: float | None,
-                   progress: bool | None, began: float):
+                   progress: bool | None, began: float, factor: float = 1.0):
     """``shared_concepts(method="auto")`` after the splitting: column-and-row generation with HiGHS's simplex from
     the concepts the splitting uses (``_activeset.polish_shared``), for ``_after_splitting`` of the splitting's
-    seconds and what ``time_limit`` leaves of this call (``began``: when it started, by ``time.perf_counter``).
-    Its vertex, repaired, replaces the splitting's point where its L1 is lower; the lower bound is the better of
-    the two runs'."""
+    seconds (× ``factor``) and what ``time_limit`` leaves of this call (``began``: when it started, by
+    ``time.perf_counter``). Its vertex, repaired, replaces the splitting's point where its L1 is lower; the lower
+    bound is the better of the two runs'."""
     from ._activeset import polish_shared
 
     spent = time.perf_counter() - began  # this call's, not report.seconds (a resumed checkpoint's count there)
-    budget = _after_splitting(report.seconds, None if time_limit is None else time_limit - spent)
+    budget = _after_splitting(report.seconds, None if time_limit is None else time_limit - spent, factor)
     if budget <= 0:
         return z, report, stats
     start = time.perf_counter()
@@ -1181,14 +1234,20 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     preconditioned PDHG (slower: still 2 % off after a minute at n = 10, 13 % at n = 12), each until the gap is
     below ``tol``, ``max_iter`` (None: 20 000 without a ``time_limit``, no cap with one) or ``time_limit``;
     "auto" (default) takes HiGHS for n ≤ 8 where scipy is installed, else the splitting and then, where highspy is
-    installed, column-and-row generation with HiGHS's simplex from the concepts the splitting uses, for as long as
-    the splitting took and the ``time_limit`` leaves: its vertex where that has a lower L1, and the better lower
-    bound of the two (on the bench's three MLPs: the exact optimum, gap ≤ 3e-8, in 1.7 s more at n = 10 and 2.7 s
-    at n = 12; 5 800 and 23 700 concepts → 690 and 750). The LP's optimum is often not unique, and a first-order
-    method stops inside a face of it; which concepts are salient in all the models depends on the point (at
-    n = 10: 6 for the splitting, 15 for this vertex, 18 for HiGHS's own vertex on the whole LP, the same L1).
-    ``checkpoint``: a file the splitting or PDHG saves its state to (every minute and when it stops); the same call
-    again goes on from it on the same iterates, ``max_iter`` counting every call's.
+    installed, column-and-row generation with HiGHS's simplex from the concepts the splitting uses: its vertex
+    where that has a lower L1, and the better lower bound of the two. Without a ``time_limit`` or ``checkpoint``
+    the splitting first stops at a 1e-2 gap and the simplex gets four times its seconds; where that leaves the gap
+    above ``tol``, the splitting goes on to ``tol`` (on the same iterates) and the simplex runs again. On the
+    bench's three MLPs the first simplex reached the exact optimum (gap ≤ 3e-8) at every n from 10 to 14: 7.6 s
+    in all at n = 10, 7.2 s at n = 12 and 109 s at n = 14, where the splitting to 1e-3 and the simplex after it
+    took 7.7, 20.7 and 193 s; the splitting alone leaves 5 800 to 97 000 concepts, the vertex 690 to 1 700.
+    Otherwise the splitting runs to ``tol`` and the simplex gets as long as it took, within what the limit leaves
+    (at n = 14 a minute is better spent on the splitting than shared with a simplex that cannot finish). The LP's
+    optimum is often not unique, and a first-order method stops inside a face of it; which concepts are salient
+    in all the models depends on the point (at n = 10: 6 for the splitting, 15 for this vertex, 18 for HiGHS's
+    own vertex on the whole LP, the same L1). ``checkpoint``: a file the splitting or PDHG saves its state to
+    (every minute and when it stops); the same call again goes on from it on the same iterates, ``max_iter``
+    counting every call's.
     """
     from ._values import ValueTable
 
@@ -1237,11 +1296,9 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
         report = _exact_report(problem.objective(z), problem.dual_bound(w), iterations, start, tol)
         stats = {"split_violation": violation}
     elif chosen == "splitting":
-        began = time.perf_counter()
-        runner = functools.partial(halpern_splitting, splitting=_SharedSplitting, checkpoint=checkpoint)
-        z, report, stats = _solve(problem, tol=tol, max_iter=cap, time_limit=time_limit, check_every=check_every,
-                                  progress=progress, n=n, runner=runner,
-                                  method="restarted Halpern Peaceman–Rachford splitting")
+        z, report, stats = _shared_splitting(problem, tol=tol, cap=cap, time_limit=time_limit,
+                                             check_every=check_every, progress=progress, checkpoint=checkpoint,
+                                             polish=method == "auto" and _importable("highspy"))
     else:
         identity = None if checkpoint is None else {"k": problem.k, "n": n, "taus": scaled_taus,
                                                     "alpha": problem.alpha, "p": problem.p,
@@ -1249,11 +1306,7 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
         runner = functools.partial(_pdhg, checkpoint=checkpoint, identity=identity)
         z, report, stats = _solve(problem, tol=tol, max_iter=cap, time_limit=time_limit,
                                   check_every=check_every, progress=progress, n=n, runner=runner)
-    if stats.get("resumed_from"):
-        report = dataclasses.replace(report, method=f"{report.method}, resumed from iteration "
-                                                    f"{stats['resumed_from']:,}")
-    if chosen == "splitting" and method == "auto" and _importable("highspy"):
-        z, report, stats = _polish_shared(problem, z, report, stats, time_limit, progress, began)
+        report = _resumed(report, stats)
     k, report = len(tables), _in_units(report, unit)
     small = like((popcounts(n) <= 1).astype(np.float64), vs)  # the tidy-up (SPEC §3): OR concepts on ≤ 1 player
     decompositions = tuple(_concepts(vs[i], (z[i] + z[k + i] * small) * unit, z[k + i] * (1.0 - small) * unit,

@@ -607,6 +607,25 @@ class _Checkpoint:
         self.saved_at = time.perf_counter()
 
 
+class KeptState:
+    """A checkpoint held in memory, for a later call in the same process to go on from where the splitting
+    stopped (``shared_concepts`` runs a looser splitting first and goes on from it where the simplex after it
+    falls short). Passed as ``checkpoint=``, it keeps the last state, copied, unchecked against the problem (the
+    caller's own) and saved only when the run stops."""
+
+    def __init__(self):
+        self._saved = None
+
+    def load(self) -> tuple[dict, dict] | None:
+        return self._saved
+
+    def due(self) -> bool:
+        return False
+
+    def save(self, state: dict, arrays: dict) -> None:
+        self._saved = state, {name: np.array(to_numpy(a), dtype=np.float64) for name, a in arrays.items()}
+
+
 def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float | None, check_every: int, bar,
                       rho: float | None = None, weight: float | None = None, checkpoint=None,
                       splitting: type = _Splitting):
@@ -616,9 +635,9 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
     checked every ``check_every`` iterations, the bounds (a repaired decomposition, the dual estimates) every
     ``_BOUNDS_EVERY`` checks, on the last iteration and when time is up. A ``time_limit`` that leaves too few
     iterations for the weighted metric (``_parameters``, one step timed first) keeps the plain one. ``checkpoint``:
-    a file the state is saved to (every ``_SAVE_SECONDS`` and when the run stops) and resumed from; ``max_iter``
-    then counts the saved iterations too, ``time_limit`` this call's seconds. Returns (the splitting's result, the
-    best L1, the best lower bound, stats) like the PDHG runners."""
+    a file the state is saved to (every ``_SAVE_SECONDS`` and when the run stops) and resumed from, or a
+    :class:`KeptState`; ``max_iter`` then counts the saved iterations too, ``time_limit`` this call's seconds.
+    Returns (the splitting's result, the best L1, the best lower bound, stats) like the PDHG runners."""
     start = time.perf_counter()
     given = rho, weight
 
@@ -644,7 +663,8 @@ def halpern_splitting(problem, *, tol: float, max_iter: int, time_limit: float |
     if checkpoint is not None:
         identity = {**split.identity(), "rho": float(rho), "weight": float(weight), "check_every": int(check_every)}
         tables = split.z + split.anchor + list(best)
-        saver = _Checkpoint(checkpoint, identity, {name: tuple(t.shape) for name, t in zip(names, tables)})
+        saver = checkpoint if isinstance(checkpoint, KeptState) else \
+            _Checkpoint(checkpoint, identity, {name: tuple(t.shape) for name, t in zip(names, tables)})
     saved = None if saver is None else saver.load()
     if saved is not None:
         state, arrays = saved
