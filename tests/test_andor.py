@@ -682,13 +682,15 @@ def test_shared_auto_reports_what_the_polish_gave(monkeypatch, three_noisy_copie
     assert all(c.certificate.passed for c in taken.concepts) and taken.split_violation <= 1e-12
 
 
-@pytest.mark.parametrize(("kwargs", "first"), [({}, "splitting to a 0.01 gap, then"),
-                                               ({"time_limit": 600.0}, "splitting, then"),
-                                               ({"tol": 1e-2}, "splitting, then")])
-def test_shared_auto_splits_loosely_first_only_without_a_time_limit(monkeypatch, kwargs, first):
-    """The looser splitting first (1e-2) only without a time limit (with one, the splitting's time is worth more
-    than a polish that may not finish) and for a tolerance below it; every way ends at HiGHS's optimum (1e-9) on
-    two noisy copies of a planted game at n = 5."""
+@pytest.mark.parametrize(("kwargs", "budget", "first"), [({}, 4.0, "splitting to a 0.01 gap, then"),
+                                                         ({"time_limit": 600.0}, 4.0, "splitting to a 0.01 gap, then"),
+                                                         ({"time_limit": 600.0}, 1e9, "splitting, then"),
+                                                         ({"tol": 1e-2}, 4.0, "splitting, then")])
+def test_shared_auto_splits_loosely_first_where_the_polish_has_time(monkeypatch, kwargs, budget, first):
+    """The looser splitting first (1e-2) for a tolerance below it, polished at once where the time limit leaves
+    the polish its budget (``SHARED_LOOSE_POLISH`` × the splitting's seconds; 1e9 here: none does); otherwise the
+    splitting goes on to ``tol`` first, and says it ran as one. Every way ends at HiGHS's optimum (1e-9) on two
+    noisy copies of a planted game at n = 5."""
     pytest.importorskip("highspy")
     from harsanyi import _andor, shared_concepts
 
@@ -697,6 +699,7 @@ def test_shared_auto_splits_loosely_first_only_without_a_time_limit(monkeypatch,
     tables = [ValueTable(v + 0.2 * rng.normal(size=v.size)) for _ in range(2)]
     exact = shared_concepts(tables, compare=False, method="highs")
     monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
+    monkeypatch.setattr(_andor, "SHARED_LOOSE_POLISH", budget)
     auto = shared_concepts(tables, compare=False, **kwargs)
     assert auto.solver.method.startswith(f"restarted Halpern Peaceman–Rachford {first} HiGHS's simplex")
     assert auto.solver.method.endswith("(an optimal vertex)")

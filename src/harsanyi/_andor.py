@@ -1117,36 +1117,47 @@ def _shared_splitting(problem: _Problem, *, tol: float, cap: int, time_limit: fl
     """``shared_concepts`` with the splitting: (z, report, stats). With ``polish`` ("auto" where highspy is
     installed), HiGHS's column-and-row generation from its concepts follows (``_polish_shared``).
 
-    Without a time limit or a checkpoint, the splitting stops first at the looser gap ``SHARED_LOOSE``, and the
-    polish gets ``SHARED_LOOSE_POLISH`` × its seconds: about what the rest of the splitting would take (2.4–5.3×
-    on the bench's three MLPs at n = 10–14), and it reached the exact optimum within that everywhere there. Where
-    it falls short of ``tol``, the splitting goes on from its kept state to ``tol`` (the same iterates as one
-    run) and the polish runs again. With a time limit the splitting runs to ``tol`` at once: a minute at n = 14
-    is better spent on the splitting than shared with a polish that cannot finish."""
+    Without a checkpoint, that splitting stops first at the looser gap ``SHARED_LOOSE``, and the polish gets
+    ``SHARED_LOOSE_POLISH`` × its seconds: about what the rest of the splitting would take (2.4–5.3× on the
+    bench's three MLPs at n = 10–14), and it reached the exact optimum within that everywhere there. Where that
+    falls short of ``tol``, or where ``time_limit`` leaves less than that budget, the splitting goes on from its
+    kept state to ``tol`` (the same iterates as one run) and the polish runs after it, as it would have after
+    one run. A checkpoint keeps the state of one splitting to ``tol``."""
     began = time.perf_counter()
-    loose = polish and time_limit is None and checkpoint is None and tol < SHARED_LOOSE
-    kept = KeptState() if loose else checkpoint
+    loose = polish and checkpoint is None and tol < SHARED_LOOSE
 
     def split(to):
         runner = functools.partial(halpern_splitting, splitting=_SharedSplitting, checkpoint=kept)
-        return _solve(problem, tol=to, max_iter=cap, time_limit=time_limit, check_every=check_every,
-                      progress=progress, n=problem.n, runner=runner,
-                      method="restarted Halpern Peaceman–Rachford splitting")
+        left = None if time_limit is None else time_limit - (time.perf_counter() - began)
+        return _solve(problem, tol=to, max_iter=cap, time_limit=left, check_every=check_every, progress=progress,
+                      n=problem.n, runner=runner, method="restarted Halpern Peaceman–Rachford splitting")
 
-    if not loose:
-        z, report, stats = split(tol)
-        report = _resumed(report, stats)
-        return _polish_shared(problem, z, report, stats, time_limit, progress, began) if polish else \
-            (z, report, stats)
-    z, report, stats = split(SHARED_LOOSE)
-    split_only = dataclasses.replace(report, method=f"{report.method} to a {SHARED_LOOSE:g} gap", tolerance=tol,
-                                     converged=report.gap <= tol)
-    first = _polish_shared(problem, z, split_only, stats, None, progress, began, SHARED_LOOSE_POLISH)
-    if first[1].converged:
-        return first
-    z, report, stats = split(tol)  # on from the kept state
-    report = dataclasses.replace(report, method=f"{first[1].method}, then the splitting on to a {tol:g} gap")
-    z, report, stats = _polish_shared(problem, z, report, stats, None, progress, began)
+    kept = KeptState() if loose else checkpoint
+    z, report, stats = split(SHARED_LOOSE if loose else tol)
+    report = _resumed(report, stats)
+    if not polish:
+        return z, report, stats
+    if loose and report.gap <= SHARED_LOOSE:  # (not stopped before it by the time limit or max_iter)
+        budget = _after_splitting(report.seconds, None, SHARED_LOOSE_POLISH)
+        if time_limit is None or time_limit - (time.perf_counter() - began) >= budget:
+            split_only = dataclasses.replace(report, method=f"{report.method} to a {SHARED_LOOSE:g} gap",
+                                             tolerance=tol, converged=report.gap <= tol)
+            first = _polish_shared(problem, z, split_only, stats, time_limit, progress, began, SHARED_LOOSE_POLISH)
+            if first[1].converged:
+                return first
+            z, report, stats = split(tol)  # on from the kept state
+            report = dataclasses.replace(report, method=f"{first[1].method}, then the splitting on to a {tol:g} gap")
+            return _after_two_polishes(first, split_only, _polish_shared(problem, z, report, stats, time_limit,
+                                                                        progress, began), tol)
+        z, report, stats = split(tol)  # no time for the polish yet: on from the kept state, as one run
+    return _polish_shared(problem, z, report, stats, time_limit, progress, began)
+
+
+def _after_two_polishes(first, split_only: SolverReport, second, tol: float):
+    """(z, report, stats) of the looser splitting and its polish (``first``; ``split_only``: the splitting's own
+    report) and then the splitting on to ``tol`` and its polish (``second``): the lower L1 of the two, the better
+    lower bound, and every iteration (the splitting's once) and second."""
+    z, report, stats = second
     if first[1].l1 < report.l1:
         z, stats = first[0], first[2]
     l1, lower = min(first[1].l1, report.l1), max(first[1].lower_bound, report.lower_bound)
@@ -1234,20 +1245,19 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     preconditioned PDHG (slower: still 2 % off after a minute at n = 10, 13 % at n = 12), each until the gap is
     below ``tol``, ``max_iter`` (None: 20 000 without a ``time_limit``, no cap with one) or ``time_limit``;
     "auto" (default) takes HiGHS for n ≤ 8 where scipy is installed, else the splitting and then, where highspy is
-    installed, column-and-row generation with HiGHS's simplex from the concepts the splitting uses: its vertex
-    where that has a lower L1, and the better lower bound of the two. Without a ``time_limit`` or ``checkpoint``
-    the splitting first stops at a 1e-2 gap and the simplex gets four times its seconds; where that leaves the gap
-    above ``tol``, the splitting goes on to ``tol`` (on the same iterates) and the simplex runs again. On the
-    bench's three MLPs the first simplex reached the exact optimum (gap ≤ 3e-8) at every n from 10 to 14: 7.6 s
-    in all at n = 10, 7.2 s at n = 12 and 109 s at n = 14, where the splitting to 1e-3 and the simplex after it
-    took 7.7, 20.7 and 193 s; the splitting alone leaves 5 800 to 97 000 concepts, the vertex 690 to 1 700.
-    Otherwise the splitting runs to ``tol`` and the simplex gets as long as it took, within what the limit leaves
-    (at n = 14 a minute is better spent on the splitting than shared with a simplex that cannot finish). The LP's
-    optimum is often not unique, and a first-order method stops inside a face of it; which concepts are salient
-    in all the models depends on the point (at n = 10: 6 for the splitting, 15 for this vertex, 18 for HiGHS's
-    own vertex on the whole LP, the same L1). ``checkpoint``: a file the splitting or PDHG saves its state to
-    (every minute and when it stops); the same call again goes on from it on the same iterates, ``max_iter``
-    counting every call's.
+    installed, column-and-row generation with HiGHS's simplex from the concepts the splitting uses: its vertex where
+    that has a lower L1, and the better lower bound of the two. The splitting first stops at a 1e-2 gap (for a
+    ``tol`` below it) and the simplex gets four times its seconds; where that leaves the gap above ``tol``, or the
+    ``time_limit`` leaves less than that, the splitting goes on to ``tol`` (on the same iterates) and the simplex
+    runs after it, for as long as the splitting took, within what the limit leaves. On the bench's three MLPs the
+    first simplex reached the exact optimum (gap ≤ 3e-8) at every n from 10 to 14: 7.6 s in all at n = 10, 7.2 s at
+    n = 12 and 109 s at n = 14, where the splitting to 1e-3 and the simplex after it took 7.7, 20.7 and 193 s; the
+    splitting alone leaves 5 800 to 97 000 concepts, the vertex 690 to 1 700. With a ``checkpoint`` the splitting
+    runs to ``tol`` at once. The LP's optimum is often not unique, and a first-order method stops inside a face of
+    it; which concepts are salient in all the models depends on the point (at n = 10: 6 for the splitting, 15 for
+    this vertex, 18 for HiGHS's own vertex on the whole LP, the same L1). ``checkpoint``: a file the splitting or
+    PDHG saves its state to (every minute and when it stops); the same call again goes on from it on the same
+    iterates, ``max_iter`` counting every call's.
     """
     from ._values import ValueTable
 

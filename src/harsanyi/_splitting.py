@@ -611,7 +611,7 @@ class KeptState:
     """A checkpoint held in memory, for a later call in the same process to go on from where the splitting
     stopped (``shared_concepts`` runs a looser splitting first and goes on from it where the simplex after it
     falls short). Passed as ``checkpoint=``, it keeps the last state, copied, unchecked against the problem (the
-    caller's own) and saved only when the run stops."""
+    caller's own) and saved only when the run stops; like a file, it fixes the metric whatever the time limit."""
 
     def __init__(self):
         self._saved = None
