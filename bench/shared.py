@@ -4,8 +4,9 @@ n = 8: the splitting, then HiGHS's simplex over its concepts) and restarted PDHG
     python bench/shared.py                 # three MLPs trained with seeds 0, 1, 2; n = 8, 10, 12 and 14
     python bench/shared.py --ns 8 --time-limit 30 --methods highs splitting
 
-Models: 30 → 32 → 2 MLPs trained for 200 Adam steps on scikit-learn's breast cancer data (seeds 0 … K−1); the first n
-features are the players, the baseline is the training mean, v = log-odds of the predicted class, one row.
+Models: 30 → 32 → 2 MLPs trained for 200 Adam steps on scikit-learn's breast cancer data (seeds 0 … K−1), or with
+--family scikit-learn's MLPClassifier (32 hidden) or GradientBoostingClassifier (subsample 0.8); the first n features
+are the players, the baseline is the training mean, v = log-odds of the predicted class, one row (--row, 0).
 """
 
 from __future__ import annotations
@@ -20,20 +21,40 @@ from sklearn.datasets import load_breast_cancer
 from harsanyi import Game, shared_concepts
 
 
-def tables(n: int, k: int):
+def _torch_mlp(X, y, seed: int):
+    xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(30, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
+    opt = torch.optim.Adam(model.parameters(), 1e-2)
+    for _ in range(200):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xt), yt).backward()
+        opt.step()
+    return model.eval()
+
+
+def _sklearn_mlp(X, y, seed: int):
+    from sklearn.neural_network import MLPClassifier
+
+    return MLPClassifier((32,), max_iter=300, random_state=seed).fit(X, y)
+
+
+def _gbm(X, y, seed: int):
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    return GradientBoostingClassifier(n_estimators=100, subsample=0.8, random_state=seed).fit(X, y)
+
+
+FAMILIES = {"torch-mlp": _torch_mlp, "sklearn-mlp": _sklearn_mlp, "gbm": _gbm}
+
+
+def tables(n: int, k: int, family: str = "torch-mlp", row: int = 0):
     X, y = load_breast_cancer(return_X_y=True)
     X = (X - X.mean(0)) / X.std(0)
-    xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
     out = []
     for seed in range(k):
-        torch.manual_seed(seed)
-        model = torch.nn.Sequential(torch.nn.Linear(30, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2))
-        opt = torch.optim.Adam(model.parameters(), 1e-2)
-        for _ in range(200):
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(xt), yt).backward()
-            opt.step()
-        game = Game.tabular(model.eval(), X[0], players=[[i] for i in range(n)], baseline="mean", background=X)
+        model = FAMILIES[family](X, y, seed)
+        game = Game.tabular(model, X[row], players=[[i] for i in range(n)], baseline="mean", background=X)
         out.append(game.evaluate(progress=False))
     return out
 
@@ -49,6 +70,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ns", type=int, nargs="+", default=[8, 10, 12, 14])
     parser.add_argument("--models", type=int, default=3)
+    parser.add_argument("--family", default="torch-mlp", choices=sorted(FAMILIES),
+                        help="the models: torch MLPs (default), scikit-learn MLPs or gradient boosting, seeds 0 … K−1")
+    parser.add_argument("--row", type=int, default=0, help="the explained row of the data")
     parser.add_argument("--methods", nargs="+", default=["highs", "splitting", "auto", "pdhg"],
                         choices=["highs", "splitting", "auto", "pdhg"], help="HiGHS runs only for n ≤ 10")
     parser.add_argument("--time-limit", type=float, default=60.0, help="for the splitting and PDHG (HiGHS runs "
@@ -59,7 +83,7 @@ def main() -> None:
     print(f"{'n':>3} {'method':>9} {'s':>7} {'iterations':>10} {'L1':>10} {'lower':>10} {'gap':>9} {'in all':>6} "
           f"{'overlap':>7} {'concepts':>8}")
     for n in args.ns:
-        ts = tables(n, args.models)
+        ts = tables(n, args.models, args.family, args.row)
         for method in [m for m in args.methods if m != "highs" or n <= 10]:
             start = time.perf_counter()
             result = shared_concepts(ts, method=method, compare=False, progress=False,

@@ -1015,7 +1015,7 @@ def _working_set(v, tau: float, *, tol, max_iter, time_limit, progress, n, stall
 SHARED_HIGHS_MAX_PLAYERS = 8  # shared_concepts(method="auto") solves n ≤ this exactly with HiGHS (seconds)
 SHARED_POLISH_MAX = 2000  # … and beyond it polishes the splitting's point where it uses at most this many concepts
 # (AND and OR, above 1e-4 of the largest in any model; 110–750 on the bench's three MLPs at n = 8–14)
-SHARED_LOOSE = 1e-2  # without a time limit, "auto" stops the splitting at this gap first (see _shared_splitting)
+SHARED_LOOSE = 1e-2  # "auto" stops the splitting at this gap first (for a smaller tol; see _shared_splitting)
 SHARED_LOOSE_POLISH = 4.0  # … and gives the polish after it this many times the splitting's seconds
 SHARED_METHODS = ("auto", "splitting", "pdhg", "highs")
 
@@ -1252,12 +1252,13 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     runs after it, for as long as the splitting took, within what the limit leaves. On the bench's three MLPs the
     first simplex reached the exact optimum (gap ≤ 3e-8) at every n from 10 to 14: 7.6 s in all at n = 10, 7.2 s at
     n = 12 and 109 s at n = 14, where the splitting to 1e-3 and the simplex after it took 7.7, 20.7 and 193 s; the
-    splitting alone leaves 5 800 to 97 000 concepts, the vertex 690 to 1 700. With a ``checkpoint`` the splitting
-    runs to ``tol`` at once. The LP's optimum is often not unique, and a first-order method stops inside a face of
-    it; which concepts are salient in all the models depends on the point (at n = 10: 6 for the splitting, 15 for
-    this vertex, 18 for HiGHS's own vertex on the whole LP, the same L1). ``checkpoint``: a file the splitting or
-    PDHG saves its state to (every minute and when it stops); the same call again goes on from it on the same
-    iterates, ``max_iter`` counting every call's.
+    splitting alone leaves 5 800 to 97 000 concepts, the vertex 690 to 1 700. Where the simplex is slow from any
+    point (gradient boosting; a dense optimum), its first budget is lost: 1.1–2.9× the old time on such games in
+    BENCHMARKS.md. With a ``checkpoint`` the splitting runs to ``tol`` at once. The LP's optimum is often not
+    unique, and a first-order method stops inside a face of it; which concepts are salient in all the models depends
+    on the point (at n = 10: 6 for the splitting, 15 for this vertex, 18 for HiGHS's own vertex on the whole LP, the
+    same L1). ``checkpoint``: a file the splitting or PDHG saves its state to (every minute and when it stops); the
+    same call again goes on from it on the same iterates, ``max_iter`` counting every call's.
     """
     from ._values import ValueTable
 
