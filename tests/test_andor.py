@@ -621,6 +621,7 @@ def test_shared_concepts_auto_polishes_the_splitting_into_the_optimum(monkeypatc
 
     tables, exact, alone = three_noisy_copies
     monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
+    monkeypatch.setattr(_andor, "SHARED_BOUND_SHARE", 1.0)  # (a planted game has many coalitions at the bound)
     auto = shared_concepts(tables, compare=False, p=0.1)
     assert auto.solver.method == ("restarted Halpern Peaceman–Rachford splitting to a 0.01 gap, then HiGHS's "
                                   "simplex from its concepts, with concepts and rows generated (an optimal vertex)")
@@ -650,6 +651,7 @@ def test_shared_auto_reports_what_the_polish_gave(monkeypatch, three_noisy_copie
 
     tables, exact, alone = three_noisy_copies
     monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
+    monkeypatch.setattr(_andor, "SHARED_BOUND_SHARE", 1.0)
     vs = np.stack([t.values for t in tables])
     unit = _andor._unit(vs)
     bound = 0.5 * (alone.solver.lower_bound + exact.solver.l1) / unit  # between the splitting's and the optimum
@@ -682,15 +684,19 @@ def test_shared_auto_reports_what_the_polish_gave(monkeypatch, three_noisy_copie
     assert all(c.certificate.passed for c in taken.concepts) and taken.split_violation <= 1e-12
 
 
-@pytest.mark.parametrize(("kwargs", "budget", "first"), [({}, 4.0, "splitting to a 0.01 gap, then"),
-                                                         ({"time_limit": 600.0}, 4.0, "splitting to a 0.01 gap, then"),
-                                                         ({"time_limit": 600.0}, 1e9, "splitting, then"),
-                                                         ({"tol": 1e-2}, 4.0, "splitting, then")])
-def test_shared_auto_splits_loosely_first_where_the_polish_has_time(monkeypatch, kwargs, budget, first):
+@pytest.mark.parametrize(("kwargs", "budget", "share", "first"), [
+    ({}, 4.0, 1.0, "splitting to a 0.01 gap, then"),
+    ({"time_limit": 600.0}, 4.0, 1.0, "splitting to a 0.01 gap, then"),
+    ({"time_limit": 600.0}, 1e9, 1.0, "splitting, then"),
+    ({}, 4.0, 0.0, "splitting, then"),
+    ({"tol": 1e-2}, 4.0, 1.0, "splitting, then"),
+])
+def test_shared_auto_splits_loosely_first_where_the_polish_has_time(monkeypatch, kwargs, budget, share, first):
     """The looser splitting first (1e-2) for a tolerance below it, polished at once where the time limit leaves
-    the polish its budget (``SHARED_LOOSE_POLISH`` × the splitting's seconds; 1e9 here: none does); otherwise the
-    splitting goes on to ``tol`` first, and says it ran as one. Every way ends at HiGHS's optimum (1e-9) on two
-    noisy copies of a planted game at n = 5."""
+    the polish its budget (``SHARED_LOOSE_POLISH`` × the splitting's seconds; 1e9 here: none does) and at most
+    ``SHARED_BOUND_SHARE`` of the coalitions have their noise at the bound (0 here: none pass; 1: all do);
+    otherwise the splitting goes on to ``tol`` first, and says it ran as one. Every way ends at HiGHS's optimum
+    (1e-9) on two noisy copies of a planted game at n = 5."""
     pytest.importorskip("highspy")
     from harsanyi import _andor, shared_concepts
 
@@ -700,10 +706,37 @@ def test_shared_auto_splits_loosely_first_where_the_polish_has_time(monkeypatch,
     exact = shared_concepts(tables, compare=False, method="highs")
     monkeypatch.setattr(_andor, "SHARED_HIGHS_MAX_PLAYERS", 4)
     monkeypatch.setattr(_andor, "SHARED_LOOSE_POLISH", budget)
+    monkeypatch.setattr(_andor, "SHARED_BOUND_SHARE", share)
     auto = shared_concepts(tables, compare=False, **kwargs)
     assert auto.solver.method.startswith(f"restarted Halpern Peaceman–Rachford {first} HiGHS's simplex")
     assert auto.solver.method.endswith("(an optimal vertex)")
     assert auto.solver.l1 == pytest.approx(exact.solver.l1, rel=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_share_at_bound_counts_the_coalitions_whose_noise_is_at_tau(backend):
+    """``_share_at_bound`` against its definition: the plain dividends match v exactly (share 0 for τ > 0, 1 for
+    τ = 0: every coalition is at a zero bound); moving the AND concept of ∅ by τ puts every coalition at it, and
+    moving that of player 0 by τ the half of them that hold player 0 (one model of two: a quarter)."""
+    from harsanyi._andor import _Problem, _share_at_bound
+
+    rng = np.random.default_rng(0)
+    vs = rng.normal(size=(2, 64))
+    x = subset_moebius(vs)
+    z = np.concatenate([x, np.zeros_like(x), np.zeros((1, 64))])
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        vs, z = torch.tensor(vs), torch.tensor(z)
+    tau = 0.05
+    assert _share_at_bound(_Problem(vs, [tau, tau]), z) == 0.0
+    assert _share_at_bound(_Problem(vs, [0.0, 0.0]), z) == 1.0
+    moved = z.clone() if backend == "torch" else z.copy()
+    moved[0, 0] += tau
+    moved[1, 0] -= tau
+    assert _share_at_bound(_Problem(vs, [tau, tau]), moved) == 1.0
+    moved = z.clone() if backend == "torch" else z.copy()
+    moved[0, 1] += tau
+    assert _share_at_bound(_Problem(vs, [tau, tau]), moved) == 0.25
 
 
 def test_shared_auto_resumed_from_a_checkpoint_polishes_within_this_calls_time(monkeypatch, tmp_path,

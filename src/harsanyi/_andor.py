@@ -1017,6 +1017,7 @@ SHARED_POLISH_MAX = 2000  # … and beyond it polishes the splitting's point whe
 # (AND and OR, above 1e-4 of the largest in any model; 110–750 on the bench's three MLPs at n = 8–14)
 SHARED_LOOSE = 1e-2  # "auto" stops the splitting at this gap first (for a smaller tol; see _shared_splitting)
 SHARED_LOOSE_POLISH = 4.0  # … and gives the polish after it this many times the splitting's seconds
+SHARED_BOUND_SHARE = 0.25  # … where at most this share of the coalitions has its noise at the bound τ there
 SHARED_METHODS = ("auto", "splitting", "pdhg", "highs")
 
 
@@ -1119,8 +1120,11 @@ def _shared_splitting(problem: _Problem, *, tol: float, cap: int, time_limit: fl
 
     Without a checkpoint, that splitting stops first at the looser gap ``SHARED_LOOSE``, and the polish gets
     ``SHARED_LOOSE_POLISH`` × its seconds: about what the rest of the splitting would take (2.4–5.3× on the
-    bench's three MLPs at n = 10–14), and it reached the exact optimum within that everywhere there. Where that
-    falls short of ``tol``, or where ``time_limit`` leaves less than that budget, the splitting goes on from its
+    bench's three MLPs at n = 10–14), and it reached the exact optimum within that everywhere there. It does so
+    only where few coalitions have their noise at the bound τ there (``SHARED_BOUND_SHARE``; ``_share_at_bound``):
+    those are the rows the polish starts from, and where they are many its simplex is slow from any point (a
+    gradient-boosted ensemble, a dense optimum). Where the polish falls short of ``tol``, where the coalitions
+    at the bound are many, or where ``time_limit`` leaves less than the budget, the splitting goes on from its
     kept state to ``tol`` (the same iterates as one run) and the polish runs after it, as it would have after
     one run. A checkpoint keeps the state of one splitting to ``tol``."""
     began = time.perf_counter()
@@ -1139,7 +1143,8 @@ def _shared_splitting(problem: _Problem, *, tol: float, cap: int, time_limit: fl
         return z, report, stats
     if loose and report.gap <= SHARED_LOOSE:  # (not stopped before it by the time limit or max_iter)
         budget = _after_splitting(report.seconds, None, SHARED_LOOSE_POLISH)
-        if time_limit is None or time_limit - (time.perf_counter() - began) >= budget:
+        if (time_limit is None or time_limit - (time.perf_counter() - began) >= budget) and \
+                _share_at_bound(problem, z) <= SHARED_BOUND_SHARE:
             split_only = dataclasses.replace(report, method=f"{report.method} to a {SHARED_LOOSE:g} gap",
                                              tolerance=tol, converged=report.gap <= tol)
             first = _polish_shared(problem, z, split_only, stats, time_limit, progress, began, SHARED_LOOSE_POLISH)
@@ -1151,6 +1156,17 @@ def _shared_splitting(problem: _Problem, *, tol: float, cap: int, time_limit: fl
                                                                         progress, began), tol)
         z, report, stats = split(tol)  # no time for the polish yet: on from the kept state, as one run
     return _polish_shared(problem, z, report, stats, time_limit, progress, began)
+
+
+def _share_at_bound(problem: _Problem, z) -> float:
+    """The share of the coalitions whose noise is within 1 % of its bound τ_k at z (the mean over the models): the
+    value rows a polish from z starts with. On the bench's games at the 1e-2 gap: 0.02–0.11 for MLPs, whose
+    polish took seconds; 0.48 for gradient boosting and 0.72–0.96 for planted games with noise, whose polish did
+    not finish within four times the splitting's seconds from there (BENCHMARKS.md). τ = 0: 1."""
+    k = problem.k
+    taus = problem.upper[:k, :1] - problem.vs[:, :1]
+    noise = abs(subset_zeta(z[:k]) + or_reconstruct(z[k:2 * k]) - problem.vs)
+    return float(to_numpy(noise >= (1 - 1e-2) * taus).mean())
 
 
 def _after_two_polishes(first, split_only: SolverReport, second, tol: float):
@@ -1247,18 +1263,20 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     "auto" (default) takes HiGHS for n ≤ 8 where scipy is installed, else the splitting and then, where highspy is
     installed, column-and-row generation with HiGHS's simplex from the concepts the splitting uses: its vertex where
     that has a lower L1, and the better lower bound of the two. The splitting first stops at a 1e-2 gap (for a
-    ``tol`` below it) and the simplex gets four times its seconds; where that leaves the gap above ``tol``, or the
-    ``time_limit`` leaves less than that, the splitting goes on to ``tol`` (on the same iterates) and the simplex
-    runs after it, for as long as the splitting took, within what the limit leaves. On the bench's three MLPs the
-    first simplex reached the exact optimum (gap ≤ 3e-8) at every n from 10 to 14: 7.6 s in all at n = 10, 7.2 s at
-    n = 12 and 109 s at n = 14, where the splitting to 1e-3 and the simplex after it took 7.7, 20.7 and 193 s; the
-    splitting alone leaves 5 800 to 97 000 concepts, the vertex 690 to 1 700. Where the simplex is slow from any
-    point (gradient boosting; a dense optimum), its first budget is lost: 1.1–2.9× the old time on such games in
-    BENCHMARKS.md. With a ``checkpoint`` the splitting runs to ``tol`` at once. The LP's optimum is often not
-    unique, and a first-order method stops inside a face of it; which concepts are salient in all the models depends
-    on the point (at n = 10: 6 for the splitting, 15 for this vertex, 18 for HiGHS's own vertex on the whole LP, the
-    same L1). ``checkpoint``: a file the splitting or PDHG saves its state to (every minute and when it stops); the
-    same call again goes on from it on the same iterates, ``max_iter`` counting every call's.
+    ``tol`` below it), and where at most a quarter of the coalitions have their noise at the bound τ there, the
+    simplex gets four times its seconds from that point. Where that leaves the gap above ``tol``, where more
+    coalitions are at the bound (they are the simplex's first rows, and where they are many it is slow from any
+    point: gradient boosting 0.48, planted games with noise 0.72–0.96, MLPs 0.02–0.11), or where the ``time_limit``
+    leaves less than that budget, the splitting goes on to ``tol`` (on the same iterates) and the simplex runs after
+    it, for as long as the splitting took, within what the limit leaves. On the bench's three MLPs the first simplex
+    reached the exact optimum (gap ≤ 3e-8) at every n from 10 to 14: 7.6 s in all at n = 10, 7.2 s at n = 12 and 109
+    s at n = 14, where the splitting to 1e-3 and the simplex after it took 7.7, 20.7 and 193 s; the splitting alone
+    leaves 5 800 to 97 000 concepts, the vertex 690 to 1 700. With a ``checkpoint`` the splitting runs to ``tol`` at
+    once. The LP's optimum is often not unique, and a first-order method stops inside a face of it; which concepts
+    are salient in all the models depends on the point (at n = 10: 6 for the splitting, 15 for this vertex, 18 for
+    HiGHS's own vertex on the whole LP, the same L1). ``checkpoint``: a file the splitting or PDHG saves its state
+    to (every minute and when it stops); the same call again goes on from it on the same iterates, ``max_iter``
+    counting every call's.
     """
     from ._values import ValueTable
 
