@@ -537,10 +537,10 @@ def polish_shared(problem, x: np.ndarray, y: np.ndarray, *, time_limit: float | 
     ``_POLISH_ADD`` rows per model most violated on the whole table (fast transforms) and the ``_POLISH_ADD``
     concepts best priced by the duals, lifted to every coalition: a concept T lowers the objective where the dual
     norm h° of its prices Aᵀπ over the models exceeds 1 (``_andor.dual_norms``; for one model, |price| > 1). The
-    duals, scaled into dual feasibility, give a certified lower bound each round. A row whose elastic slack is used brings in
-    the AND concept of its coalition (and the OR one, for a split row). When nothing is violated, no slack used and
-    nothing priced in, the vertex is optimal. Where the optimum is degenerate a first-order method stops inside a
-    face of it, its mass spread over concepts a vertex leaves out.
+    duals, scaled into dual feasibility, give a certified lower bound each round. A row whose elastic slack is
+    used brings in the AND concept of its coalition (and the OR one, for a split row). When nothing is violated,
+    no slack used and nothing priced in, the vertex is optimal. Where the optimum is degenerate a first-order
+    method stops inside a face of it, its mass spread over concepts a vertex leaves out.
 
     Returns :class:`Polished`, or None where ``time_limit`` (seconds) ran out before an LP was solved or the first
     concepts are more than ``max_concepts`` (a dense optimum, whose LP is slow). ``bar``: a progress bar, updated

@@ -1130,10 +1130,12 @@ def _shared_splitting(problem: _Problem, *, tol: float, cap: int, time_limit: fl
     began = time.perf_counter()
     loose = polish and checkpoint is None and tol < SHARED_LOOSE
 
+    def left():
+        return None if time_limit is None else time_limit - (time.perf_counter() - began)
+
     def split(to):
         runner = functools.partial(halpern_splitting, splitting=_SharedSplitting, checkpoint=kept)
-        left = None if time_limit is None else time_limit - (time.perf_counter() - began)
-        return _solve(problem, tol=to, max_iter=cap, time_limit=left, check_every=check_every, progress=progress,
+        return _solve(problem, tol=to, max_iter=cap, time_limit=left(), check_every=check_every, progress=progress,
                       n=problem.n, runner=runner, method="restarted Halpern Peaceman–Rachford splitting")
 
     kept = KeptState() if loose else checkpoint
@@ -1143,8 +1145,7 @@ def _shared_splitting(problem: _Problem, *, tol: float, cap: int, time_limit: fl
         return z, report, stats
     if loose and report.gap <= SHARED_LOOSE:  # (not stopped before it by the time limit or max_iter)
         budget = _after_splitting(report.seconds, None, SHARED_LOOSE_POLISH)
-        if (time_limit is None or time_limit - (time.perf_counter() - began) >= budget) and \
-                _share_at_bound(problem, z) <= SHARED_BOUND_SHARE:
+        if (left() is None or left() >= budget) and _share_at_bound(problem, z) <= SHARED_BOUND_SHARE:
             split_only = dataclasses.replace(report, method=f"{report.method} to a {SHARED_LOOSE:g} gap",
                                              tolerance=tol, converged=report.gap <= tol)
             first = _polish_shared(problem, z, split_only, stats, time_limit, progress, began, SHARED_LOOSE_POLISH)
