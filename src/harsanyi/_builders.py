@@ -47,8 +47,9 @@ class _Masker:
             self.b = np.asarray(to_numpy(baseline)).astype(dtype)
             self.owner = owner
         self.torch = model.is_torch
-        # (low bits k, masked inputs of coalitions 0 … 2^k − 1, elements of players ≥ k, the reused batch buffer)
-        self._template: tuple | None = None
+        # [low bits k, the reused batch buffer (coalitions 0 … 2^k − 1 made once, then the blocks in turn), copies of
+        # its first and last rows, the bits of the players ≥ k its rows hold now]
+        self._template: list | None = None
         self._reuse = True  # hand the same buffer to the model each batch, until it is seen writing into its input
         self._players: list | None = None  # each player's elements as a _Selection, made on first use
 
@@ -69,8 +70,9 @@ class _Masker:
 
         An aligned block of 2^k coalitions (start a multiple of 2^k) differs from coalitions 0 … 2^k − 1 only in
         the elements of players ≥ k, which are the same on every row of the block. So the block is the template of
-        those coalitions, made once, with those elements overwritten from one row: no per-coalition masks, no
-        gather, and (see :meth:`check_untouched`) no copy of the batch either.
+        those coalitions, made once, with the elements of the players ≥ k whose bit differs from the last block's
+        overwritten (a player's x where its bit is set, b where not): no per-coalition masks, no gather, and (see
+        :meth:`check_untouched`) no copy of the batch either.
         """
         m = stop - start
         low = m.bit_length() - 1
@@ -78,36 +80,53 @@ class _Masker:
             return self(self._index_masks(start, stop))
         if self._template is None or self._template[0] != low:
             buffer = self._doubling_template(low)
-            high = _Selection.of(to_numpy(self._elements((self.owner >= low) & (self.owner < self.n))).reshape(-1),
-                                 self.x)
-            ends = buffer[[0, m - 1]]  # a copy of the first and last rows, to see a model writing into its input
-            self._template = (low, buffer, high, ends)
-        _, buffer, high, _ = self._template
+            ends = buffer[[0, m - 1]]  # a copy of the first and last rows, kept equal to them
+            self._template = [low, buffer, ends, 0]  # 0: the bits of the players ≥ low written now (none)
+        _, buffer, ends, written = self._template
         if not self._reuse:
-            buffer = self._doubling_template(low)
-        if high:
-            row = self(self._index_masks(start, start + 1)).reshape(-1)  # the block's common values
-            _overwrite(buffer.reshape(m, -1), high, row)
+            buffer, written = self._doubling_template(low), 0
+        changed = (start ^ written) >> low
+        rows = (buffer.reshape(m, -1),) + ((ends.reshape(2, -1),) if self._reuse else ())
+        while changed:
+            k = low + (changed & -changed).bit_length() - 1  # the lowest player ≥ low whose bit changed
+            source = self._full(self.x) if start >> k & 1 else self._full(self.b)
+            for flat in rows:
+                _overwrite(flat, self._players[k], source)
+            changed &= changed - 1
+        if self._reuse:
+            self._template[3] = start
         return buffer
 
     def check_untouched(self, block) -> None:
         """Call after the model has seen ``block`` from :meth:`range`: stop reusing the buffer if the model wrote
         into its input.
 
-        The buffer is handed to the model batch after batch and only the fixed elements are rewritten, which saves
-        a copy of every batch. A model that modifies its input in place would corrupt the next batches, so the
-        first and last rows are compared with their copies made with the buffer, outside the rewritten elements.
-        Every such element is the input's value in the last row and the baseline's in the first, so any in-place
-        map of values is seen. The values of the batch just computed are unaffected; later batches are built
-        afresh.
+        The buffer is handed to the model batch after batch, and only the elements of the players whose bit changed
+        are rewritten, which saves a copy of every batch. A model that modifies its input in place would corrupt
+        the next batches, so the first and last rows are compared with their copies, which are rewritten with
+        them. Every element of a player < k is the input's value in the last row and the baseline's in the first,
+        and every other element is the value the block needs, so any in-place map of values that would reach a
+        later block is seen. The values of the batch just computed are unaffected; later batches are built afresh.
         """
         if self._template is None or not self._reuse or block is not self._template[1]:
             return
-        _, buffer, high, ends = self._template
-        seen, expected = buffer[[0, buffer.shape[0] - 1]].reshape(2, -1), ends.reshape(2, -1)
-        _overwrite(seen, high, expected)  # the rewritten elements are not compared
-        if not bool((seen == expected).all()):
+        _, buffer, ends, _ = self._template
+        if self.torch:
+            import torch
+
+            same = torch.equal(buffer[0], ends[0]) and torch.equal(buffer[-1], ends[1])
+        else:
+            float_kind = buffer.dtype.kind in "fc"  # a missing value (NaN) equals itself here
+            same = np.array_equal(buffer[0], ends[0], equal_nan=float_kind) and np.array_equal(
+                buffer[-1], ends[1], equal_nan=float_kind)
+        if not same:
             self._reuse = False
+
+    def _full(self, values):
+        """``values`` (x or b, broadcastable to the input) as one flat row (1, elements)."""
+        if tuple(values.shape) == self.shape:
+            return values.reshape(1, -1)
+        return (values.expand(self.shape) if self.torch else np.broadcast_to(values, self.shape)).reshape(1, -1)
 
     def _doubling_template(self, low: int):
         """Masked inputs of coalitions 0 … 2^low − 1, by doubling in place: the second half of the first 2^{k+1}
@@ -117,8 +136,7 @@ class _Masker:
                                                                                      first.dtype)
         block[:1] = first
         flat = block.reshape(1 << low, -1)
-        x = self.x.reshape(1, -1) if self.x.shape == self.shape else (
-            self.x.expand(self.shape) if self.torch else np.broadcast_to(self.x, self.shape)).reshape(1, -1)
+        x = self._full(self.x)
         if self._players is None:  # the same for every template: made once
             owner = to_numpy(self._elements(self.owner)).reshape(-1)  # each element's player (n: no player's)
             self._players = _Selection.per_player(owner, self.n, self.x)
@@ -282,13 +300,6 @@ class _Selection:
         there are more than ``MAX_RUNS`` runs."""
         self.runs = runs
         self.index = None if len(runs) <= self.MAX_RUNS else like(positions(), like_array)
-
-    @classmethod
-    def of(cls, selected: np.ndarray, like_array) -> "_Selection":
-        """The selection of a flat boolean array."""
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], selected.astype(np.int8), [0]])))
-        return cls(list(zip(edges[0::2].tolist(), edges[1::2].tolist())), lambda: np.flatnonzero(selected),
-                   like_array)
 
     @classmethod
     def per_player(cls, flat_owner: np.ndarray, n: int, like_array) -> list:
