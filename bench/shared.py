@@ -5,8 +5,9 @@ n = 8: the splitting, then HiGHS's simplex over its concepts) and restarted PDHG
     python bench/shared.py --ns 8 --time-limit 30 --methods highs splitting
 
 Models: 30 → 32 → 2 MLPs trained for 200 Adam steps on scikit-learn's breast cancer data (seeds 0 … K−1), or with
---family scikit-learn's MLPClassifier (32 hidden) or GradientBoostingClassifier (subsample 0.8); the first n features
-are the players, the baseline is the training mean, v = log-odds of the predicted class, one row (--row, 0).
+--family scikit-learn's MLPClassifier (32 hidden), GradientBoostingClassifier (subsample 0.8) or
+RandomForestClassifier (100 trees, leaves of ≥ 5 samples); the first n features are the players, the baseline is
+the training mean, v = log-odds of the predicted class, one row (--row, 0).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_breast_cancer
 
-from harsanyi import Game, shared_concepts
+from harsanyi import Game, _andor, shared_concepts
 
 
 def _torch_mlp(X, y, seed: int):
@@ -45,7 +46,13 @@ def _gbm(X, y, seed: int):
     return GradientBoostingClassifier(n_estimators=100, subsample=0.8, random_state=seed).fit(X, y)
 
 
-FAMILIES = {"torch-mlp": _torch_mlp, "sklearn-mlp": _sklearn_mlp, "gbm": _gbm}
+def _forest(X, y, seed: int):
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=100, min_samples_leaf=5, random_state=seed).fit(X, y)
+
+
+FAMILIES = {"torch-mlp": _torch_mlp, "sklearn-mlp": _sklearn_mlp, "gbm": _gbm, "forest": _forest}
 
 
 def tables(n: int, k: int, family: str = "torch-mlp", row: int = 0):
@@ -71,7 +78,8 @@ def main() -> None:
     parser.add_argument("--ns", type=int, nargs="+", default=[8, 10, 12, 14])
     parser.add_argument("--models", type=int, default=3)
     parser.add_argument("--family", default="torch-mlp", choices=sorted(FAMILIES),
-                        help="the models: torch MLPs (default), scikit-learn MLPs or gradient boosting, seeds 0 … K−1")
+                        help="the models: torch MLPs (default), scikit-learn MLPs, gradient boosting or random "
+                             "forests, seeds 0 … K−1")
     parser.add_argument("--row", type=int, default=0, help="the explained row of the data")
     parser.add_argument("--methods", nargs="+", default=["highs", "splitting", "auto", "pdhg"],
                         choices=["highs", "splitting", "auto", "pdhg"], help="HiGHS runs only for n ≤ 10")
@@ -79,7 +87,12 @@ def main() -> None:
                                                                        "to the end); 0: none (then the first-order "
                                                                        "methods stop at the 1e-3 gap or 20 000 "
                                                                        "iterations)")
+    parser.add_argument("--bound-share", type=float, default=None,
+                        help="auto's SHARED_BOUND_SHARE for this run (default: the library's): 1 polishes from the "
+                             "1e-2 point wherever the time allows, -1 never (the splitting runs to the 1e-3 gap first)")
     args = parser.parse_args()
+    if args.bound_share is not None:
+        _andor.SHARED_BOUND_SHARE = args.bound_share
     print(f"{'n':>3} {'method':>9} {'s':>7} {'iterations':>10} {'L1':>10} {'lower':>10} {'gap':>9} {'in all':>6} "
           f"{'overlap':>7} {'concepts':>8}")
     for n in args.ns:
