@@ -122,7 +122,8 @@ def test_sklearn_classifier_and_regressor():
     clf = LogisticRegression(max_iter=500).fit(X, y)
     game = Game.tabular(clf, X[0], players=[list(range(i, 30, 6)) for i in range(6)], baseline="zero")
     assert game.info["output"] == "log-odds" and game.info["target"] == clf.predict(X[:1])[0]
-    table = game.evaluate()
+    with pytest.warns(UserWarning, match="clamped"):  # 10 of the 64 coalitions have p within 1e-7 of 0 or 1
+        table = game.evaluate()
     p = np.clip(clf.predict_proba(X[:1])[0, game.info["target"]], 1e-7, 1 - 1e-7)
     assert table.v_full == pytest.approx(np.log(p / (1 - p)))
     assert table.shapley().sum() == pytest.approx(table.v_full - table.v_empty)
@@ -979,3 +980,30 @@ def test_game_builders_show_their_parameters_and_documentation(method, builder, 
     assert parameter in inspect.signature(bound).parameters
     assert list(inspect.signature(bound).parameters) == list(inspect.signature(function).parameters)
     assert bound.__doc__ == function.__doc__
+
+
+def test_log_odds_at_the_probability_clamp_are_warned_about():
+    """Probabilities within 1e-7 of 0 or 1 are clamped before the log-odds, so the coalitions where a model is that
+    sure all get ±16.1: where at least 5 % of the table sits there, evaluate says so and names the fix; a model whose
+    probabilities stay inside the clamp evaluates silently. The table itself is as computed."""
+    w = np.array([30.0, -25.0, 20.0, 10.0, -5.0, 2.0])
+
+    def sure(Z):  # a logistic model that saturates in float64: p = 1 or 0 exactly on most coalitions
+        p = 1.0 / (1.0 + np.exp(-np.asarray(Z) @ w))
+        return np.stack([1.0 - p, p], axis=1)
+
+    def unsure(Z):
+        p = 1.0 / (1.0 + np.exp(-0.1 * (np.asarray(Z) @ w)))
+        return np.stack([1.0 - p, p], axis=1)
+
+    x = np.ones(6)
+    game = Game.tabular(sure, x, baseline="zero", model_output="probabilities", output="log-odds", target=1)
+    with pytest.warns(UserWarning, match=r"masked inputs \(\d+%\) have a class probability within 1e-07 of 0 or 1, "
+                                         r"where log-odds are clamped to ±16.1.*output='logit'.*output='prob'"):
+        table = game.evaluate()
+    bound = np.log((1 - 1e-7) / 1e-7)
+    assert (np.abs(table.values) >= bound * (1 - 1e-9)).mean() >= 0.05
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Game.tabular(unsure, x, baseline="zero", model_output="probabilities", output="log-odds", target=1).evaluate()
+        Game.tabular(sure, x, baseline="zero", model_output="probabilities", output="prob", target=1).evaluate()

@@ -14,6 +14,7 @@ from ._array import is_torch, to_numpy
 from ._files import make_folder
 from ._interactions import check_player_names
 from ._malloc import keep_heap_blocks
+from ._models import LOG_ODDS_EPS
 from ._progress import progress_bar
 from ._sampling import MultiOrderEstimate, sample_multi_order
 from ._values import MAX_PLAYERS, ValueTable
@@ -35,6 +36,7 @@ WARN_PLAYERS = 24  # from here on an exact run warns about its 2ⁿ cost before 
 _AUTO_BATCH_BYTES = {"cpu": 1 << 20, "accelerator": 64 << 20}
 _MAX_AUTO_BATCH = 1 << 16
 _CACHE_FORMAT = "harsanyi.cache/2"  # 2: the probe holds every single player too
+CLAMPED_SHARE = 0.05  # evaluate warns where at least this share of log-odds values sit at the clamp of probabilities
 
 
 def _gib(nbytes: float) -> str:
@@ -349,6 +351,7 @@ class Game:
                 bar.update(stop - start)
         values = store.values()
         self._check_batch_independent(values)
+        self._check_clamped(values)
         return ValueTable(values, player_names=self._names, _owned=True)  # no second 2^n copy
 
     def _check_batch_independent(self, values: np.ndarray) -> None:
@@ -366,6 +369,24 @@ class Game:
                 f"a batch: it depends on the other inputs of the batch (batch norm in training mode, a stateful or "
                 f"random model), so the value table is not a function of the coalitions. Make the model "
                 f"deterministic per input (model.eval()) before trusting this explanation.", UserWarning, stacklevel=3)
+
+
+    def _check_clamped(self, values: np.ndarray) -> None:
+        """Warn where at least ``CLAMPED_SHARE`` of the values are log-odds of probabilities at their clamp: a
+        probability within ``LOG_ODDS_EPS`` of 0 or 1 is clamped there, so all such coalitions get the same value
+        ±log((1 − ε)/ε) ≈ ±16.1, and the concepts describe the plateaus of the clamp, not the model."""
+        if self.info.get("output") != "log-odds" or self.info.get("model_output") != "probabilities":
+            return
+        bound = float(np.log((1 - LOG_ODDS_EPS) / LOG_ODDS_EPS))
+        at = int(np.count_nonzero(np.abs(values) >= bound * (1 - 1e-9)))
+        if at >= CLAMPED_SHARE * values.size:
+            warnings.warn(
+                f"{at:,} of the {values.size:,} masked inputs ({at / values.size:.0%}) have a class probability "
+                f"within {LOG_ODDS_EPS:g} of 0 or 1, where log-odds are clamped to ±{bound:.1f}: the table holds the "
+                f"clamp there, not the model's evidence, and the concepts describe its plateaus. Explain scores "
+                f"that do not saturate: logits (a torch model without its final softmax; output='logit' for a "
+                f"scikit-learn classifier with a decision_function), or output='prob'.",
+                UserWarning, stacklevel=3)
 
 
 class _Store:
