@@ -149,9 +149,11 @@ def test_explain_reads_the_columns_an_estimator_was_fitted_with(tmp_path, capsys
     shuffled = frame.iloc[:30, ::-1].assign(label=np.where(data.target[:30] == 1, "benign", "malignant"))
     shuffled.to_csv(tmp_path / "rows.csv", index=False)
     out = tmp_path / "r.npz"
-    with pytest.warns(UserWarning, match="clamped"):  # raw features at a zero baseline: the model is sure there
-        assert main(["explain", str(tmp_path / "clf.pkl"), str(tmp_path / "rows.csv"), "--row", "2", "--baseline",
-                     "zero", "--time-limit", "2", "--out", str(out)]) == 0
+    assert main(["explain", str(tmp_path / "clf.pkl"), str(tmp_path / "rows.csv"), "--row", "2", "--baseline",
+                 "zero", "--time-limit", "2", "--out", str(out)]) == 0
+    # raw features at a zero baseline: the model is sure on most coalitions, which is said in one plain line
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warned) == 1 and warned[0].startswith("harsanyi explain: warning: ") and "clamped" in warned[0]
     ex = Explanation.load(out)
     assert ex.player_names == tuple(frame.columns)
     p = clf.predict_proba(frame.iloc[[2]])[0, ex.info["target"]]
@@ -569,3 +571,24 @@ def test_explain_a_text_file_with_a_tokenizer_for_a_torch_model(tmp_path, capsys
         assert float(ex.values[0]) == pytest.approx(float(model(masked)[0, 1]), rel=1e-6)  # only [CLS], [SEP] stay
     assert "the text's 4 words by position (for --select): 0:unbelievably 1:pleasant 2:weather 3:today" in \
         capsys.readouterr().out
+
+
+def test_warnings_are_plain_lines_each_shape_once(capsys):
+    """The command line shows a warning as one line after its name, not Python's file and source line; one that
+    differs only in its numbers (the same warning on the next row) is counted and the count said at the end."""
+    import warnings
+
+    from harsanyi.cli import _plain_warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        with _plain_warnings("harsanyi explain"):
+            warnings.warn("768 of the 1,024 masked inputs (75%) are at the clamp", UserWarning)
+            warnings.warn("10 of the 1,024 masked inputs (1%) are at the clamp", UserWarning)
+            warnings.warn("12 of the 64 masked inputs (19%) are at the clamp", UserWarning)
+            warnings.warn("the model looks like it is in training mode", UserWarning)
+    assert capsys.readouterr().err.splitlines() == [
+        "harsanyi explain: warning: 768 of the 1,024 masked inputs (75%) are at the clamp",
+        "harsanyi explain: warning: the model looks like it is in training mode",
+        'harsanyi explain: the warning "768 of the 1,024 masked inputs (75%) are at the clamp" came 2 more times, '
+        "with other numbers"]

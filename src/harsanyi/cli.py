@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     from .exceptions import HarsanyiError
 
     try:
-        return args.func(args)
+        with _plain_warnings(f"harsanyi {args.command}"):
+            return args.func(args)
     except HarsanyiError as err:
         print(f"harsanyi {args.command}: {err}", file=sys.stderr)
         return 2
@@ -176,6 +180,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nharsanyi {args.command}: interrupted; no result file was written. With --cache, run the same "
               f"command again to resume.", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _plain_warnings(prefix: str):
+    """Warnings as plain lines on stderr, ``PREFIX: warning: TEXT``, not Python's file, line and source line; a
+    warning that differs from one shown before only in its numbers (the same warning on another row of --rows) is
+    counted, not shown again, and the count is said at the end. Written through tqdm, so a progress bar stays
+    whole."""
+    from tqdm.auto import tqdm
+
+    shown: dict[tuple, list] = {}  # the warning's kind and text without its numbers → [its first text, repeats]
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        key = (category, re.sub(r"\d[\d,.]*", "#", text))
+        if key in shown:
+            shown[key][1] += 1
+            return
+        shown[key] = [text, 0]
+        tqdm.write(f"{prefix}: warning: {text}", file=sys.stderr)
+
+    saved = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = saved
+        for first, more in shown.values():
+            if more:
+                start = first if len(first) <= 60 else first[:60].rsplit(" ", 1)[0] + " …"
+                print(f"{prefix}: the warning \"{start}\" came {more} more time{'s' if more > 1 else ''}, with "
+                      f"other numbers", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover
