@@ -127,6 +127,34 @@ def test_report_html_holds_the_numbers_and_no_external_references():
     assert "http://" not in html and "https://" not in html and "<script src" not in html
 
 
+def test_a_table_at_the_probability_clamp_is_a_caveat_of_the_result_and_its_report(tmp_path):
+    """Where most log-odds sit at the clamp of probabilities, the explanation says so in caveats(), after a save and
+    load too, and its report shows it beside the certificate; a model that is never that sure has no caveat."""
+    w = np.array([30.0, -25.0, 20.0, 10.0, -5.0])
+
+    def model(scale):
+        def probabilities(Z):
+            p = 1.0 / (1.0 + np.exp(-scale * (np.asarray(Z) @ w)))
+            return np.stack([1.0 - p, p], axis=1)
+        return probabilities
+
+    game = Game.tabular(model(1.0), np.ones(5), baseline="zero", model_output="probabilities", target=1)
+    with pytest.warns(UserWarning, match="clamped"):
+        ex = explain(game, time_limit=5, progress=False)
+    at = int((np.abs(ex.values) >= np.log((1 - 1e-7) / 1e-7) * (1 - 1e-9)).sum())
+    assert at >= 2 and ex.info["at_clamp"] == at
+    expected = f"{at:,} of the 32 masked inputs ({at / 32:.0%}) have a class probability within 1e-07 of 0 or 1"
+    assert len(ex.caveats()) == 1 and ex.caveats()[0].startswith(expected)
+    ex.save(tmp_path / "sure.npz")
+    assert Explanation.load(tmp_path / "sure.npz").caveats() == ex.caveats()
+    assert f'<p class="caveat">Caveat: {expected}' in render_report(ex)
+    calm = explain(Game.tabular(model(0.05), np.ones(5), baseline="zero", model_output="probabilities", target=1),
+                   time_limit=5, progress=False)
+    assert calm.info["at_clamp"] == 0 and calm.caveats() == [] and 'class="caveat"' not in render_report(calm)
+    logits = tabular_explanation()
+    assert logits.caveats() == [] and "at_clamp" not in logits.info  # log-odds from logits are never clamped
+
+
 def test_report_of_a_grey_image_without_a_channel_axis(tmp_path):
     """A (H, W) image (channel_axis=None, as a scikit-learn digits classifier takes it) saves, loads and reports:
     the report once failed on int(None)."""

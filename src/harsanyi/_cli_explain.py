@@ -434,6 +434,8 @@ def run_explain(args) -> int:
     if explanation.kind == "text" and n >= 2:
         print(f"interaction tree of the words: {explanation.interaction_tree().root.bracketed()}")
     print(explanation.certificate_sentence())
+    for caveat in explanation.caveats():
+        print(f"caveat: {caveat}")
     print(explanation.solver_sentence())
     print(f"result: {result}\nreport: {report}")
     return 0 if explanation.andor_certificate.passed else 1

@@ -18,6 +18,7 @@ from ._andor import _check_solver_args, _check_tau, _resolve_method, bound_in_wo
 from ._array import to_numpy
 from ._certificate import Certificate
 from ._files import make_folder, read_npz, write_npz
+from ._game import CLAMPED_SHARE, at_clamp, clamp_sentence
 from ._sparsity import (KAPPA, N_GREEDY, Concept, FidelityCurve, count_concepts, fidelity_curve, ranked_concepts,
                         salient_concepts)
 from ._tree import InteractionTree
@@ -117,6 +118,15 @@ class Explanation:
                 f"{1 << self.n_players:,} masked inputs within {100 * rel:.3g} % of |v(N) − v(∅)| = {self.scale:.4g} "
                 f"(bound τ = {100 * self.tau / self.scale if self.scale else 0:.3g} %); the plain Harsanyi dividends "
                 f"reproduce them within {self.dividend_certificate.residual:.2e}.")
+
+    def caveats(self) -> list[str]:
+        """What the certificates cannot see but the table shows, in plain words: where at least ``CLAMPED_SHARE``
+        of the log-odds sit at the clamp of probabilities (``info["at_clamp"]``), the concepts there describe the
+        clamp, not the model. Empty where there is nothing to say."""
+        at = self.info.get("at_clamp")
+        if at is not None and at >= CLAMPED_SHARE * (1 << self.n_players):
+            return [clamp_sentence(int(at), 1 << self.n_players)]
+        return []
 
     def solver_sentence(self) -> str:
         """How the AND-OR concepts were found and how close their L1 is to the smallest possible, in plain words."""
@@ -218,11 +228,13 @@ def explain(game, *, table: ValueTable | None = None, qthres: float = 0.02, time
                             checkpoint=checkpoint)
     multi = table.multi_order() if game.n_players >= 2 else None
     solver = concepts.solver
+    clamped = at_clamp(table.values, game.info)
     return Explanation(
         kind=game.info.get("kind", "function"),
         player_names=tuple(game.player_names or [str(i) for i in range(game.n_players)]),
-        info={k: v for k, v in game.info.items() if k in ("output", "target", "predicted_class", "prediction",
-                                                           "scores", "model_output", "kind")},
+        info={**{k: v for k, v in game.info.items() if k in ("output", "target", "predicted_class", "prediction",
+                                                             "scores", "model_output", "kind")},
+              **({} if clamped is None else {"at_clamp": clamped})},
         inputs=_inputs_of(game), values=table.values.copy(), dividends=dividends.values.copy(),
         shapley=table.shapley(), pairs=table.index("k-SII", min(2, game.n_players)).values.copy(),
         and_=concepts.and_.values.copy(), or_=concepts.or_.values.copy(), noise=concepts.noise, tau=concepts.tau,

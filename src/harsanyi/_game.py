@@ -372,21 +372,31 @@ class Game:
 
 
     def _check_clamped(self, values: np.ndarray) -> None:
-        """Warn where at least ``CLAMPED_SHARE`` of the values are log-odds of probabilities at their clamp: a
-        probability within ``LOG_ODDS_EPS`` of 0 or 1 is clamped there, so all such coalitions get the same value
-        ±log((1 − ε)/ε) ≈ ±16.1, and the concepts describe the plateaus of the clamp, not the model."""
-        if self.info.get("output") != "log-odds" or self.info.get("model_output") != "probabilities":
-            return
-        bound = float(np.log((1 - LOG_ODDS_EPS) / LOG_ODDS_EPS))
-        at = int(np.count_nonzero(np.abs(values) >= bound * (1 - 1e-9)))
-        if at >= CLAMPED_SHARE * values.size:
-            warnings.warn(
-                f"{at:,} of the {values.size:,} masked inputs ({at / values.size:.0%}) have a class probability "
-                f"within {LOG_ODDS_EPS:g} of 0 or 1, where log-odds are clamped to ±{bound:.1f}: the table holds the "
-                f"clamp there, not the model's evidence, and the concepts describe its plateaus. Explain scores "
-                f"that do not saturate: logits (a torch model without its final softmax; output='logit' for a "
-                f"scikit-learn classifier with a decision_function), or output='prob'.",
-                UserWarning, stacklevel=3)
+        """Warn where at least ``CLAMPED_SHARE`` of the values are log-odds of probabilities at their clamp
+        (:func:`at_clamp`): the concepts would describe the clamp's plateaus, not the model."""
+        at = at_clamp(values, self.info)
+        if at is not None and at >= CLAMPED_SHARE * values.size:
+            warnings.warn(f"{clamp_sentence(at, values.size)} Explain scores that do not saturate: logits (a torch "
+                          f"model without its final softmax; output='logit' for a scikit-learn classifier with a "
+                          f"decision_function), or output='prob'.", UserWarning, stacklevel=3)
+
+
+def at_clamp(values: np.ndarray, info: dict) -> int | None:
+    """How many ``values`` are log-odds of probabilities at their clamp: a probability within ``LOG_ODDS_EPS`` of 0
+    or 1 is clamped there, so all such coalitions get the same ±log((1 − ε)/ε) ≈ ±16.1. None where the game
+    (``info``: its ``Game.info``) does not explain log-odds of probabilities."""
+    if info.get("output") != "log-odds" or info.get("model_output") != "probabilities":
+        return None
+    bound = float(np.log((1 - LOG_ODDS_EPS) / LOG_ODDS_EPS))
+    return int(np.count_nonzero(np.abs(values) >= bound * (1 - 1e-9)))
+
+
+def clamp_sentence(at: int, total: int) -> str:
+    """``at`` of ``total`` log-odds values at the clamp, in plain words."""
+    bound = float(np.log((1 - LOG_ODDS_EPS) / LOG_ODDS_EPS))
+    return (f"{at:,} of the {total:,} masked inputs ({at / total:.0%}) have a class probability within "
+            f"{LOG_ODDS_EPS:g} of 0 or 1, where log-odds are clamped to ±{bound:.1f}: the table holds the clamp "
+            f"there, not the model's evidence, and the concepts describe its plateaus.")
 
 
 class _Store:

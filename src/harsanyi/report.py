@@ -131,10 +131,10 @@ def render_report(explanation, *, title: str | None = None, kappa: float = KAPPA
         output=ex.info.get("output", "value"), n_players=ex.n_players, player_names=list(ex.player_names),
         certificate_passed=bool(ex.andor_certificate.passed), residual=ex.andor_certificate.residual,
         scale=ex.scale, coalitions=1 << ex.n_players, n_concepts=ex.n_concepts, n_salient=len(salient),
-        tau=ex.tau, certificate_sentence=ex.certificate_sentence(kappa), l1_before=ex.l1_before,
-        l1_after=ex.l1_after, solver_sentence=ex.solver_sentence(), top_concepts=top, plots=_plots(ex),
-        salient=salient, kappa=kappa, version=__version__, input_rows=_input_rows(ex), words=_words(ex),
-        input_image=_input_image(ex),
+        tau=ex.tau, certificate_sentence=ex.certificate_sentence(kappa), caveats=ex.caveats(),
+        l1_before=ex.l1_before, l1_after=ex.l1_after, solver_sentence=ex.solver_sentence(), top_concepts=top,
+        plots=_plots(ex), salient=salient, kappa=kappa, version=__version__, input_rows=_input_rows(ex),
+        words=_words(ex), input_image=_input_image(ex),
     )
     return _environment().get_template("report.html.j2").render(**context)
 
