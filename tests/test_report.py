@@ -155,6 +155,21 @@ def test_a_table_at_the_probability_clamp_is_a_caveat_of_the_result_and_its_repo
     assert logits.caveats() == [] and "at_clamp" not in logits.info  # log-odds from logits are never clamped
 
 
+def test_a_model_that_depends_on_the_batch_is_a_caveat_of_its_result():
+    """A model whose output on the whole input differs alone and in a batch (it centres each batch): the warning of
+    evaluate is also a caveat of the explanation and its report."""
+    def centred(X):
+        X = np.asarray(X, dtype=float)
+        return X.sum(1) - X.sum(1).mean() if len(X) > 1 else X.sum(1)
+
+    with pytest.warns(UserWarning, match="in a batch"):
+        ex = explain(Game.tabular(centred, np.ones(4), baseline="zero", output="raw"), time_limit=5, progress=False)
+    said = ("The model's output on the whole input is 4 alone but 2 in a batch: it depends on the other inputs of the "
+            "batch (batch norm in training mode, a stateful or random model), so the value table is not a function of "
+            "the coalitions.")
+    assert ex.caveats() == [said] and f'<p class="caveat">Caveat: {said}' in render_report(ex).replace("&#39;", "'")
+
+
 def test_report_of_a_grey_image_without_a_channel_axis(tmp_path):
     """A (H, W) image (channel_axis=None, as a scikit-learn digits classifier takes it) saves, loads and reports:
     the report once failed on int(None)."""

@@ -18,7 +18,7 @@ from ._andor import _check_solver_args, _check_tau, _resolve_method, bound_in_wo
 from ._array import to_numpy
 from ._certificate import Certificate
 from ._files import make_folder, read_npz, write_npz
-from ._game import CLAMPED_SHARE, at_clamp, clamp_sentence
+from ._game import CLAMPED_SHARE, at_clamp, batch_dependence, clamp_sentence
 from ._sparsity import (KAPPA, N_GREEDY, Concept, FidelityCurve, count_concepts, fidelity_curve, ranked_concepts,
                         salient_concepts)
 from ._tree import InteractionTree
@@ -120,13 +120,18 @@ class Explanation:
                 f"reproduce them within {self.dividend_certificate.residual:.2e}.")
 
     def caveats(self) -> list[str]:
-        """What the certificates cannot see but the table shows, in plain words: where at least ``CLAMPED_SHARE``
-        of the log-odds sit at the clamp of probabilities (``info["at_clamp"]``), the concepts there describe the
-        clamp, not the model. Empty where there is nothing to say."""
+        """What the certificates cannot see but the table shows, in plain words: a model whose output on the whole
+        input differs alone and in a batch (``info["prediction"]`` against v(N): the table is not a function of the
+        coalitions), and at least ``CLAMPED_SHARE`` of the log-odds at the clamp of probabilities
+        (``info["at_clamp"]``: the concepts there describe the clamp, not the model). Empty where there is nothing
+        to say."""
+        out = []
+        if self.kind in ("tabular", "image", "text"):
+            out.append(batch_dependence(self.info.get("prediction"), self.values))
         at = self.info.get("at_clamp")
         if at is not None and at >= CLAMPED_SHARE * (1 << self.n_players):
-            return [clamp_sentence(int(at), 1 << self.n_players)]
-        return []
+            out.append(clamp_sentence(int(at), 1 << self.n_players))
+        return [said for said in out if said]
 
     def solver_sentence(self) -> str:
         """How the AND-OR concepts were found and how close their L1 is to the smallest possible, in plain words."""

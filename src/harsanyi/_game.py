@@ -356,20 +356,13 @@ class Game:
 
     def _check_batch_independent(self, values: np.ndarray) -> None:
         """Warn where v(N) in the table, computed in a batch, differs from the model's output on the input alone
-        (computed when the game was built): such a model's outputs depend on the batch (batch statistics, state),
-        so the table is not a function of the coalitions. The tolerance, 1 % of max(1, |v(N) − v(∅)|), is far
-        above float32's batch-to-batch rounding (TF32 convolutions on a GPU included)."""
-        alone = self.info.get("prediction")
-        if alone is None or self.info.get("kind") not in ("tabular", "image", "text"):
+        (computed when the game was built): see :func:`batch_dependence`."""
+        if self.info.get("kind") not in ("tabular", "image", "text"):
             return
-        tolerance = 1e-2 * max(1.0, abs(float(values[-1]) - float(values[0])))
-        if abs(float(values[-1]) - float(alone)) > tolerance:
-            warnings.warn(
-                f"The model's output on the whole input is {float(alone):.6g} alone but {float(values[-1]):.6g} in "
-                f"a batch: it depends on the other inputs of the batch (batch norm in training mode, a stateful or "
-                f"random model), so the value table is not a function of the coalitions. Make the model "
-                f"deterministic per input (model.eval()) before trusting this explanation.", UserWarning, stacklevel=3)
-
+        said = batch_dependence(self.info.get("prediction"), values)
+        if said:
+            warnings.warn(f"{said} Make the model deterministic per input (model.eval()) before trusting this "
+                          f"explanation.", UserWarning, stacklevel=3)
 
     def _check_clamped(self, values: np.ndarray) -> None:
         """Warn where at least ``CLAMPED_SHARE`` of the values are log-odds of probabilities at their clamp
@@ -379,6 +372,22 @@ class Game:
             warnings.warn(f"{clamp_sentence(at, values.size)} Explain scores that do not saturate: logits (a torch "
                           f"model without its final softmax; output='logit' for a scikit-learn classifier with a "
                           f"decision_function), or output='prob'.", UserWarning, stacklevel=3)
+
+
+def batch_dependence(alone, values: np.ndarray) -> str | None:
+    """Where v(N) in the table (``values``), computed in a batch, differs from the model's output on the input alone
+    (``alone``, computed when the game was built; None: not known), the model's outputs depend on the batch (batch
+    statistics, state), so the table is not a function of the coalitions: that, in plain words; else None. The
+    tolerance, 1 % of max(1, |v(N) − v(∅)|), is far above float32's batch-to-batch rounding (TF32 convolutions on a
+    GPU included)."""
+    if alone is None:
+        return None
+    tolerance = 1e-2 * max(1.0, abs(float(values[-1]) - float(values[0])))
+    if abs(float(values[-1]) - float(alone)) <= tolerance:
+        return None
+    return (f"The model's output on the whole input is {float(alone):.6g} alone but {float(values[-1]):.6g} in a "
+            f"batch: it depends on the other inputs of the batch (batch norm in training mode, a stateful or random "
+            f"model), so the value table is not a function of the coalitions.")
 
 
 def at_clamp(values: np.ndarray, info: dict) -> int | None:
