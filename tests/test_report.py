@@ -148,6 +148,9 @@ def test_a_table_at_the_probability_clamp_is_a_caveat_of_the_result_and_its_repo
     ex.save(tmp_path / "sure.npz")
     assert Explanation.load(tmp_path / "sure.npz").caveats() == ex.caveats()
     assert f'<p class="caveat">Caveat: {expected}' in render_report(ex)
+    index = write_index({tmp_path / "sure.html": ex, tmp_path / "plain.html": tabular_explanation()},
+                        tmp_path / "index.html").read_text()
+    assert index.count('data-caveats="1" title="' + expected) == 1 and index.count('data-caveats="0">none<') == 1
     calm = explain(Game.tabular(model(0.05), np.ones(5), baseline="zero", model_output="probabilities", target=1),
                    time_limit=5, progress=False)
     assert calm.info["at_clamp"] == 0 and calm.caveats() == [] and 'class="caveat"' not in render_report(calm)

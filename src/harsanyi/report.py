@@ -207,6 +207,7 @@ def write_index(reports: dict, path, *, title: str = "harsanyi explanations", ka
                 recurring: int = 15) -> Path:
     """An index page linking reports: ``reports`` maps each report's path to its Explanation (or saved file).
 
+    Each row says how many caveats its explanation has (their text on hover; see :meth:`Explanation.caveats`).
     Where two or more explanations have the same players and explain the same class, the page also lists the
     ``recurring`` concepts salient on the most of them, with their sign counts and discrimination power (see
     :func:`harsanyi.concept_statistics`)."""
@@ -216,7 +217,7 @@ def write_index(reports: dict, path, *, title: str = "harsanyi explanations", ka
         ex = explanation if isinstance(explanation, Explanation) else Explanation.load(explanation)
         entries.append({"href": os.path.relpath(Path(report), path.parent), "name": Path(report).stem,
                         "prediction": float(ex.values[-1]), "salient": len(ex.salient(kappa)),
-                        "passed": bool(ex.andor_certificate.passed)})
+                        "passed": bool(ex.andor_certificate.passed), "caveats": ex.caveats()})
         groups.setdefault((ex.player_names, ex.info.get("target")), []).append(ex)
     html = _environment().get_template("index.html.j2").render(
         title=title, entries=entries, kappa=kappa,
