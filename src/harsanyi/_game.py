@@ -37,6 +37,7 @@ _AUTO_BATCH_BYTES = {"cpu": 1 << 20, "accelerator": 64 << 20}
 _MAX_AUTO_BATCH = 1 << 16
 _CACHE_FORMAT = "harsanyi.cache/2"  # 2: the probe holds every single player too
 CLAMPED_SHARE = 0.05  # evaluate warns where at least this share of log-odds values sit at the clamp of probabilities
+_CLAMP = float(np.log((1 - LOG_ODDS_EPS) / LOG_ODDS_EPS))  # |log-odds| of a clamped probability, ≈ 16.1
 
 
 def _gib(nbytes: float) -> str:
@@ -396,15 +397,13 @@ def at_clamp(values: np.ndarray, info: dict) -> int | None:
     (``info``: its ``Game.info``) does not explain log-odds of probabilities."""
     if info.get("output") != "log-odds" or info.get("model_output") != "probabilities":
         return None
-    bound = float(np.log((1 - LOG_ODDS_EPS) / LOG_ODDS_EPS))
-    return int(np.count_nonzero(np.abs(values) >= bound * (1 - 1e-9)))
+    return int(np.count_nonzero(np.abs(values) >= _CLAMP * (1 - 1e-9)))
 
 
 def clamp_sentence(at: int, total: int) -> str:
     """``at`` of ``total`` log-odds values at the clamp, in plain words."""
-    bound = float(np.log((1 - LOG_ODDS_EPS) / LOG_ODDS_EPS))
     return (f"{at:,} of the {total:,} masked inputs ({at / total:.0%}) have a class probability within "
-            f"{LOG_ODDS_EPS:g} of 0 or 1, where log-odds are clamped to ±{bound:.1f}: the table holds the clamp "
+            f"{LOG_ODDS_EPS:g} of 0 or 1, where log-odds are clamped to ±{_CLAMP:.1f}: the table holds the clamp "
             f"there, not the model's evidence, and the concepts describe its plateaus.")
 
 
