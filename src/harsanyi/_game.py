@@ -398,7 +398,7 @@ def at_clamp(values: np.ndarray, info: dict) -> int | None:
     if info.get("output") != "log-odds" or info.get("model_output") != "probabilities":
         return None
     # log(1 − ε) − log(ε) rounds alike in NumPy and torch to within a few ulps; 1e-9 of slack takes in any rounding,
-    # and no unclamped probability comes that close (that needs p within 1e-7 · (1 + 1e-8) of 0 or 1)
+    # and no unclamped probability comes that close (that needs p within 1e-7 · (1 + 2e-8) of 0 or 1)
     return int(np.count_nonzero(np.abs(values) >= _CLAMP * (1 - 1e-9)))
 
 
