@@ -592,3 +592,28 @@ def test_warnings_are_plain_lines_each_shape_once(capsys):
         "harsanyi explain: warning: the model looks like it is in training mode",
         'harsanyi explain: the warning "768 of the 1,024 masked inputs (75%) are at the clamp" came 2 more times, '
         "with other numbers"]
+
+
+def test_rows_with_caveats_are_listed_and_their_warning_said_once(tmp_path, capsys):
+    """--rows over a model that is sure on most masked inputs (raw features at a zero baseline, where its log-odds
+    sit at the probability clamp): the clamp warning is shown once and its repeats counted, and the summary lists
+    the rows whose explanations carry the caveat."""
+    import warnings
+
+    import pandas as pd
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    data = load_breast_cancer()
+    frame = pd.DataFrame(data.data[:, :6], columns=[f"f{i}" for i in range(6)])
+    (tmp_path / "clf.pkl").write_bytes(pickle.dumps(LogisticRegression(max_iter=2000).fit(frame, data.target)))
+    frame.iloc[:3].to_csv(tmp_path / "rows.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")  # every row's warning reaches the command line's display, equal texts too
+        assert main(["explain", str(tmp_path / "clf.pkl"), str(tmp_path / "rows.csv"), "--rows", "all",
+                     "--baseline", "zero", "--time-limit", "2", "--out", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    warned = [line for line in captured.err.splitlines() if line.startswith("harsanyi explain: warning: ")]
+    assert len(warned) == 1 and "clamped" in warned[0]
+    assert "came 2 more times, with other numbers" in captured.err.splitlines()[-1]
+    assert "3 of the 3 rows have caveats (what the certificates cannot see), rows [0, 1, 2]" in captured.out

@@ -517,6 +517,10 @@ def run_explain_rows(args) -> int:
     failed = [row for row, ex in zip(rows, explained) if not ex.andor_certificate.passed]
     if failed:
         print(f"the AND-OR certificate FAILED on {unit}s {_listed(failed)}; see their reports")
+    caveated = [row for row, ex in zip(rows, explained) if ex.caveats()]
+    if caveated:
+        print(f"{len(caveated)} of the {len(rows)} {unit}s have caveats (what the certificates cannot see), "
+              f"{unit}s {_listed(caveated)}; see their reports or the index")
     print(f"{len(rows)} results and reports in {folder}; index: {index}")
     return 1 if failed else 0
 
