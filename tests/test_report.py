@@ -145,6 +145,7 @@ def test_a_table_at_the_probability_clamp_is_a_caveat_of_the_result_and_its_repo
     assert at >= 2 and ex.info["at_clamp"] == at
     expected = f"{at:,} of the 32 masked inputs ({at / 32:.0%}) have a class probability within 1e-07 of 0 or 1"
     assert len(ex.caveats()) == 1 and ex.caveats()[0].startswith(expected)
+    assert repr(ex).endswith("certificates hold; 1 caveat(s), see .caveats())")
     ex.save(tmp_path / "sure.npz")
     assert Explanation.load(tmp_path / "sure.npz").caveats() == ex.caveats()
     assert f'<p class="caveat">Caveat: {expected}' in render_report(ex)
@@ -154,6 +155,7 @@ def test_a_table_at_the_probability_clamp_is_a_caveat_of_the_result_and_its_repo
     calm = explain(Game.tabular(model(0.05), np.ones(5), baseline="zero", model_output="probabilities", target=1),
                    time_limit=5, progress=False)
     assert calm.info["at_clamp"] == 0 and calm.caveats() == [] and 'class="caveat"' not in render_report(calm)
+    assert repr(calm).endswith("certificates hold)")
     logits = tabular_explanation()
     assert logits.caveats() == [] and "at_clamp" not in logits.info  # log-odds from logits are never clamped
 

@@ -103,9 +103,11 @@ class Explanation:
         output, target = self.info.get("output"), self.info.get("target")
         output = "" if output is None else f" ({output}{'' if target is None else f' of class {target}'})"
         certified = self.dividend_certificate.passed and self.andor_certificate.passed
+        caveats = self.caveats()
         return (f"Explanation({self.kind}, {self.n_players} players: {names}; v(N) = {float(self.values[-1]):.6g}"
                 f"{output}; {len(self.salient()):,} salient AND-OR concepts of {self.n_concepts:,}, optimality gap "
-                f"≤ {100 * self.solver['gap']:.2g} %, certificates {'hold' if certified else 'FAIL'})")
+                f"≤ {100 * self.solver['gap']:.2g} %, certificates {'hold' if certified else 'FAIL'}"
+                f"{f'; {len(caveats)} caveat(s), see .caveats()' if caveats else ''})")
 
     def certificate_sentence(self, kappa: float = KAPPA) -> str:
         """The AND-OR certificate in plain words, with the numbers a reader can check."""
