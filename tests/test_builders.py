@@ -122,9 +122,8 @@ def test_sklearn_classifier_and_regressor():
     clf = LogisticRegression(max_iter=500).fit(X, y)
     game = Game.tabular(clf, X[0], players=[list(range(i, 30, 6)) for i in range(6)], baseline="zero")
     assert game.info["output"] == "log-odds" and game.info["target"] == clf.predict(X[:1])[0]
-    with pytest.warns(UserWarning, match="clamped"):  # 10 of the 64 coalitions have p within 1e-7 of 0 or 1
-        table = game.evaluate()
-    p = np.clip(clf.predict_proba(X[:1])[0, game.info["target"]], 1e-7, 1 - 1e-7)
+    table = game.evaluate()
+    p = clf.predict_proba(X[:1])[0, game.info["target"]]
     assert table.v_full == pytest.approx(np.log(p / (1 - p)))
     assert table.shapley().sum() == pytest.approx(table.v_full - table.v_empty)
     logit = Game.tabular(clf, X[0], output="logit", target=1)  # a classifier's logit is its decision_function
@@ -137,6 +136,45 @@ def test_sklearn_classifier_and_regressor():
     # a linear model has no interactions: every dividend of order ≥ 2 vanishes, SV = w·(x − mean)
     np.testing.assert_allclose(table.shapley(), reg.coef_ * (Xd[3] - Xd.mean(0)), atol=1e-9)
     assert max(abs(v) for c, v in table.harsanyi().items() if len(c) >= 2) < 1e-9
+
+
+def test_a_classifier_whose_probabilities_are_the_softmax_of_its_scores_gives_exact_log_odds():
+    """Logistic regression's log-odds are linear in its inputs. Read through predict_proba and clamped to [1e-7,
+    1 − 1e-7], 10 of these 64 coalitions would sit at ±16.1 and show interactions of the clamp; read through its
+    decision_function (its probabilities are the sigmoid, or softmax, of it: checked), the log-odds are exact: no
+    dividend of order ≥ 2 (to 1e-9: float64 rounding of sums of values up to ~80), SV of a group = the sum of w·x over
+    its features, no warning. Multi-class: z_c − logsumexp of the others. Where the probabilities are something else
+    (modified Huber's clipped margins) or there is no decision_function (a forest), predict_proba stays."""
+    import warnings
+
+    from sklearn.datasets import load_breast_cancer, load_iris
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = (X - X.mean(0)) / X.std(0)
+    clf = LogisticRegression(max_iter=500).fit(X, y)
+    groups = [list(range(i, 30, 6)) for i in range(6)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        game = Game.tabular(clf, X[0], players=groups, baseline="zero")
+        table = game.evaluate()
+    assert game.info["model_output"] == "logits" and game.info["output"] == "log-odds"
+    sign = 1.0 if game.info["target"] == 1 else -1.0
+    assert np.abs(table.values).max() > 16.2  # beyond the clamp
+    np.testing.assert_allclose(table.shapley(), [sign * (clf.coef_[0, g] * X[0, g]).sum() for g in groups], atol=1e-9)
+    assert max(abs(v) for c, v in table.harsanyi().items() if len(c) >= 2) < 1e-9
+
+    Xi, yi = load_iris(return_X_y=True)
+    multi = LogisticRegression(max_iter=2000).fit(Xi, yi)
+    game = Game.tabular(multi, Xi[60], baseline="mean", background=Xi)
+    z = multi.decision_function(Xi[60:61])[0]
+    c = game.info["target"]
+    assert game.info["model_output"] == "logits"
+    assert game(np.ones(4, bool))[0] == pytest.approx(z[c] - np.log(np.exp(np.delete(z, c)).sum()), rel=1e-12)
+
+    for other in (SGDClassifier(loss="modified_huber", random_state=0), RandomForestClassifier(5, random_state=0)):
+        assert Game.tabular(other.fit(X, y), X[0], baseline="zero").info["model_output"] == "probabilities"
 
 
 def test_sklearn_fitted_on_a_dataframe():

@@ -151,13 +151,12 @@ def test_explain_reads_the_columns_an_estimator_was_fitted_with(tmp_path, capsys
     out = tmp_path / "r.npz"
     assert main(["explain", str(tmp_path / "clf.pkl"), str(tmp_path / "rows.csv"), "--row", "2", "--baseline",
                  "zero", "--time-limit", "2", "--out", str(out)]) == 0
-    # raw features at a zero baseline: the model is sure on most coalitions, which is said in one plain line
-    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
-    assert len(warned) == 1 and warned[0].startswith("harsanyi explain: warning: ") and "clamped" in warned[0]
+    # raw features at a zero baseline: sure on most coalitions, but the log-odds are exact (its decision_function)
+    assert "warning" not in capsys.readouterr().err
     ex = Explanation.load(out)
-    assert ex.player_names == tuple(frame.columns)
-    p = clf.predict_proba(frame.iloc[[2]])[0, ex.info["target"]]
-    assert ex.values[-1] == pytest.approx(np.log(p / (1 - p)), rel=1e-9)
+    assert ex.player_names == tuple(frame.columns) and ex.info["model_output"] == "logits"
+    z = clf.decision_function(frame.iloc[[2]])[0]
+    assert ex.values[-1] == pytest.approx(z if ex.info["target"] == 1 else -z, rel=1e-12)
     frame.iloc[:30].drop(columns="f3").to_csv(tmp_path / "short.csv", index=False)
     assert main(["explain", str(tmp_path / "clf.pkl"), str(tmp_path / "short.csv")]) == 2
     assert "fitted with columns the CSV lacks: ['f3']" in capsys.readouterr().err
@@ -595,18 +594,19 @@ def test_warnings_are_plain_lines_each_shape_once(capsys):
 
 
 def test_rows_with_caveats_are_listed_and_their_warning_said_once(tmp_path, capsys):
-    """--rows over a model that is sure on most masked inputs (raw features at a zero baseline, where its log-odds
-    sit at the probability clamp): the clamp warning is shown once and its repeats counted, and the summary lists
-    the rows whose explanations carry the caveat."""
+    """--rows over a forest (probabilities only) that is sure on many masked inputs (raw features at a zero
+    baseline, where its log-odds sit at the probability clamp): the clamp warning is shown once and its repeats
+    counted, and the summary lists the rows whose explanations carry the caveat."""
     import warnings
 
     import pandas as pd
     from sklearn.datasets import load_breast_cancer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.ensemble import RandomForestClassifier
 
     data = load_breast_cancer()
     frame = pd.DataFrame(data.data[:, :6], columns=[f"f{i}" for i in range(6)])
-    (tmp_path / "clf.pkl").write_bytes(pickle.dumps(LogisticRegression(max_iter=2000).fit(frame, data.target)))
+    forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(frame, data.target)
+    (tmp_path / "clf.pkl").write_bytes(pickle.dumps(forest))
     frame.iloc[:3].to_csv(tmp_path / "rows.csv", index=False)
     with warnings.catch_warnings():
         warnings.simplefilter("always")  # every row's warning reaches the command line's display, equal texts too

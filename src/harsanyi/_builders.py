@@ -197,6 +197,9 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
             f"{_CALL_HINTS.get(kind, '')}".rstrip()
         ) from err
     name, rule = make_output(output, scores.shape[1], model.kind, model.is_classifier, regressor=model.regressor)
+    if name == "log-odds" and _logits_instead(model, masker):
+        scores = model(full)
+        name, rule = make_output(output, scores.shape[1], model.kind, model.is_classifier, regressor=model.regressor)
     if model.regressor:
         _check_regressor_output(type(model.raw).__name__, name, target, scores.shape[1])
     if name in ("logit", "log-odds", "prob") and model.kind == "logits" and _look_like_probabilities(scores):
@@ -228,6 +231,34 @@ def _model_game(model: Model, masker: _Masker, *, names, output, target, kind: s
     game._learnable = _Learnable(model, masker, rule, target, dict(names=names, output=output, target=target,
                                                                    kind=kind, rebuild=None, info=info))
     return game
+
+
+def _logits_instead(model: Model, masker: _Masker) -> bool:
+    """Read a scikit-learn classifier through its decision_function instead of predict_proba where its
+    probabilities are the softmax (or, for two classes, the sigmoid) of those scores: its log-odds are then exact,
+    not those of probabilities clamped to [1e-7, 1 − 1e-7], which put every coalition the model is that sure of on
+    the same ±16.1 (logistic regression and gradient boosting on confident inputs). Checked on the input and on
+    the all-baseline input, to 1e-9: where the probabilities are anything else (an SVM's Platt scaling,
+    one-vs-rest normalisation), it stays with predict_proba. Returns whether it switched ``model``."""
+    if model.method != "predict_proba" or not hasattr(model.raw, "decision_function"):
+        return False
+    probe = np.concatenate([masker(_full_mask(masker.n, model)), masker(np.zeros((1, masker.n), dtype=bool))])
+    p = np.asarray(model(probe), dtype=np.float64)
+    try:
+        model.method, model.kind = "decision_function", "logits"
+        z = np.asarray(model(probe), dtype=np.float64)
+    except Exception:  # noqa: BLE001 - a decision_function that fails is not used
+        z = None
+    if z is not None and z.shape[1] == 1 and p.shape[1] == 2:
+        same = np.allclose(1.0 / (1.0 + np.exp(-z[:, 0])), p[:, 1], rtol=0.0, atol=1e-9)
+    elif z is not None and z.shape == p.shape:
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        same = np.allclose(e / e.sum(axis=1, keepdims=True), p, rtol=0.0, atol=1e-9)
+    else:
+        same = False
+    if not same:
+        model.method, model.kind = "predict_proba", "probabilities"
+    return same
 
 
 def _check_regressor_output(estimator: str, output: str, target, n_outputs: int) -> None:
@@ -449,7 +480,9 @@ def tabular_game(
     ``baseline``: "zero", "mean" (of ``background``, shape (b, d); a DataFrame that has the row's named features
     is read by name, whatever its column order), a number, or an array with one value per feature
     (d,) or per player (n,). ``output``: "auto" (log-odds for classifiers, raw for a single output), "raw", "logit",
-    "prob", "log-odds", or a callable on the (m, k) scores. ``target``: the class (an index; for a scikit-learn
+    "prob", "log-odds", or a callable on the (m, k) scores; log-odds are exact from logits (a scikit-learn
+    classifier's decision_function where its predict_proba is checked to be their sigmoid or softmax), else from
+    probabilities clamped to [1e-7, 1 − 1e-7]. ``target``: the class (an index; for a scikit-learn
     classifier one of its labels, or an index where no label is a number); default the prediction on x.
     Categorical features (strings and the like, in a row of a mixed DataFrame) are masked like the others, for
     models that take them (a scikit-learn pipeline that encodes them, a callable); "mean" then takes the most
