@@ -250,7 +250,8 @@ def _logits_instead(model: Model, masker: _Masker) -> bool:
     except Exception:  # noqa: BLE001 - a decision_function that fails is not used
         z = None
     if z is not None and z.shape[1] == 1 and p.shape[1] == 2:
-        same = np.allclose(1.0 / (1.0 + np.exp(-z[:, 0])), p[:, 1], rtol=0.0, atol=1e-9)
+        with np.errstate(over="ignore"):  # exp(−z) of a very sure "no" overflows to inf: the sigmoid is then 0
+            same = np.allclose(1.0 / (1.0 + np.exp(-z[:, 0])), p[:, 1], rtol=0.0, atol=1e-9)
     elif z is not None and z.shape == p.shape:
         e = np.exp(z - z.max(axis=1, keepdims=True))
         same = np.allclose(e / e.sum(axis=1, keepdims=True), p, rtol=0.0, atol=1e-9)
