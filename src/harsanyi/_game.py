@@ -399,7 +399,10 @@ def at_clamp(values: np.ndarray, info: dict) -> int | None:
         return None
     # log(1 − ε) − log(ε) rounds alike in NumPy and torch to within a few ulps; 1e-9 of slack takes in any rounding,
     # and no unclamped probability comes that close (that needs p within 1e-7 · (1 + 2e-8) of 0 or 1)
-    return int(np.count_nonzero(np.abs(values) >= _CLAMP * (1 - 1e-9)))
+    bound = _CLAMP * (1 - 1e-9)
+    if -bound < values.min() and values.max() < bound:  # the usual case: two reductions, no 2ⁿ temporary
+        return 0
+    return int(np.count_nonzero(values >= bound) + np.count_nonzero(values <= -bound))
 
 
 def clamp_sentence(at: int, total: int) -> str:
