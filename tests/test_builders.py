@@ -63,6 +63,32 @@ def test_groups_background_and_mean_baseline():
     np.testing.assert_allclose(game.evaluate().values, expected, atol=1e-12)
 
 
+def test_a_baseline_number_or_one_value_per_player():
+    model = mlp(6, 1)
+    x = np.arange(6.0)
+    f = lambda Z: numpy_twin(model)(Z)[:, 0]  # noqa: E731
+    # a number: every feature's baseline
+    number = Game.tabular(model, x, baseline=0.5).evaluate().values
+    np.testing.assert_allclose(number, brute_values(f, x, np.full(6, 0.5), range(6), 6), atol=1e-12)
+    # with groups, one value per player: each of its features takes it (the ungrouped feature keeps its value)
+    groups = {"a": [0, 1], "b": [2, 3], "c": [5]}
+    per_player = Game.tabular(model, x, players=groups, baseline=[10.0, 20.0, 30.0]).evaluate().values
+    base = np.array([10.0, 10.0, 20.0, 20.0, 4.0, 30.0])
+    np.testing.assert_allclose(per_player, brute_values(f, x, base, [0, 0, 1, 1, -1, 2], 3), atol=1e-12)
+    with pytest.raises(HarsanyiValueError, match=r"one value per feature \(6,\) or per player \(3,\); received \(4,\)"):
+        Game.tabular(model, x, players=groups, baseline=np.zeros(4))
+
+
+def test_a_model_that_gives_nan_on_some_masked_inputs_names_them():
+    class NanWithoutFirst(torch.nn.Module):  # NaN wherever feature 0 is masked (to 0)
+        def forward(self, z):
+            return torch.where(z[:, :1] == 0, torch.nan, z.sum(1, keepdim=True))
+
+    with pytest.raises(ModelOutputError, match=r"NaN or inf for 8 of 16 coalitions, e.g. coalitions \[\(\), \(1,\), "
+                                               r"\(2,\), \(1, 2\), \(3,\)\]"):
+        Game.tabular(NanWithoutFirst(), np.ones(4), baseline="zero", output="raw").evaluate()
+
+
 def test_outputs_from_logits():
     model = mlp(4, 3, seed=2)
     x = np.ones(4)

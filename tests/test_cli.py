@@ -268,10 +268,12 @@ def test_explain_rows_saves_each_row_an_index_and_goes_on_where_it_stopped(workd
     assert sorted(p.name for p in folder.iterdir()) == ["row0.html", "row0.npz", "row4.html", "row4.npz"]
     monkeypatch.setattr(harsanyi, "explain", real_explain)
     kept = (folder / "row4.npz").stat().st_mtime_ns
+    (folder / "row0.html").unlink()  # as if stopped between a row's result and its report: the report is made again
     assert main(argv + ["--rows", "4,0:2,4,7"]) == 0
     out = capsys.readouterr().out
     assert "4 rows of rows.csv: 2 already explained" in out and "2 to go" in out
     assert (folder / "row4.npz").stat().st_mtime_ns == kept  # kept, not explained again
+    assert "reproduce the model" in (folder / "row0.html").read_text()
     assert "concepts salient on the most rows (class " in out and "salient on" in out
     index = (folder / "index.html").read_text()
     assert all(f'href="row{r}.html"' in index for r in (0, 1, 4, 7))
@@ -617,3 +619,10 @@ def test_rows_with_caveats_are_listed_and_their_warning_said_once(tmp_path, caps
     assert len(warned) == 1 and "clamped" in warned[0]
     assert "came 2 more times, with other numbers" in captured.err.splitlines()[-1]
     assert "3 of the 3 rows have caveats (what the certificates cannot see), rows [0, 1, 2]" in captured.out
+    # one row: its caveat printed after the certificate
+    assert main(["explain", str(tmp_path / "clf.pkl"), str(tmp_path / "rows.csv"), "--row", "1", "--baseline", "zero",
+                 "--time-limit", "2", "--out", str(tmp_path / "one.npz")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    caveats = [line for line in printed if line.startswith("caveat: ")]
+    assert len(caveats) == 1 and "clamp" in caveats[0]
+    assert printed.index(caveats[0]) == next(i for i, line in enumerate(printed) if "reproduce the model" in line) + 1
