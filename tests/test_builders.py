@@ -538,9 +538,10 @@ def test_tabular_errors():
         Game.tabular(lambda X: np.zeros((len(X), 2, 2)), np.zeros(3))
 
 
-def test_a_torch_model_returning_a_dict():
+def test_a_torch_model_returning_a_dict_or_a_tuple():
     """A dict with 'logits' is read as a Hugging Face output is (the same values as the bare tensor); any other
-    dict is refused with its keys and the fix."""
+    dict is refused with its keys and the fix; a tuple (logits, hidden states), as Hugging Face models return with
+    return_dict=False, is read by its first element."""
     torch = pytest.importorskip("torch")
 
     class Wrapped(torch.nn.Module):
@@ -556,6 +557,13 @@ def test_a_torch_model_returning_a_dict():
     plain = Game.tabular(Wrapped("logits").net, x, output="logit", target=1).evaluate(progress=False)
     wrapped = Game.tabular(Wrapped("logits"), x, output="logit", target=1).evaluate(progress=False)
     np.testing.assert_array_equal(wrapped.values, plain.values)
+
+    class Pair(Wrapped):
+        def forward(self, x):
+            return self.net(x), x
+
+    as_tuple = Game.tabular(Pair("logits"), x, output="logit", target=1).evaluate(progress=False)
+    np.testing.assert_array_equal(as_tuple.values, plain.values)
     with pytest.raises(ModelOutputError, match=r"dict with keys \['hidden', 'scores'\].*model\(x\)\['scores'\]"):
         Game.tabular(Wrapped("scores"), x)
 
@@ -760,6 +768,29 @@ def test_text_words_tokens_and_embedding_masking():
         Game.text(model, ids, players="tokens", special_mask=[True] * 6, mask_id=3)
     with pytest.raises(HarsanyiValueError, match="needs mask_id"):
         Game.text(model, ids, players="tokens")
+    # a batch of one text, (1, L), is the text itself; without token strings a word is named by its ids
+    one = Game.text(model, ids[None], word_ids=[None, 0, 0, 0, 1, None], special_mask=special, mask_id=3)
+    assert one.player_names == ("567", "9") and one.info["input_ids"] == ids.tolist()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"input_ids": None}, r"Pass input_ids= \(a 1-D array of token ids\) or text= with a tokenizer="),
+    ({"input_ids": [[1, 5], [6, 2]]}, r"Expected input_ids as a 1-D integer array; received int64 shape \(2, 2\)"),
+    ({"input_ids": [1.0, 5.0, 2.0]}, r"1-D integer array; received float64 shape \(3,\)"),
+    ({"players": "sentences"}, r"Expected players='words' or 'tokens'; received 'sentences'"),
+    ({"special_mask": [True, False]}, r"Expected special_mask of length 6; received shape \(2,\)"),
+    ({"tokens": ["[CLS]", "un"]}, r"Expected 6 token strings; received 2"),
+    ({"word_ids": [None, 0, 1]}, r"Expected 6 word_ids; received 3"),
+    ({"embedding": "own", "baseline_embedding": np.zeros(3)}, r"baseline_embedding of shape \(4,\); received \(3,\)"),
+])
+def test_text_bad_input_names_what_was_expected(kwargs, message):
+    model = BagOfWords()
+    args = {"input_ids": np.array([1, 5, 6, 7, 9, 2]), "word_ids": [None, 0, 0, 0, 1, None],
+            "special_mask": [True, False, False, False, False, True], "mask_id": 3, **kwargs}
+    if args.get("embedding") == "own":
+        args["embedding"] = model.emb
+    with pytest.raises(HarsanyiValueError, match=message):
+        Game.text(model, args.pop("input_ids"), **args)
 
 
 def test_text_for_a_hugging_face_classifier_by_ids_and_by_embeddings():

@@ -40,6 +40,11 @@ def test_top_k_orders_by_magnitude(sii):
     assert mags[0] == max(all_held)
     assert all(len(c) == 2 for c, _ in sii.top(3, order=2))
     assert sii.top(0) == []
+    # more than it holds: every coalition of order ≥ 1 once (5 + 10), by |value|, ties by bitmask
+    every = sii.top(100)
+    assert len(every) == 15 and sorted(c for c, _ in every) == sorted(c for c in sii if len(c) >= 1)
+    assert [abs(v) for _, v in every] == sorted(all_held, reverse=True)
+    assert len(list(sii)) == len(sii) == 16  # iteration: every held coalition, the empty one included
 
 
 @pytest.mark.parametrize("k", [-1, 2.5, True, "3"])
