@@ -109,6 +109,17 @@ def test_explain_a_pickled_estimator_on_a_csv_row_and_report(workdir, capsys):
     assert (workdir / "again.html").exists()
 
 
+def test_explain_an_estimator_saved_with_joblib(workdir, capsys):
+    import joblib
+
+    joblib.dump(pickle.loads((workdir / "clf.pkl").read_bytes()), workdir / "clf.joblib")
+    assert main(["explain", str(workdir / "clf.joblib"), str(workdir / "rows.csv"), "--row", "2", "--time-limit", "2",
+                 "--out", str(workdir / "j.npz")]) == 0
+    assert main(["explain", str(workdir / "clf.pkl"), str(workdir / "rows.csv"), "--row", "2", "--time-limit", "2",
+                 "--out", str(workdir / "p.npz")]) == 0
+    np.testing.assert_array_equal(Explanation.load(workdir / "j.npz").values, Explanation.load(workdir / "p.npz").values)
+
+
 def test_explain_torchscript_state_dict_and_image(tmp_path, monkeypatch):
     import torch
 
@@ -374,10 +385,15 @@ def test_explain_rows_takes_only_a_table(workdir, capsys):
     (["explain", "rows.csv.pt", "rows.csv", "--model-class", "no_such_module:Net"],
      "Cannot import 'no_such_module:Net' (No module named 'no_such_module'). Make the module importable"),
     (["explain", "rows.csv.pt", "rows.csv", "--model-class", "torch.nn:NoSuchNet"], "Cannot import 'torch.nn:NoSuchNet'"),
+    (["explain", "clf.pkl", "rows.json"], "Unknown data file type '.json': expected .csv or .npy (a table), an image"),
+    (["explain", "net.pt", "image.npy", "--grid", "2by2"], "Expected --grid as ROWSxCOLS, e.g. 4x4; received '2by2'"),
+    (["explain", "net.pt", "image.npy", "--grid", "2x2", "--resize", "4"], "--resize and --normalize apply to image files"),
 ])
 def test_explain_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, message):
     monkeypatch.chdir(workdir)
     (workdir / "rows.csv.pt").write_text("a CSV is no model")
+    (workdir / "rows.json").write_text("{}")
+    np.save(workdir / "image.npy", np.zeros((3, 4, 4), np.float32))
     assert main(argv) == 2
     assert message in capsys.readouterr().err
 
