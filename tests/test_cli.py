@@ -297,6 +297,11 @@ def test_explain_rows_saves_each_row_an_index_and_goes_on_where_it_stopped(workd
     # results of other settings are refused, not mixed in
     assert main(argv + ["--rows", "0:2", "--qthres", "0.05"]) == 2
     assert "is the result of another run: its --qthres differs from this run's" in capsys.readouterr().err
+    # and so is a result of `harsanyi explain --row` put in the folder: it carries no settings to compare
+    (workdir / "seven.npz").replace(folder / "row7.npz")
+    assert main(argv + ["--rows", "7"]) == 2
+    assert "row7.npz' is the result of another run: it was not written by `harsanyi explain --rows`" in \
+        capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -304,6 +309,7 @@ def test_explain_rows_saves_each_row_an_index_and_goes_on_where_it_stopped(workd
     (["--rows", "3,x"], "Expected --rows as 'all', or rows and START:STOP ranges"),
     (["--rows", "1:2:3"], "Expected --rows as 'all'"),
     (["--rows", "5:2"], "--rows '5:2' is out of range"),
+    (["--rows", "3,40"], "--rows '40' is out of range: 'rows.csv' has rows 0 … 39"),
     (["--rows", "0:2", "--row", "1"], "leave out --row and --report"),
     (["--rows", "0:2", "--out", "rows.csv"], "--out 'rows.csv' is a file; it names the folder for the results"),
     (["--rows", "0:2", "--grid", "2x2"], "--rows takes the rows of a table"),
