@@ -89,6 +89,19 @@ def test_universal_matching_is_exact_when_tau_is_zero():
     assert not concepts.or_.values[small].any()
 
 
+def test_tau_given_in_the_units_of_v_is_the_qthres_of_the_same_size():
+    """and_or(tau=t) bounds |ε| by t itself: the same LP (so the same optimum, to HiGHS's 1e-9) as
+    qthres = t / |v(N) − v(∅)|."""
+    v = np.random.default_rng(3).normal(size=1 << 5)
+    scale = abs(v[-1] - v[0])
+    by_tau = ValueTable(v).and_or(tau=0.1, method="highs")
+    by_qthres = ValueTable(v).and_or(qthres=0.1 / scale, method="highs")
+    assert by_tau.tau == 0.1 and by_qthres.tau == pytest.approx(0.1, rel=1e-15)
+    assert np.abs(by_tau.noise).max() <= 0.1 * (1 + 1e-12) and by_tau.certificate.passed
+    assert by_tau.l1_after == pytest.approx(lp_optimum(v, 0.1), rel=1e-9)
+    assert by_tau.l1_after == pytest.approx(by_qthres.l1_after, rel=1e-9)
+
+
 @pytest.mark.parametrize("method", ["splitting", "pdhg", "highs", "working-set"])
 @pytest.mark.parametrize("n, seed", [(4, 0), (5, 1), (6, 2)])
 def test_optimum_matches_highs_on_random_games(n, seed, method):

@@ -80,6 +80,13 @@ def test_bad_arguments():
         Game.from_function(lambda m: m.sum(1), 3).learn_baseline(0.0, 1.0)
     with pytest.raises(HarsanyiValueError, match="torch model"):
         Game.tabular(lambda X: np.asarray(X).sum(1), np.ones(3)).learn_baseline(0.0, 1.0)
+    for lr in (0, -0.1, "0.05"):
+        with pytest.raises(HarsanyiValueError, match=r"Expected lr > 0 \(a fraction of the box width per step\)"):
+            game.learn_baseline(0.0, 1.0, lr=lr)
+    embed = torch.nn.EmbeddingBag(10, 2, mode="mean")  # token ids → one vector per text: a model of ids
+    ids = Game.text(embed, np.array([4, 5, 6]), players="tokens", mask_id=0, output="raw", target=0)
+    with pytest.raises(HarsanyiValueError, match=r"masks with token ids.*embedding=\.\.\. \(masking at the embedding"):
+        ids.learn_baseline(0.0, 1.0)
 
 
 def test_a_search_resumed_from_its_checkpoint_takes_the_same_steps(tmp_path):
