@@ -283,6 +283,13 @@ def test_concepts_expose_the_analytics_and_beat_dividends_on_a_planted_game():
         fidelity_curve(table, concepts)
     with pytest.raises(HarsanyiValueError, match=r"Expected max_k, the most concepts to keep, as an integer ≥ 0"):
         fidelity_curve(table, concepts.and_, concepts.or_, max_k=-1)
+    with pytest.raises(HarsanyiValueError, match=r"Expected the AND concepts as an array of 2ⁿ values \(bitmask-indexed\), "
+                                                 r"a ValueTable or an Interactions; received dict"):
+        fidelity_curve(table, {"a": 1.0})
+    with pytest.raises(HarsanyiValueError, match=r"AND and OR concepts over the same 2\^\d+ coalitions; received shapes"):
+        fidelity_curve(table, concepts.and_, concepts.or_.values[:4])
+    with pytest.raises(HarsanyiValueError, match=r"Expected a value table of length 2\^\d+; received shape \(4,\)"):
+        fidelity_curve(table.values[:4], concepts.and_, concepts.or_)
 
 
 def brute_elimination(v, and_, or_, n_greedy):
