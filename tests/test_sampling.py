@@ -90,3 +90,65 @@ def test_games_beyond_the_exact_limit_are_sampled_and_refuse_exact_evaluation():
     with pytest.raises(HarsanyiValueError, match=r"at most 40 players for an exact evaluation of all 2\^n coalitions; "
                                                  r"this game has 45.*game.multi_order_sampled\(\)"):
         game.evaluate()
+
+
+def counting_game(n=8, seed=0, interrupt_after=None):
+    """mlp_game that counts its calls and, after ``interrupt_after`` of them, raises KeyboardInterrupt (as Ctrl-C)."""
+    inner = mlp_game(n, seed)
+    calls = {"n": 0}
+
+    def f(m):
+        calls["n"] += 1
+        if interrupt_after is not None and calls["n"] > interrupt_after:
+            raise KeyboardInterrupt
+        return inner(m)
+
+    return Game.from_function(f, n, player_names=list(inner.player_names)), calls
+
+
+def test_an_interrupted_sampling_resumes_from_its_checkpoint_and_ends_as_an_unbroken_run(tmp_path):
+    from harsanyi import _sampling
+
+    args = {"orders": [0, 2, 5], "pairs": 6, "samples": 30, "seed": 4, "batch_size": 40, "progress": False}
+    unbroken = mlp_game().multi_order_sampled(**args)
+    path = tmp_path / "orders.npz"
+    assert _sampling.SAVE_SECONDS >= 10  # no periodic save in this short run: the one at the interrupt is tested
+    # a call holds 40 masks = 10 (m, S) rows, a pair 3 · 30 = 90 rows = 9 calls: after 20 calls, pairs 0 and 1
+    # are done and pair 2 begun
+    game, calls = counting_game(interrupt_after=1 + 20)  # the probe (∅, N, each player) is one call
+    with pytest.raises(KeyboardInterrupt):
+        game.multi_order_sampled(**args, checkpoint=path)
+    assert path.exists() and not list(tmp_path.glob("*.part"))
+    resumed_game, resumed_calls = counting_game()
+    resumed = resumed_game.multi_order_sampled(**args, checkpoint=path)
+    assert resumed_calls["n"] == 1 + 4 * 9  # the probe, then pairs 2 … 5 only
+    np.testing.assert_array_equal(resumed.interactions, unbroken.interactions)
+    np.testing.assert_array_equal(resumed.stderr, unbroken.stderr)
+    np.testing.assert_array_equal(resumed.strength_stderr, unbroken.strength_stderr)
+    assert resumed.pairs == unbroken.pairs
+    # done: the same call again reads everything from the file
+    again_game, again_calls = counting_game()
+    np.testing.assert_array_equal(again_game.multi_order_sampled(**args, checkpoint=path).interactions,
+                                  unbroken.interactions)
+    assert again_calls["n"] == 1
+
+
+def test_a_sampling_checkpoint_of_another_estimate_or_game_is_refused(tmp_path):
+    from harsanyi import CacheError
+
+    path = tmp_path / "orders.npz"
+    args = {"orders": [1, 2], "pairs": 3, "samples": 5, "progress": False}
+    mlp_game().multi_order_sampled(**args, checkpoint=path)
+    with pytest.raises(CacheError, match=r"The sampling checkpoint .* was written for another estimate: its samples "
+                                         r"differs from this run's \(samples=6\)\. A checkpoint resumes the same game"):
+        mlp_game().multi_order_sampled(**{**args, "samples": 6}, checkpoint=path)
+    with pytest.raises(CacheError, match=r"its orders, pairs, seed differ"):
+        mlp_game().multi_order_sampled(**{**args, "orders": [1, 3], "seed": 1}, checkpoint=path)
+    with pytest.raises(CacheError, match=r"another estimate: another game \(it records v\(\{x\d\}\) = .*, this game "
+                                         r"gives"):
+        mlp_game(seed=1).multi_order_sampled(**args, checkpoint=path)
+    path.write_text("not a checkpoint")
+    with pytest.raises(CacheError, match=r"Cannot read the sampling checkpoint .*Delete it to start afresh"):
+        mlp_game().multi_order_sampled(**args, checkpoint=path)
+    with pytest.raises(HarsanyiValueError, match=r"a file path in a writable directory.*'orders-checkpoint.npz'"):
+        mlp_game().multi_order_sampled(**args, checkpoint=tmp_path / "missing" / "o.npz")

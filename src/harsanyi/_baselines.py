@@ -14,18 +14,16 @@ every step, whole or not at all; the same call again goes on from the last saved
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ._array import to_numpy
-from ._files import read_npz, write_npz
+from ._files import Checkpoint
 from ._progress import progress_bar
 from ._transforms import subset_moebius, superset_moebius
 from ._values import ValueTable
-from .exceptions import CacheError, HarsanyiValueError
+from .exceptions import HarsanyiValueError
 
 __all__ = ["BaselineResult", "learn_baseline"]
 
@@ -65,46 +63,24 @@ def _box(bound, like, name: str):
         ) from None
 
 
-class _Checkpoint:
-    """The state of a baseline search in one .npz file, with what identifies the search: n, the input's shape, lr,
-    the player names, and a SHA-256 of the input, which player owns each of its elements, the box, the starting
-    baseline and the model's output on the input."""
-
-    _ARRAYS = ("u", "exp_avg", "exp_avg_sq", "best_baseline", "best_values")
+class _Checkpoint(Checkpoint):
+    """The state of a baseline search in one .npz file (see :class:`harsanyi._files.Checkpoint`), with what
+    identifies the search: n, the input's shape, lr, the player names, and a SHA-256 of the input, which player owns
+    each of its elements, the box, the starting baseline and the model's output on the input."""
 
     def __init__(self, path, game, start, lo, hi, lr: float):
-        self.path = Path(path)
-        if self.path.is_dir() or not self.path.parent.is_dir():
-            raise HarsanyiValueError(
-                f"Expected checkpoint to be a file path in an existing directory; received {str(self.path)!r}. "
-                f"Create the directory first, or pass another path (e.g. 'baseline-checkpoint.npz').")
         digest = hashlib.sha256()
         for part in (game._learnable.input, game._learnable.masker.owner, start, lo, hi):
             digest.update(np.ascontiguousarray(to_numpy(part), dtype=np.float64).tobytes())
         digest.update(np.float64(game.info.get("prediction", 0.0)).tobytes())
-        self.identity = {"format": "harsanyi.baseline-checkpoint/1", "n": game.n_players,
-                         "players": list(game.player_names or []), "shape": list(start.shape), "lr": float(lr),
-                         "problem": digest.hexdigest()}
-
-    def load(self) -> tuple[dict, dict] | None:
-        """(the saved scalars, the saved arrays), or None where there is no file yet."""
-        if not self.path.exists():
-            return None
-        try:
-            meta, arrays = read_npz(self.path, self._ARRAYS)
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
-            raise CacheError(f"Cannot read the baseline checkpoint {str(self.path)!r} ({err}). Delete it to start "
-                             f"afresh, or pass another path.") from err
-        differ = [key for key, value in self.identity.items() if meta.get(key) != value]
-        if differ:
-            raise CacheError(
-                f"The baseline checkpoint {str(self.path)!r} was written for another search: its {', '.join(differ)} "
-                f"{'differs' if len(differ) == 1 else 'differ'} from this one's (the same game, bounds and lr "
-                f"resume; delete the file to start afresh, or pass another path).")
-        return meta["state"], arrays
-
-    def save(self, state: dict, arrays: dict) -> None:
-        write_npz(self.path, {**self.identity, "state": state}, {k: to_numpy(a) for k, a in arrays.items()})
+        shape = tuple(start.shape)
+        identity = {"format": "harsanyi.baseline-checkpoint/2", "n": game.n_players,
+                    "players": list(game.player_names or []), "shape": list(shape), "lr": float(lr),
+                    "problem": digest.hexdigest()}
+        shapes = {**{name: shape for name in ("u", "exp_avg", "exp_avg_sq", "best_baseline")},
+                  "best_values": (1 << game.n_players,)}
+        super().__init__(path, identity, shapes, what="the baseline checkpoint", problem="search",
+                         resumes="the same game, bounds and lr", every=0.0, example="baseline-checkpoint.npz")
 
 
 def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, batch_size: int | None = None,
@@ -176,8 +152,9 @@ def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, bat
             if saver is not None:
                 moments = optimiser.state[u]
                 saver.save({"history": history, "adam_step": float(moments["step"]), "best_l1": best[0]},
-                           {"u": u.detach(), "exp_avg": moments["exp_avg"], "exp_avg_sq": moments["exp_avg_sq"],
-                            "best_baseline": best[1], "best_values": best[2].values})
+                           {"u": u.detach().double(), "exp_avg": moments["exp_avg"].double(),
+                            "exp_avg_sq": moments["exp_avg_sq"].double(), "best_baseline": best[1].double(),
+                            "best_values": best[2].values})
             bar.set_postfix_str(f"L1 {l1:.6g}", refresh=False)
             bar.update(1)
     l1, baseline, table = best

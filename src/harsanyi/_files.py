@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import time
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from .exceptions import HarsanyiValueError
+from ._array import to_numpy
+from .exceptions import CacheError, HarsanyiValueError
 
-__all__ = ["write_npz", "read_npz", "jsonable", "make_folder", "file_in_the_way"]
+__all__ = ["write_npz", "read_npz", "jsonable", "make_folder", "file_in_the_way", "Checkpoint"]
 
 
 def file_in_the_way(folder) -> Path | None:
@@ -72,3 +75,68 @@ def read_npz(path, names=None, *, meta_name: str = "meta") -> tuple[dict, dict]:
         meta = json.loads(str(data[meta_name]))
         arrays = {name: data[name] for name in (names if names is not None else data.files) if name != meta_name}
     return meta, arrays
+
+
+class Checkpoint:
+    """A long run's state in one .npz file: its float64 arrays (named, of known shapes), its scalars, and what
+    identifies its problem (``identity``, compared exactly on loading) as JSON.
+
+    A file is written whole under a temporary name, flushed to disk and renamed over the old one, so an
+    interruption leaves the previous state, never half of one. ``what`` names the file in messages ("the AND-OR
+    checkpoint"), ``problem`` what it was written for, ``resumes`` what may resume from it, ``example`` a path to
+    suggest; :meth:`due` says when ``every`` seconds have passed since the last save."""
+
+    def __init__(self, path, identity: dict, shapes: dict, *, what: str, problem: str, resumes: str, every: float,
+                 example: str):
+        self.path = Path(path)
+        parent = self.path.parent
+        if self.path.is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise HarsanyiValueError(
+                f"Expected checkpoint to be a file path in a writable directory; received {str(self.path)!r}. "
+                f"Create the directory first, or pass another path (e.g. {example!r}).")
+        self.identity = dict(identity)
+        self.shapes = {name: tuple(shape) for name, shape in shapes.items()}
+        self.what, self.problem, self.resumes, self.every = what, problem, resumes, every
+        self.saved_at, self.failed = time.perf_counter(), False
+
+    def load(self) -> tuple[dict, dict] | None:
+        """(the saved scalars, the saved arrays as NumPy) from the file, or None if there is none yet."""
+        if not self.path.exists():
+            return None
+        differ: list = []
+        try:
+            meta, arrays = read_npz(self.path, tuple(self.shapes))
+            differ = [key for key, value in self.identity.items() if meta.get(key) != value]
+            wrong = [name for name, a in arrays.items() if a.shape != self.shapes[name] or a.dtype != np.float64]
+            if wrong and not differ:
+                raise ValueError(f"its arrays {wrong} are not float64 of the shapes this run needs")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, json.JSONDecodeError,
+                zipfile.BadZipFile) as err:
+            raise CacheError(f"Cannot read {self.what} {str(self.path)!r} ({err}). Delete it to start afresh, or "
+                             f"pass another path.") from err
+        if differ:  # before the shapes: another problem's arrays have other shapes too
+            self.refuse(f"its {', '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from this run's "
+                        f"({', '.join(f'{key}={self.identity[key]!r}' for key in differ)})")
+        return meta["state"], arrays
+
+    def refuse(self, how: str) -> None:
+        """Raise the error for a file written for another problem; ``how`` says what differs."""
+        raise CacheError(
+            f"{self.what[0].upper()}{self.what[1:]} {str(self.path)!r} was written for another {self.problem}: "
+            f"{how}. A checkpoint resumes {self.resumes}; delete it to start afresh, or pass another path.")
+
+    def due(self) -> bool:
+        return time.perf_counter() - self.saved_at >= self.every
+
+    def save(self, state: dict, arrays: dict) -> None:
+        """Write the state; a write that fails (a full disk, say) leaves the previous file, warns, and stops the
+        saving, not the run: its result is worth more than the checkpoint."""
+        if self.failed:
+            return
+        try:
+            write_npz(self.path, {**self.identity, "state": state}, {name: to_numpy(a) for name, a in arrays.items()})
+        except OSError as err:
+            self.failed = True
+            warnings.warn(f"Could not write {self.what} {str(self.path)!r} ({err}); the run goes on without "
+                          f"saving, and the file keeps the state it had before.", RuntimeWarning, stacklevel=2)
+        self.saved_at = time.perf_counter()

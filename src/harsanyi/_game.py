@@ -176,7 +176,8 @@ class Game:
 
     # --- evaluation -------------------------------------------------------------------------------------------------
     def multi_order_sampled(self, *, orders=None, pairs=None, samples: int = 100, seed: int = 0,
-                            batch_size: int = 4096, progress: bool | None = None) -> MultiOrderEstimate:
+                            batch_size: int = 4096, progress: bool | None = None,
+                            checkpoint=None) -> MultiOrderEstimate:
         """Multi-order interactions I⁽ᵐ⁾(i, j) estimated by sampling, with standard errors (SPEC §5), for games too
         large for :meth:`evaluate` (the exact :meth:`ValueTable.multi_order` is the one to use up to about 20
         players).
@@ -184,10 +185,13 @@ class Game:
         ``orders``: the m to estimate (default: all, or 21 spread over 0 … n − 2). ``pairs``: how many pairs to draw
         at random (default min(all, 50)) or a list of (i, j) by positions or names. ``samples``: coalitions S per
         (m, pair), each four model calls (so 21 orders × 50 pairs × 100 samples = 420 000 calls). ``seed`` makes the
-        draws reproducible. See :class:`harsanyi.MultiOrderEstimate`."""
+        draws reproducible. ``checkpoint``: a file (e.g. ``"orders.npz"``) the estimates of the pairs done are saved
+        to, whole or not at all, every 10 s and when the run is interrupted; the same call again goes on from there
+        (n + 2 model calls check that it is the same game) and returns what an unbroken run returns. See
+        :class:`harsanyi.MultiOrderEstimate`."""
         keep_heap_blocks()
         return sample_multi_order(self, orders=orders, pairs=pairs, samples=samples, seed=seed,
-                                  batch_size=batch_size, progress=progress)
+                                  batch_size=batch_size, progress=progress, checkpoint=checkpoint)
 
     def _check_exact(self) -> None:
         """Exact methods (all 2ⁿ coalitions) take at most MAX_PLAYERS players; sampling takes any number."""
@@ -437,6 +441,38 @@ class _Store:
         return self._values
 
 
+def probe(game: Game) -> list[float]:
+    """v(∅), v(N), then v({i}) for every player i (n + 2 model calls): what ties a saved run to its game."""
+    n = game.n_players
+    full = np.concatenate([np.zeros((1, n), bool), np.ones((1, n), bool), np.eye(n, dtype=bool)])
+    if game._backend == "torch":
+        import torch
+
+        full = torch.as_tensor(full, device=game.device)
+    return game._checked_values(full).tolist()
+
+
+def other_game(saved_names, saved_probe, game: Game, probe_now) -> str | None:
+    """How a saved run's game (its player names and :func:`probe`) differs from ``game``'s, in words, or None where
+    they agree (the values to 1e-6, relative to the largest of them and 1)."""
+    from ._builders import _listed
+
+    names = list(game.player_names) if game.player_names else None
+    if saved_names != names:
+        def listed(players):
+            return f"are {_listed(players)}" if players else "are unnamed"
+        return f"its players {listed(saved_names)}, this game's {listed(names)}"
+    if np.shape(saved_probe) != np.shape(probe_now):
+        return f"it records {len(saved_probe) - 2} players, this game has {len(probe_now) - 2}"
+    scale = max(1.0, *map(abs, probe_now))
+    if np.allclose(saved_probe, probe_now, rtol=1e-6, atol=1e-6 * scale):
+        return None
+    worst = int(np.argmax(np.abs(np.subtract(saved_probe, probe_now))))
+    player = worst - 2 if names is None or worst < 2 else names[worst - 2]
+    where = ["v(∅)", "v(N)"][worst] if worst < 2 else f"v({{{player}}})"
+    return f"it records {where} = {saved_probe[worst]!r}, this game gives {probe_now[worst]!r}"
+
+
 class _CacheStore(_Store):
     """The value table in a cache directory: values.npy (memory-mapped), done.npy (finished chunks), meta.json.
 
@@ -453,22 +489,11 @@ class _CacheStore(_Store):
         self._done = done
         self._values = values
 
-    @staticmethod
-    def _probe(game: Game) -> list[float]:
-        """v(∅), v(N), then v({i}) for every player i."""
-        n = game.n_players
-        full = np.concatenate([np.zeros((1, n), bool), np.ones((1, n), bool), np.eye(n, dtype=bool)])
-        if game._backend == "torch":
-            import torch
-
-            full = torch.as_tensor(full, device=game.device)
-        return game._checked_values(full).tolist()
-
     @classmethod
     def open(cls, directory: Path, game: Game, batch_size: int) -> "_CacheStore":
         n = game.n_players
         meta_path = directory / "meta.json"
-        probe = cls._probe(game)
+        probe_now = probe(game)
         if meta_path.exists():
             try:
                 meta = json.loads(meta_path.read_text())
@@ -484,24 +509,10 @@ class _CacheStore(_Store):
                     f"The cache in {str(directory)!r} is not a harsanyi cache for a {n}-player game (it records "
                     f"{meta.get('n_players')!r} players, format {meta.get('format')!r}). Use another cache path."
                 )
-            scale = max(1.0, *map(abs, probe))
-            from ._builders import _listed
-
-            names = list(game.player_names) if game.player_names else None
-            if meta.get("player_names") != names:
-                raise CacheError(
-                    f"The cache in {str(directory)!r} belongs to a different game: its players are "
-                    f"{_listed(meta.get('player_names') or ['unnamed'])}, this game's {_listed(names or ['unnamed'])}. "
-                    f"Use another cache path, or delete it to start afresh.")
-            if not np.allclose(meta["probe"], probe, rtol=1e-6, atol=1e-6 * scale):
-                worst = int(np.argmax(np.abs(np.subtract(meta["probe"], probe))))
-                player = worst - 2 if names is None or worst < 2 else names[worst - 2]
-                where = ["v(∅)", "v(N)"][worst] if worst < 2 else f"v({{{player}}})"
-                raise CacheError(
-                    f"The cache in {str(directory)!r} belongs to a different game: it records {where} = "
-                    f"{meta['probe'][worst]!r}, this game gives {probe[worst]!r}. Use another cache path, or delete "
-                    f"it to start afresh."
-                )
+            other = other_game(meta.get("player_names"), meta["probe"], game, probe_now)
+            if other:
+                raise CacheError(f"The cache in {str(directory)!r} belongs to a different game: {other}. Use another "
+                                 f"cache path, or delete it to start afresh.")
             chunk = int(meta["chunk"])
             if done.shape != (-(-(1 << n) // chunk),):
                 raise CacheError(f"The cache in {str(directory)!r} is damaged (done.npy has the wrong shape); delete it.")
@@ -511,7 +522,7 @@ class _CacheStore(_Store):
         values = np.lib.format.open_memmap(directory / "values.npy", mode="w+", dtype=np.float64, shape=(1 << n,))
         store = cls(directory, n, batch_size, np.zeros(n_chunks, dtype=bool), values)
         store._save_done()
-        meta = {"format": _CACHE_FORMAT, "n_players": n, "chunk": batch_size, "probe": probe,
+        meta = {"format": _CACHE_FORMAT, "n_players": n, "chunk": batch_size, "probe": probe_now,
                 "player_names": list(game.player_names) if game.player_names else None}
         _atomic_write_text(meta_path, json.dumps(meta))
         return store

@@ -6,6 +6,10 @@ N∖{i, j}, and each costs four model calls. The estimate is the sample mean, it
 deviation / √samples. The strength J⁽ᵐ⁾ = E_pairs |I⁽ᵐ⁾| / Σ_m' E_pairs |I⁽ᵐ'⁾| is formed from the estimates (so it
 carries an upward bias of order the standard error where I⁽ᵐ⁾ is near 0); its standard error is a bootstrap over the
 samples of every (m, pair), seeded.
+
+A long run can keep its estimates in a checkpoint file, saved whole or not at all every ``SAVE_SECONDS`` after a pair
+is done (and when the run is interrupted); the same call again skips the pairs saved, drawing their coalitions
+without calling the model, so it ends with the estimates of a run that was never stopped.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._files import Checkpoint
 from ._interactions import resolve_player
 from ._progress import progress_bar
 from .exceptions import HarsanyiValueError
@@ -21,6 +26,8 @@ from .exceptions import HarsanyiValueError
 __all__ = ["MultiOrderEstimate", "sample_multi_order"]
 
 BOOTSTRAP = 200  # resamples for the strength's standard error
+SAVE_SECONDS = 10.0  # a checkpoint is rewritten after a pair when this long has passed since the last save
+_CHECKPOINT_FORMAT = "harsanyi.sampling-checkpoint/1"
 
 
 @dataclass(frozen=True, repr=False)
@@ -98,8 +105,38 @@ def _resolve_orders(orders, n: int) -> np.ndarray:
     return orders
 
 
+def _checkpoint(path, game, orders, pairs, samples: int, seed: int):
+    """The checkpoint of one sampling run and the probe of its game (:func:`harsanyi._game.probe`), or (None, None)."""
+    if path is None:
+        return None, None
+    from ._game import probe
+
+    identity = {"format": _CHECKPOINT_FORMAT, "n": game.n_players, "orders": orders.tolist(),
+                "pairs": [list(pair) for pair in pairs], "samples": samples, "seed": seed}
+    saver = Checkpoint(path, identity, {"deltas": (orders.size, len(pairs), samples)}, what="the sampling checkpoint",
+                       problem="estimate", resumes="the same game with the same orders, pairs, samples and seed",
+                       every=SAVE_SECONDS, example="orders-checkpoint.npz")
+    return saver, probe(game)
+
+
+def _resumed(saver, probe_now, game, deltas: np.ndarray) -> int:
+    """The pairs done in the checkpoint (their Δ copied into ``deltas``); 0 where there is none yet."""
+    saved = saver.load() if saver is not None else None
+    if saved is None:
+        return 0
+    from ._game import other_game
+
+    state, arrays = saved
+    other = other_game(state.get("player_names"), state.get("probe"), game, probe_now)
+    if other:
+        saver.refuse(f"another game ({other})")
+    done = int(state["pairs_done"])
+    deltas[:, :done] = arrays["deltas"][:, :done]
+    return done
+
+
 def sample_multi_order(game, *, orders=None, pairs=None, samples: int = 100, seed: int = 0,
-                       batch_size: int = 4096, progress: bool | None = None) -> MultiOrderEstimate:
+                       batch_size: int = 4096, progress: bool | None = None, checkpoint=None) -> MultiOrderEstimate:
     """See :meth:`harsanyi.Game.multi_order_sampled`."""
     n = game.n_players
     if n < 2:
@@ -119,25 +156,46 @@ def sample_multi_order(game, *, orders=None, pairs=None, samples: int = 100, see
     corners = np.array([[1, 1], [1, 0], [0, 1], [0, 0]], dtype=bool)  # S ∪ {i, j}, S ∪ {i}, S ∪ {j}, S
     signs = np.array([1.0, -1.0, -1.0, 1.0])
     per_call = max(batch_size // 4, 1)  # (m, sample) rows per model call
-    with progress_bar(total=total, unit="call", unit_scale=True, desc="sampling multi-order interactions",
+    saver, probe_now = _checkpoint(checkpoint, game, orders, chosen_pairs, samples, seed)
+    done = _resumed(saver, probe_now, game, deltas)
+
+    def save():
+        state = {"pairs_done": done, "probe": probe_now,
+                 "player_names": list(game.player_names) if game.player_names else None}
+        saver.save(state, {"deltas": deltas})
+
+    per_pair = 4 * orders.size * samples
+    with progress_bar(total=total, initial=done * per_pair, unit="call", unit_scale=True,
+                      desc="sampling multi-order interactions",
                       disable=not (total > (1 << 14) if progress is None else progress)) as bar:
         for p, (i, j) in enumerate(chosen_pairs):
-            rest = np.array([k for k in range(n) if k not in (i, j)], dtype=np.int64)
-            # S of size m: the m players of N∖{i, j} with the smallest of n − 2 uniform keys (a uniform m-subset)
+            # S of size m: the m players of N∖{i, j} with the smallest of n − 2 uniform keys (a uniform m-subset);
+            # drawn for a pair already done too, so that the next pairs get the draws of an unbroken run
             keys = rng.random((orders.size, samples, n - 2))
+            if p < done:
+                continue
+            rest = np.array([k for k in range(n) if k not in (i, j)], dtype=np.int64)
             ranks = np.argsort(np.argsort(keys, axis=-1), axis=-1)
             inside = ranks < orders[:, None, None]  # (M, K, n − 2)
             rows = inside.reshape(orders.size * samples, n - 2)
             values = np.empty(rows.shape[0])
-            for start in range(0, rows.shape[0], per_call):
-                block = rows[start:start + per_call]
-                masks = np.zeros((block.shape[0], 4, n), dtype=bool)
-                masks[:, :, rest] = block[:, None, :]
-                masks[:, :, i], masks[:, :, j] = corners[None, :, 0], corners[None, :, 1]
-                v = game(masks.reshape(-1, n)).reshape(-1, 4)
-                values[start:start + block.shape[0]] = v @ signs
-                bar.update(v.size)
+            try:
+                for start in range(0, rows.shape[0], per_call):
+                    block = rows[start:start + per_call]
+                    masks = np.zeros((block.shape[0], 4, n), dtype=bool)
+                    masks[:, :, rest] = block[:, None, :]
+                    masks[:, :, i], masks[:, :, j] = corners[None, :, 0], corners[None, :, 1]
+                    v = game(masks.reshape(-1, n)).reshape(-1, 4)
+                    values[start:start + block.shape[0]] = v @ signs
+                    bar.update(v.size)
+            except KeyboardInterrupt:
+                if saver is not None and done:
+                    save()  # the pairs done so far, whatever the time since the last save
+                raise
             deltas[:, p, :] = values.reshape(orders.size, samples)
+            done = p + 1
+            if saver is not None and (saver.due() or done == len(chosen_pairs)):
+                save()
     means = deltas.mean(axis=-1)
     stderr = deltas.std(axis=-1, ddof=1) / np.sqrt(samples)
     stderr[(orders == 0) | (orders == n - 2)] = 0.0  # one S only (∅, or all the others): no sampling error

@@ -37,25 +37,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import json
 import math
 import os
 import time
-import warnings
-import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ._array import abs_sum, empty, is_torch, like, namespace, to_numpy
-from ._files import read_npz, write_npz
+from ._files import Checkpoint
 from ._iterate import (
     _B_ART, _B_NEC, _B_SUFF, _checkpoint, _clip, _concat, _gap, _max_sum_prox, _norm, _project_range, Recorded,
     cuda_graph_of,
 )
 from ._transforms import kronecker_transform, or_reconstruct, popcounts, subset_moebius, subset_zeta, superset_zeta
-from .exceptions import CacheError, HarsanyiValueError
 
 # The metric: ρ·|v(N) − v(∅)| = max(20, 2ⁿ / 32) and the value tables' weight σ = min(1, 2^(13 − 1.5n)), so that
 # ρ·range·σ halves every two players (4 at n = 12, 1 at n = 16). In the plain metric (σ = 1, ρ·range = 20, before
@@ -546,65 +541,19 @@ def table_digest(*tables) -> str:
     return digest.hexdigest()
 
 
-class _Checkpoint:
-    """A solver's state in one .npz file: its float64 arrays (named, of known shapes), its scalars, and what
-    identifies its problem (for the splitting: n, τ, ρ, σ, check_every and a SHA-256 of the value table) as JSON.
+class _Checkpoint(Checkpoint):
+    """A solver's state in one .npz file (see :class:`harsanyi._files.Checkpoint`); what identifies its problem is,
+    for the splitting, n, τ, ρ, σ, check_every and a SHA-256 of the value table.
 
-    A file is written whole under a temporary name, flushed to disk and renamed over the old one, so an
-    interruption leaves the previous state, never half of one. The splitting saves its state between two iterations
-    and restores it to the last bit, so a run resumed from a save made at one of its regular checks (the periodic
-    saves, and stops at a time limit or at a ``max_iter`` that is a multiple of ``check_every``) takes the same
-    iterates as one that was never stopped; a stop at another ``max_iter`` adds one check there (its restart test
-    and bounds). Shared-concept PDHG saves at its checks alike."""
+    The splitting saves its state between two iterations and restores it to the last bit, so a run resumed from a
+    save made at one of its regular checks (the periodic saves, and stops at a time limit or at a ``max_iter`` that
+    is a multiple of ``check_every``) takes the same iterates as one that was never stopped; a stop at another
+    ``max_iter`` adds one check there (its restart test and bounds). Shared-concept PDHG saves at its checks alike."""
 
     def __init__(self, path, identity: dict, shapes: dict):
-        self.path = Path(path)
-        parent = self.path.parent
-        if self.path.is_dir() or not parent.is_dir() or not os.access(parent, os.W_OK):
-            raise HarsanyiValueError(
-                f"Expected checkpoint to be a file path in a writable directory; received {str(self.path)!r}. "
-                f"Create the directory first, or pass another path (e.g. 'andor-checkpoint.npz').")
-        self.identity = {"format": _CHECKPOINT_FORMAT, **identity}
-        self.shapes = {name: tuple(shape) for name, shape in shapes.items()}
-        self.saved_at, self.failed = time.perf_counter(), False
-
-    def load(self) -> tuple[dict, dict] | None:
-        """(the saved scalars, the saved arrays as NumPy) from the file, or None if there is none yet."""
-        if not self.path.exists():
-            return None
-        try:
-            meta, arrays = read_npz(self.path, tuple(self.shapes))
-            wrong = [name for name, a in arrays.items() if a.shape != self.shapes[name] or a.dtype != np.float64]
-            if wrong:
-                raise ValueError(f"its arrays {wrong} are not float64 of the shapes this run needs")
-            differ = [key for key, value in self.identity.items() if meta.get(key) != value]
-        except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError, zipfile.BadZipFile) as err:
-            raise CacheError(f"Cannot read the AND-OR checkpoint {str(self.path)!r} ({err}). Delete it to start "
-                             f"afresh, or pass another path.") from err
-        if differ:
-            raise CacheError(
-                f"The AND-OR checkpoint {str(self.path)!r} was written for another problem: its "
-                f"{', '.join(differ)} {'differs' if len(differ) == 1 else 'differ'} from this run's "
-                f"({', '.join(f'{key}={self.identity[key]!r}' for key in differ)})."
-                f" A checkpoint resumes the same tables with the same settings (τ, check_every, …); delete it to "
-                f"start afresh, or pass another path.")
-        return meta["state"], arrays
-
-    def due(self) -> bool:
-        return time.perf_counter() - self.saved_at >= _SAVE_SECONDS
-
-    def save(self, state: dict, arrays: dict) -> None:
-        """Write the state; a write that fails (a full disk, say) leaves the previous file, warns, and stops the
-        saving, not the run: its result is worth more than the checkpoint."""
-        if self.failed:
-            return
-        try:
-            write_npz(self.path, {**self.identity, "state": state}, {name: to_numpy(a) for name, a in arrays.items()})
-        except OSError as err:
-            self.failed = True
-            warnings.warn(f"Could not write the AND-OR checkpoint {str(self.path)!r} ({err}); the run goes on without "
-                          f"saving, and the file keeps the state it had before.", RuntimeWarning, stacklevel=2)
-        self.saved_at = time.perf_counter()
+        super().__init__(path, {"format": _CHECKPOINT_FORMAT, **identity}, shapes, what="the AND-OR checkpoint",
+                         problem="problem", resumes="the same tables with the same settings (τ, check_every, …)",
+                         every=_SAVE_SECONDS, example="andor-checkpoint.npz")
 
 
 class KeptState:
