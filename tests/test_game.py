@@ -194,3 +194,6 @@ def test_cache_of_the_same_game_with_its_players_in_another_order_is_refused(tmp
     with pytest.raises(CacheError, match=r"its players are \['a', 'b', 'c', 'd', 'e', 'f'\], this game's are \['b', 'a'"):
         Game.from_function(lambda m: v[(m.astype(np.int64) << np.arange(6)).sum(1)], 6,
                            player_names=list("bacdef")).evaluate(cache=named)
+    with pytest.raises(CacheError, match=r"its players are unnamed, this game's are \['a', 'b'"):
+        Game.from_function(lambda m: v[(m.astype(np.int64) << np.arange(6)).sum(1)], 6,
+                           player_names=list("abcdef")).evaluate(cache=cache)
