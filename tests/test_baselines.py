@@ -60,6 +60,29 @@ def test_learning_lowers_the_l1_within_bounds_and_the_game_matches_a_fresh_one()
     assert np.abs(subset_moebius(fresh.values)).sum() == pytest.approx(result.l1_after)
 
 
+def test_a_baseline_that_sends_the_log_odds_to_the_clamp_is_said_once_and_counted():
+    """A torch model ending in a softmax, explained by its log-odds (model_output="probabilities"), so sure that
+    most masked inputs reach the clamp of probabilities: the search lowers the L1 partly by moving more of them
+    there. Its steps say nothing; the result counts the table's values at the clamp, and one warning says it."""
+    import warnings
+
+    net = torch.nn.Sequential(*mlp(6), torch.nn.Softmax(dim=-1))
+    with torch.no_grad():
+        net[2].weight *= 400  # logits of several hundred: probabilities at 0 or 1 to double precision
+    game = Game.tabular(net, np.random.default_rng(0).normal(size=6), baseline="zero",
+                        model_output="probabilities")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = game.learn_baseline(-1.0, 1.0, steps=4)
+    said = [str(w.message) for w in caught if "clamped" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("At the learned baseline, ")
+    assert f"{result.at_clamp} of the 64 masked inputs" in said[0]
+    assert result.at_clamp == np.count_nonzero(np.abs(result.table.values) > 16.1)
+    assert "at the clamp" in repr(result)
+    plain = Game.tabular(mlp(6), np.ones(6)).learn_baseline(-1.0, 1.0, steps=2)  # log-odds from logits: no clamp
+    assert plain.at_clamp is None and "clamp" not in repr(plain)
+
+
 def test_fixed_elements_stay_fixed():
     model = mlp(3)
     game = Game.tabular(model, np.ones(3))

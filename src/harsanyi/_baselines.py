@@ -14,12 +14,14 @@ every step, whole or not at all; the same call again goes on from the last saved
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._array import to_numpy
 from ._files import Checkpoint
+from ._game import CLAMPED_SHARE, at_clamp, clamp_sentence
 from ._progress import progress_bar
 from ._transforms import subset_moebius, superset_moebius
 from ._values import ValueTable
@@ -34,7 +36,9 @@ class BaselineResult:
 
     ``baseline``: the input-shaped array; ``game`` / ``table``: the game at that baseline and its value table;
     ``l1_before`` / ``l1_after``: Σ|I_and| at the starting and the returned baseline; ``history``: Σ|I_and| at
-    every step (the baseline the step started from).
+    every step (the baseline the step started from); ``at_clamp``: for log-odds of probabilities, how many of the
+    table's values sit at the clamp (±16.1; None for other outputs): a baseline that puts many masked inputs there
+    lowers the L1 with the clamp's plateaus, not with sparser concepts of the model.
     """
 
     baseline: np.ndarray
@@ -43,10 +47,12 @@ class BaselineResult:
     l1_before: float
     l1_after: float
     history: tuple = field(repr=False)
+    at_clamp: int | None = None
 
     def __repr__(self) -> str:
+        clamped = "" if not self.at_clamp else f"; {self.at_clamp:,} of {self.table.values.size:,} at the clamp"
         return (f"BaselineResult(L1 of the AND concepts {self.l1_before:.6g} → {self.l1_after:.6g} in "
-                f"{len(self.history) - 1} steps)")
+                f"{len(self.history) - 1} steps{clamped})")
 
 
 def _box(bound, like, name: str):
@@ -129,7 +135,9 @@ def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, bat
                 ValueTable(arrays["best_values"], player_names=game.player_names))
     show = progress if progress is not None else 2 * (steps + 1) << n > (1 << 14)  # as evaluate: > 2¹⁴ model calls
     with progress_bar(total=steps, initial=min(len(history), steps), disable=not show, unit="step",
-                      desc="learning the baseline") as bar:
+                      desc="learning the baseline") as bar, warnings.catch_warnings():
+        # the clamp is said once, of the baseline returned (below), not at every step
+        warnings.filterwarnings("ignore", message=".*log-odds are clamped", category=UserWarning)
         for step in range(len(history), steps + 1):
             baseline = (lo + u * width).detach()
             table = hook.game_at(baseline).evaluate(batch_size=batch, progress=False)
@@ -158,4 +166,11 @@ def learn_baseline(game, lower, upper, *, steps: int = 50, lr: float = 0.05, bat
             bar.set_postfix_str(f"L1 {l1:.6g}", refresh=False)
             bar.update(1)
     l1, baseline, table = best
-    return BaselineResult(to_numpy(baseline).copy(), hook.game_at(baseline), table, history[0], l1, tuple(history))
+    learned = hook.game_at(baseline)
+    clamped = at_clamp(table.values, learned.info)
+    if clamped is not None and clamped >= CLAMPED_SHARE * table.values.size:
+        warnings.warn(f"At the learned baseline, {clamp_sentence(clamped, table.values.size)} Part of the lower L1 "
+                      f"({history[0]:.6g} → {l1:.6g}) may be those plateaus rather than sparser concepts of the model. "
+                      f"Learn the baseline on logits (a torch model without its final softmax) instead.", UserWarning,
+                      stacklevel=3)
+    return BaselineResult(to_numpy(baseline).copy(), learned, table, history[0], l1, tuple(history), clamped)
