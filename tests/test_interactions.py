@@ -89,6 +89,26 @@ def test_to_shapiq_round_trip(sii):
     assert iv[()] == pytest.approx(sii[()])
 
 
+def test_to_shapiq_of_the_indices_shapiq_has_not():
+    """OR interactions keep their name, without shapiq's warning about an unknown index; shapiq's Co-Moebius is
+    the OR interaction times (−1)^{|S|+1} (checked against shapiq's exact computer)."""
+    shapiq = pytest.importorskip("shapiq")
+    import warnings
+
+    from conftest import random_table
+
+    v = random_table(5, 3)
+    table = ValueTable(v)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        iv = table.or_interactions().to_shapiq()
+    assert iv.index == "OR"
+    co = shapiq.ExactComputer(n_players=5, game=lambda m: v[(m.astype(np.int64) << np.arange(5)).sum(1)])
+    reference = co("Co-Moebius", order=5)
+    for coalition in [(0,), (1, 3), (0, 2, 4), (0, 1, 2, 3, 4)]:
+        assert iv[coalition] == pytest.approx((-1) ** (len(coalition) + 1) * reference[coalition], abs=1e-12)
+
+
 def test_constructor_validation():
     with pytest.raises(ValueError, match="min_order <= max_order"):
         Interactions(np.zeros(8), index="SII", max_order=4)

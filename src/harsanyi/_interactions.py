@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -283,21 +284,27 @@ class Interactions:
         )
 
     def to_shapiq(self):
-        """The same values as a ``shapiq.InteractionValues`` (needs shapiq installed)."""
+        """The same values as a ``shapiq.InteractionValues`` (needs shapiq installed). The index keeps its name:
+        Harsanyi dividends are shapiq's "Moebius"; the OR interactions and the AND / OR concepts of an AND-OR
+        decomposition have no shapiq index ("OR", "AND"; shapiq's "Co-Moebius" is the OR interaction times
+        (−1)^{|S|+1}), and are passed without shapiq's warning about an unknown index."""
         try:
             from shapiq import InteractionValues
         except ImportError:  # pragma: no cover - depends on the environment
             raise ImportError("to_shapiq() needs shapiq: pip install shapiq.") from None
         masks = self.masks()
         lookup = {tuple(i for i in range(self._n) if m >> i & 1): pos for pos, m in enumerate(masks.tolist())}
-        return InteractionValues(
-            self._values[masks].copy(),
-            index=self._index,
-            max_order=self._max_order,
-            min_order=self._min_order,
-            n_players=self._n,
-            interaction_lookup=lookup,
-            estimated=False,
-            estimation_budget=None,
-            baseline_value=self._baseline_value,
-        )
+        with warnings.catch_warnings():
+            if self._index in ("AND", "OR"):
+                warnings.filterwarnings("ignore", message=f"Index `{self._index}` is not a valid", category=UserWarning)
+            return InteractionValues(
+                self._values[masks].copy(),
+                index=self._index,
+                max_order=self._max_order,
+                min_order=self._min_order,
+                n_players=self._n,
+                interaction_lookup=lookup,
+                estimated=False,
+                estimation_budget=None,
+                baseline_value=self._baseline_value,
+            )
