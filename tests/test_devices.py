@@ -91,6 +91,42 @@ def test_first_order_methods_run_eagerly_with_a_warning_where_graph_capture_fail
     np.testing.assert_allclose(as_numpy(eager.and_.values), as_numpy(graphed.and_.values), atol=1e-7)
 
 
+class _ReplayedOnTheCpu:
+    """What cuda_graph_of returns, for a CPU table: the steps run once as its warm-up would, and ``replay()`` runs
+    them again, eagerly, on the same buffers (a CUDA graph replays the kernels recorded from the same calls)."""
+
+    def __init__(self, record):
+        record()  # the warm-up on the side stream takes real steps
+        self.replay = record
+
+
+@pytest.mark.parametrize("method", ["pdhg", "splitting"])
+def test_the_graphed_steps_of_the_first_order_methods_follow_the_eager_iterates_on_the_cpu(monkeypatch, method):
+    """The code of the CUDA-graph path (its buffers, ω and k as device scalars, the state put back after the
+    warm-up, the jumps between checks), run on the CPU with an eager stand-in for the graph: the iterates of the
+    plain loop, so CI checks that path's logic without a GPU. 1e-9: ω and k as tensors round a division as a
+    product with the reciprocal, and that difference grows over 300 iterations."""
+    from harsanyi import _andor, _iterate, _splitting
+
+    v = torch.tensor(random_table(8, 17))
+    eager = ValueTable(v).and_or(max_iter=300, tol=1e-9, method=method)
+    made = []
+
+    def on_any_device(cls, owner, table, count):
+        made.append(cls)
+        obj = cls(owner, count)
+        return obj if obj.graph is not None else None
+
+    monkeypatch.setattr(_iterate.Recorded, "on_cuda", classmethod(on_any_device))
+    for module in (_andor, _splitting):
+        monkeypatch.setattr(module, "cuda_graph_of", lambda record, device, what: _ReplayedOnTheCpu(record))
+    graphed = ValueTable(v).and_or(max_iter=300, tol=1e-9, method=method)
+    assert [cls.__name__ for cls in made] == [{"pdhg": "_GraphedIterations", "splitting": "_GraphedSteps"}[method]]
+    assert graphed.solver.iterations == eager.solver.iterations and graphed.certificate.passed
+    np.testing.assert_allclose(graphed.and_.values, eager.and_.values, atol=1e-9)
+    np.testing.assert_allclose(graphed.or_.values, eager.or_.values, atol=1e-9)
+
+
 def test_a_device_this_machine_lacks_or_misspelt_is_refused_before_any_work():
     from harsanyi import Game, HarsanyiValueError
 
