@@ -71,6 +71,29 @@ def test_shared_concepts_match_numpy(device, method):
         assert got.certificate.passed
 
 
+def test_shared_concepts_polished_by_the_simplex_match_numpy(device):
+    """method="auto" past n = 8: the splitting, then HiGHS's simplex from its concepts, which runs on the host:
+    torch tables are brought there and the vertex back; the NumPy path's result to HiGHS's tolerance."""
+    pytest.importorskip("highspy")
+    from harsanyi import shared_concepts
+
+    from conftest import unanimity_table
+
+    # two models with the same few AND concepts, their weights a little apart, and noise: a sparse optimum, which
+    # the polish takes on (a dense one it leaves to the splitting)
+    rng = np.random.default_rng(5)
+    planted = {(0, 3): 2.0, (1, 2, 5): -1.5, (4,): 1.0, (6, 7, 8): 0.8}
+    v = [unanimity_table(9, {c: w * (1 + 0.1 * k) for c, w in planted.items()}) + 0.01 * rng.normal(size=512)
+         for k in range(2)]
+    a = shared_concepts([ValueTable(t) for t in v])
+    b = shared_concepts([ValueTable(torch.tensor(t, device=device)) for t in v])
+    assert "simplex" in a.concepts[0].solver.method and b.concepts[0].solver.method == a.concepts[0].solver.method
+    for got, expected in zip(b.concepts, a.concepts):
+        np.testing.assert_allclose(as_numpy(got.and_.values), expected.and_.values, atol=1e-7)
+        np.testing.assert_allclose(as_numpy(got.or_.values), expected.or_.values, atol=1e-7)
+        assert got.certificate.passed
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
 @pytest.mark.parametrize("method, name", [("pdhg", "PDHG"), ("splitting", "the splitting")])
 @pytest.mark.parametrize("n", [7, 10])
