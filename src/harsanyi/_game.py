@@ -457,11 +457,12 @@ def other_game(saved_names, saved_probe, game: Game, probe_now) -> str | None:
     they agree (the values to 1e-6, relative to the largest of them and 1)."""
     from ._builders import _listed
 
+    def are(players) -> str:
+        return f"are {_listed(players)}" if players else "are unnamed"
+
     names = list(game.player_names) if game.player_names else None
     if saved_names != names:
-        def listed(players):
-            return f"are {_listed(players)}" if players else "are unnamed"
-        return f"its players {listed(saved_names)}, this game's {listed(names)}"
+        return f"its players {are(saved_names)}, this game's {are(names)}"
     if np.shape(saved_probe) != np.shape(probe_now):
         return f"it records {len(saved_probe) - 2} players, this game has {len(probe_now) - 2}"
     scale = max(1.0, *map(abs, probe_now))
