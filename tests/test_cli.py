@@ -394,12 +394,36 @@ def test_explain_rows_takes_only_a_table(workdir, capsys):
     (["explain", "clf.pkl", "rows.json"], "Unknown data file type '.json': expected .csv or .npy (a table), an image"),
     (["explain", "net.pt", "image.npy", "--grid", "2by2"], "Expected --grid as ROWSxCOLS, e.g. 4x4; received '2by2'"),
     (["explain", "net.pt", "image.npy", "--grid", "2x2", "--resize", "4"], "--resize and --normalize apply to image files"),
+    (["explain", "bad.pkl", "rows.csv"], "Cannot load the model in 'bad.pkl': UnpicklingError: invalid load key"),
+    (["explain", "bad.joblib", "rows.csv"], "Cannot load the model in 'bad.joblib': "),
+    (["explain", "gone.pkl", "rows.csv"], "Cannot load the model in 'gone.pkl': ModuleNotFoundError: No module named "
+                                          "'harsanyi_gone_module'. Unpickling rebuilds the model from the code"),
+    (["explain", "weights.pt", "rows.csv", "--model-class", "torch.nn:Linear"],
+     "Cannot make 'torch.nn:Linear' with no arguments (TypeError: "),
+    (["explain", "rows.csv.pt", "rows.csv", "--model-class", "torch.nn:Identity"],
+     "Cannot read 'rows.csv.pt' as a state dict ("),
+    (["explain", "weights.pt", "rows.csv", "--model-class", "torch.nn:Identity"],
+     "The state dict in 'weights.pt' does not fit 'torch.nn:Identity': RuntimeError: Error(s) in loading state_dict "
+     "for Identity: Unexpected key(s) in state_dict"),
 ])
 def test_explain_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, message):
+    import sys
+    import types
+
+    import torch
+
     monkeypatch.chdir(workdir)
     (workdir / "rows.csv.pt").write_text("a CSV is no model")
     (workdir / "rows.json").write_text("{}")
     np.save(workdir / "image.npy", np.zeros((3, 4, 4), np.float32))
+    (workdir / "bad.pkl").write_text("not a pickle")
+    (workdir / "bad.joblib").write_text("not a joblib file")
+    torch.save(torch.nn.Linear(8, 2).state_dict(), workdir / "weights.pt")
+    gone = types.ModuleType("harsanyi_gone_module")  # a model whose code is not importable where it is loaded
+    gone.Net = type("Net", (), {"__module__": gone.__name__})
+    monkeypatch.setitem(sys.modules, gone.__name__, gone)
+    (workdir / "gone.pkl").write_bytes(pickle.dumps(gone.Net()))
+    monkeypatch.delitem(sys.modules, gone.__name__)
     assert main(argv) == 2
     assert message in capsys.readouterr().err
 

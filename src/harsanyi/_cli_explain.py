@@ -130,6 +130,14 @@ def _fail(message: str):
     raise HarsanyiValueError(message)
 
 
+def _said(err: BaseException) -> str:
+    """An exception in one line: its type and the first line of its message (torch's can run to pages), with the
+    second where the first only announces it ("Error(s) in loading state_dict for Net:")."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    said = " ".join(lines[:2]) if len(lines) > 1 and lines[0].endswith(":") else (lines[0] if lines else "")
+    return f"{type(err).__name__}: {said.rstrip('.')}" if said else type(err).__name__
+
+
 def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
     """Refuse, before any work, a place the results could not be written to: a file where a folder is needed (or
     the reverse), or a folder that cannot be made or written into."""
@@ -149,12 +157,19 @@ def load_model(path: Path, model_class: str | None, device):
         _fail(f"No model file {str(path)!r}. Pass the path of a saved model.")
     suffix = path.suffix.lower()
     if suffix in (".pkl", ".pickle", ".joblib"):
-        if suffix == ".joblib":
-            import joblib
+        try:
+            if suffix == ".joblib":
+                import joblib
 
-            return joblib.load(path)
-        with open(path, "rb") as fh:
-            return pickle.load(fh)
+                return joblib.load(path)
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+        except ImportError as err:  # the code that defined the model is not importable here
+            _fail(f"Cannot load the model in {str(path)!r}: {_said(err)}. Unpickling rebuilds the model from the code "
+                  f"that defined it: install that package, or put its module on PYTHONPATH.")
+        except Exception as err:  # noqa: BLE001 - whatever unpickling a foreign or damaged file raises
+            _fail(f"Cannot load the model in {str(path)!r}: {_said(err)}. Pass a scikit-learn estimator saved with "
+                  f"pickle.dump (.pkl) or joblib.dump (.joblib).")
     if suffix in (".pt", ".pth", ".ts"):
         import torch
 
@@ -172,8 +187,22 @@ def load_model(path: Path, model_class: str | None, device):
             except (ImportError, AttributeError) as err:
                 _fail(f"Cannot import {model_class!r} ({err}). Make the module importable (PYTHONPATH) or fix the "
                       f"name.")
-            model = cls()
-            model.load_state_dict(torch.load(path, map_location=device or "cpu", weights_only=True))
+            try:
+                model = cls()
+            except Exception as err:  # noqa: BLE001 - the class's own error, said with the fix
+                _fail(f"Cannot make {model_class!r} with no arguments ({_said(err)}). --model-class needs a class "
+                      f"built as Class(); for one that takes arguments, add a subclass that passes them, e.g. "
+                      f"class Net(Base): def __init__(self): super().__init__(30, 16).")
+            try:
+                state = torch.load(path, map_location=device or "cpu", weights_only=True)
+            except Exception as err:  # noqa: BLE001 - not a file torch.save wrote
+                _fail(f"Cannot read {str(path)!r} as a state dict ({_said(err)}). Save it with "
+                      f"torch.save(model.state_dict(), path).")
+            try:
+                model.load_state_dict(state)
+            except (RuntimeError, TypeError, AttributeError) as err:
+                _fail(f"The state dict in {str(path)!r} does not fit {model_class!r}: {_said(err)}. Pass the class the "
+                      f"weights were saved from, built with the same sizes.")
             return model.eval()
         try:
             return torch.jit.load(str(path), map_location=device or "cpu").eval()
