@@ -394,6 +394,13 @@ def test_explain_rows_takes_only_a_table(workdir, capsys):
     (["explain", "clf.pkl", "rows.json"], "Unknown data file type '.json': expected .csv or .npy (a table), an image"),
     (["explain", "net.pt", "image.npy", "--grid", "2by2"], "Expected --grid as ROWSxCOLS, e.g. 4x4; received '2by2'"),
     (["explain", "net.pt", "image.npy", "--grid", "2x2", "--resize", "4"], "--resize and --normalize apply to image files"),
+    (["explain", "clf.pkl", "empty.csv"], "Cannot read 'empty.csv' as a CSV table (EmptyDataError: "),
+    (["explain", "clf.pkl", "header.csv"], "The CSV 'header.csv' has a header but no rows: nothing to explain."),
+    (["explain", "net.pt", "image.npy"], "'image.npy' holds an array of shape (3, 4, 4); a table is (rows, "
+                                         "features). For an image (or, with --rows, a stack of images) pass --grid"),
+    (["explain", "net.pt", "words.npy"], "'words.npy' holds <U5 values, not numbers"),
+    (["explain", "net.pt", "archive.npy", "--grid", "2x2"], "'archive.npy' is an .npz archive of several arrays"),
+    (["explain", "net.pt", "fake.png", "--grid", "2x2"], "Cannot read 'fake.png' as an image (UnidentifiedImageError"),
     (["explain", "bad.pkl", "rows.csv"], "Cannot load the model in 'bad.pkl': UnpicklingError: invalid load key"),
     (["explain", "bad.joblib", "rows.csv"], "Cannot load the model in 'bad.joblib': "),
     (["explain", "gone.pkl", "rows.csv"], "Cannot load the model in 'gone.pkl': ModuleNotFoundError: No module named "
@@ -417,6 +424,12 @@ def test_explain_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, 
     (workdir / "rows.json").write_text("{}")
     np.save(workdir / "image.npy", np.zeros((3, 4, 4), np.float32))
     (workdir / "bad.pkl").write_text("not a pickle")
+    (workdir / "empty.csv").write_text("")
+    (workdir / "header.csv").write_text("f0,f1,f2,f3,f4,f5,f6,f7\n")
+    np.save(workdir / "words.npy", np.array(["great", "awful"]))
+    with open(workdir / "archive.npy", "wb") as fh:
+        np.savez(fh, a=np.ones(3), b=np.zeros(2))
+    (workdir / "fake.png").write_text("not an image")
     (workdir / "bad.joblib").write_text("not a joblib file")
     torch.save(torch.nn.Linear(8, 2).state_dict(), workdir / "weights.pt")
     gone = types.ModuleType("harsanyi_gone_module")  # a model whose code is not importable where it is loaded
@@ -618,6 +631,10 @@ def test_explain_a_text_file_with_a_tokenizer_for_a_torch_model(tmp_path, capsys
         assert float(ex.values[0]) == pytest.approx(float(model(masked)[0, 1]), rel=1e-6)  # only [CLS], [SEP] stay
     assert "the text's 4 words by position (for --select): 0:unbelievably 1:pleasant 2:weather 3:today" in \
         capsys.readouterr().out
+    # a tokenizer that is neither a saved directory nor in the cache: said with the fix, offline
+    assert main(["explain", str(tmp_path / "bag.pt"), str(tmp_path / "s.txt"), "--tokenizer",
+                 str(tmp_path / "no-tokenizer-here")]) == 2
+    assert "Cannot load the tokenizer" in (err := capsys.readouterr().err) and "tokenizer.save_pretrained" in err
 
 
 def test_warnings_are_plain_lines_each_shape_once(capsys):

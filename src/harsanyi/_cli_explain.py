@@ -221,7 +221,13 @@ def _table(path: Path, fitted=None, numbers_only: bool = True):
     if path.suffix.lower() == ".csv":
         import pandas as pd
 
-        frame = pd.read_csv(path)
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+            _fail(f"Cannot read {str(path)!r} as a CSV table ({_said(err)}). Pass comma-separated rows under a "
+                  f"header line of column names.")
+        if frame.shape[0] == 0:
+            _fail(f"The CSV {str(path)!r} has a header but no rows: nothing to explain.")
         if fitted is not None:
             missing = [str(c) for c in fitted if c not in frame.columns]
             if missing:
@@ -237,10 +243,27 @@ def _table(path: Path, fitted=None, numbers_only: bool = True):
             _fail(f"The CSV has non-numeric columns {bad}, and a torch model takes numbers; encode them as numbers "
                   f"(the model's own input encoding).")
         return frame.to_numpy(object), names
-    arr = np.load(path, allow_pickle=False)
+    arr = _npy(path)
     if arr.ndim == 1:
         arr = arr[None]
+    if arr.ndim != 2:
+        _fail(f"{str(path)!r} holds an array of shape {arr.shape}; a table is (rows, features). For an image (or, with "
+              f"--rows, a stack of images) pass --grid ROWSxCOLS.")
     return arr.astype(np.float64), None
+
+
+def _npy(path: Path) -> np.ndarray:
+    """A .npy file of numbers, or a clear refusal."""
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        _fail(f"Cannot read {str(path)!r} as a .npy array ({_said(err)}). Save it with numpy.save, as numbers.")
+    if not isinstance(arr, np.ndarray):  # an .npz archive under another name
+        arr.close()
+        _fail(f"{str(path)!r} is an .npz archive of several arrays; pass one array saved with numpy.save.")
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        _fail(f"{str(path)!r} holds {arr.dtype} values, not numbers; the model's input must be numbers.")
+    return arr
 
 
 def _players(spec: str | None, names: list[str] | None):
@@ -301,7 +324,12 @@ def build_game(args):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+        except (OSError, ValueError) as err:
+            _fail(f"Cannot load the tokenizer {args.tokenizer!r} ({_said(err)}). Pass a directory saved with "
+                  f"tokenizer.save_pretrained(...), or the name of one already in the Hugging Face cache (it is "
+                  f"loaded offline).")
         return Game.text(model, text=data.read_text().strip(), tokenizer=tokenizer, **common)
     if suffix in IMAGE_SUFFIXES or (suffix == ".npy" and args.grid):
         if not args.grid:
@@ -340,7 +368,7 @@ def _npy_images(args, data: Path) -> np.ndarray:
     """A .npy image (or, with --rows, a stack of them along the first axis), stored as the model takes it."""
     if args.resize or args.normalize:
         _fail("--resize and --normalize apply to image files; store a .npy image as the model takes it.")
-    return np.load(data, allow_pickle=False).astype(np.float32)
+    return _npy(data).astype(np.float32)
 
 
 def _image_game(args, model, image: np.ndarray):
@@ -372,7 +400,12 @@ def _image_file(path: Path, resize: str | None, normalize: str | None) -> np.nda
 
     from .zoo import IMAGENET_MEAN, IMAGENET_STD, fit_image
 
-    pixels = np.asarray(Image.open(path).convert("RGB"))
+    try:
+        with Image.open(path) as opened:
+            pixels = np.asarray(opened.convert("RGB"))
+    except OSError as err:  # PIL's UnidentifiedImageError included
+        _fail(f"Cannot read {str(path)!r} as an image ({_said(err)}). Pass a PNG, JPEG or other file Pillow reads, "
+              f"or a .npy array as the model takes it.")
     if resize:
         try:
             rows, cols = (int(v) for v in (resize.lower().split("x") if "x" in resize.lower() else (resize, resize)))
