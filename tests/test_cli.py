@@ -354,6 +354,25 @@ def test_demo_and_report_refuse_an_output_place_before_the_work(workdir, capsys,
     assert main(["report", "tiny.npz", "--out", "pages"]) == 0 and (workdir / "pages" / "tiny.html").is_file()
 
 
+def test_a_result_the_disk_refuses_is_said_in_one_line(workdir, capsys, monkeypatch):
+    """An OSError while writing (a full disk, say; write_npz leaves no part file) ends the command with one line
+    that names the file and the cause, not a traceback."""
+    import errno
+
+    from harsanyi import Explanation as Ex
+
+    def full_disk(self, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path) + ".part")
+
+    monkeypatch.setattr(Ex, "save", full_disk)
+    out = workdir / "r.npz"
+    assert main(["explain", str(workdir / "clf.pkl"), str(workdir / "rows.csv"), "--time-limit", "2",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"harsanyi explain: the file system refused at '{out}.part': No space left on device." in err
+    assert "Traceback" not in err and not out.exists()
+
+
 def test_explain_into_an_existing_folder(workdir, capsys, monkeypatch):
     """--out (or --report) naming a folder puts the result (or report) into it, under the data file's name."""
     monkeypatch.chdir(workdir)

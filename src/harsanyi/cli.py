@@ -176,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     except HarsanyiError as err:
         print(f"harsanyi {args.command}: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk, a path that cannot be written after all: one line, not a traceback
+        where = f" at {str(err.filename)!r}" if err.filename else ""
+        print(f"harsanyi {args.command}: the file system refused{where}: {err.strerror or err}. Check the path, its "
+              f"permissions and the free space; no file was half-written.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"\nharsanyi {args.command}: interrupted; no result file was written. With --cache, run the same "
               f"command again to resume.", file=sys.stderr)
