@@ -80,6 +80,12 @@ def test_validation_errors():
         ValueTable(bad)
     with pytest.raises(HarsanyiValueError, match="Expected 3 player names"):
         ValueTable(np.zeros(8), player_names=["a", "b"])
+    for text in (["a", "b"], np.array(["x", 2.0], dtype=object)):
+        with pytest.raises(HarsanyiValueError, match=r"Expected numbers in the value table; received (<U1|object) "
+                                                     r"values that are not all numbers"):
+            ValueTable(text)
+    # numbers held as objects (a pandas column of objects, say) are numbers
+    assert ValueTable(np.array([0, 1, 2, 6], dtype=object)).shapley().tolist() == [2.5, 3.5]
 
 
 def test_table_is_read_only_and_indexable():
