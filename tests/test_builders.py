@@ -532,6 +532,9 @@ def test_tabular_errors():
         Game.tabular(model, np.zeros(3), output="probability")
     with pytest.raises(HarsanyiValueError, match="target=5 is out of range"):
         Game.tabular(model, np.zeros(3), output="logit", target=5)
+    with pytest.raises(HarsanyiValueError, match=r"target=3 is out of range: the model returns one score per input, "
+                                                 r"which output='raw' explains as it is"):
+        Game.tabular(lambda X: np.asarray(X).sum(1), np.zeros(3), target=3)
     with pytest.raises(HarsanyiValueError, match="Expected a model"):
         Game.tabular(42, np.zeros(3))
     with pytest.raises(ModelOutputError, match="one score vector per input"):

@@ -252,6 +252,9 @@ def _column(scores, target: int):
 
 def _raw(scores, kind, target):
     if scores.shape[1] == 1:
+        if target not in (None, 0, 1):  # 0 / 1: a single-score binary model's classes, which leave its score as is
+            raise HarsanyiValueError(f"target={target} is out of range: the model returns one score per input, which "
+                                     f"output='raw' explains as it is. Leave target out.")
         return scores[:, 0]
     if target is None:
         raise HarsanyiValueError(
