@@ -1,5 +1,6 @@
 """Games from models: tabular, image and text builders; torch, scikit-learn and plain callables; outputs."""
 
+import re
 import warnings
 
 import numpy as np
@@ -638,6 +639,19 @@ def test_image_cells_by_name_and_a_baseline_per_channel():
     with pytest.raises(HarsanyiValueError, match=r"Expected a baseline of the image's shape \(3, 6, 6\), or one "
                                                  r"value per channel; received \(4,\)"):
         Game.image(first, img, grid=2, baseline=np.zeros(4))
+    for grid in ("3x3", (3, 3, 3), (3, None)):
+        with pytest.raises(HarsanyiValueError, match=r"Expected grid as a number of rows and columns, or \(rows, "
+                                                     r"cols\); received"):
+            Game.image(first, img, grid=grid)
+    with pytest.raises(HarsanyiValueError, match=r"cells= is empty"):
+        Game.image(first, img, grid=3, cells=[])
+    for cell in [(0, 3), (3, 0), [1], True]:  # outside the grid, no (row, column) pair, a bool
+        with pytest.raises(HarsanyiValueError, match=rf"Unknown cell {re.escape(repr(cell))}; cells are 0 … 8"):
+            Game.image(first, img, grid=3, cells=[cell])
+    for sigma in (0, -1.0, "1"):
+        with pytest.raises(HarsanyiValueError, match=r"Expected blur_sigma > 0 \(the blur's standard deviation in "
+                                                     r"pixels\); received"):
+            Game.image(first, img, grid=2, baseline="blur", blur_sigma=sigma)
 
 
 def test_image_segments_channels_last_and_errors():

@@ -697,7 +697,13 @@ def image_game(
     if (grid is None) == (segments is None):
         raise HarsanyiValueError("Pass exactly one of grid=(rows, cols) or segments=LABEL_MAP to define the cells.")
     if grid is not None:
-        rows, cols = (grid, grid) if isinstance(grid, (int, np.integer)) else tuple(grid)
+        try:
+            if isinstance(grid, str):
+                raise ValueError(grid)
+            rows, cols = (grid, grid) if isinstance(grid, (int, np.integer)) else (int(v) for v in grid)
+        except (TypeError, ValueError):
+            raise HarsanyiValueError(f"Expected grid as a number of rows and columns, or (rows, cols); received "
+                                     f"{grid!r}.") from None
         if not (1 <= rows <= h and 1 <= cols <= w):
             raise HarsanyiValueError(f"Expected a grid of 1x1 to {h}x{w} cells (each cell at least a pixel); received "
                                      f"{rows}x{cols}.")
@@ -725,14 +731,20 @@ def image_game(
         chosen = labels
     else:
         chosen, by_name = [], {name: label for label, name in label_name.items()}
-        for cell in cells:
-            if isinstance(cell, str) and cell in by_name:  # a player's name, as results show it: "r1c2", "segment 5"
-                cell = by_name[cell]
+        if not len(cells):
+            raise HarsanyiValueError("cells= is empty: name the cells that are players, or leave cells out for all.")
+        for given in cells:
+            cell = by_name.get(given, given) if isinstance(given, str) else given  # a name as results show it
             if grid is not None and isinstance(cell, (tuple, list)) and len(cell) == 2:
-                cell = int(cell[0]) * cols + int(cell[1])
-            if cell not in label_name:
+                r, c = (int(v) for v in cell)
+                cell = r * cols + c if 0 <= r < rows and 0 <= c < cols else given
+            try:
+                known_cell = not isinstance(cell, bool) and cell in label_name
+            except TypeError:  # unhashable: a list that is no (row, column) pair
+                known_cell = False
+            if not known_cell:
                 known = f"0 … {len(labels) - 1}, (row, column)" if grid is not None else _listed(labels)
-                raise HarsanyiValueError(f"Unknown cell {cell!r}; cells are {known}, or by name "
+                raise HarsanyiValueError(f"Unknown cell {given!r}; cells are {known}, or by name "
                                          f"{label_name[labels[0]]!r} … {label_name[labels[-1]]!r}.")
             chosen.append(int(cell))
         if len(set(chosen)) != len(chosen):
@@ -754,6 +766,9 @@ def image_game(
             except ImportError:  # pragma: no cover - depends on the environment
                 raise ImportError("baseline='blur' needs scipy: pip install 'harsanyi[image]'.") from None
             sigma = blur_sigma if blur_sigma is not None else cell_size / 4
+            if not (isinstance(sigma, (int, float, np.integer, np.floating)) and sigma > 0):
+                raise HarsanyiValueError(f"Expected blur_sigma > 0 (the blur's standard deviation in pixels); "
+                                         f"received {blur_sigma!r}.")
             spatial_sigma = [sigma, sigma] if channel_axis is None else (
                 [0, sigma, sigma] if channel_axis == 0 else [sigma, sigma, 0])
             base = gaussian_filter(img, sigma=spatial_sigma, mode="nearest")
