@@ -810,6 +810,27 @@ def test_text_bad_input_names_what_was_expected(kwargs, message):
         Game.text(model, args.pop("input_ids"), **args)
 
 
+def test_text_with_a_tokenizer_an_unknown_word_is_a_player_and_an_empty_text_is_refused():
+    """A tokenizer's special ids leave [CLS], [SEP] and the rest out of the players, but not [UNK]: it stands for a
+    word of the text (an emoji, a word the vocabulary lacks)."""
+
+    class Tokenizer:  # the parts of a Hugging Face tokenizer the builder uses
+        all_special_ids, unk_token_id, mask_token_id, pad_token_id = [0, 1, 2, 3, 4], 4, 3, 0
+
+        def __call__(self, text):
+            vocabulary = {"good": 5, "movie": 9}
+            return {"input_ids": [1] + [vocabulary.get(word, 4) for word in text.split()] + [2]}
+
+        def convert_ids_to_tokens(self, ids):
+            return [{1: "[CLS]", 2: "[SEP]", 4: "[UNK]", 5: "good", 9: "movie"}[i] for i in ids]
+
+    game = Game.text(BagOfWords(), text="good 😀 movie", tokenizer=Tokenizer(), players="tokens")
+    assert game.player_names == ("good", "[UNK]", "movie") and game.info["input_ids"] == [1, 5, 4, 9, 2]
+    for empty in ("", " \n"):
+        with pytest.raises(HarsanyiValueError, match="The text is empty: no words to explain."):
+            Game.text(BagOfWords(), text=empty, tokenizer=Tokenizer(), players="tokens")
+
+
 def test_text_for_a_hugging_face_classifier_by_ids_and_by_embeddings():
     """A transformers model as it comes: called on ids, its .logits read; with embedding=True its own embedding layer
     masks at the embedding level and the model is called with inputs_embeds=. With the [MASK] embedding as the

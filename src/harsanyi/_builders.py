@@ -828,7 +828,8 @@ def text_game(
 
     Give ``input_ids`` (L,) — with ``word_ids`` (one word index per token, None for special tokens) and
     ``special_mask`` — or ``text`` with a Hugging Face ``tokenizer``, which supplies all three. Special tokens
-    ([CLS], [SEP], padding) are never players; a word is all of its sub-tokens together.
+    ([CLS], [SEP], padding) are never players; [UNK] is (it stands for a word the vocabulary lacks, an emoji, say);
+    a word is all of its sub-tokens together.
     Masking: absent tokens are replaced by ``mask_id`` (default the tokenizer's [MASK], else [PAD]) and the model is
     called on (m, L) token ids; or, with ``embedding`` (ids → (L, D); True: a Hugging Face model's own), absent
     tokens take ``baseline_embedding`` (default the embedding of ``mask_id``, else zeros) and the model is called on
@@ -855,6 +856,8 @@ def text_game(
         if tokenizer is None:
             raise HarsanyiValueError("Pass text= or input_ids=, not both: text= alone is for a model that reads "
                                      "strings, text= with tokenizer= or input_ids= for one that takes token ids.")
+        if not text.strip():
+            raise HarsanyiValueError("The text is empty: no words to explain.")
         enc = tokenizer(text)
         input_ids = enc["input_ids"]
         if word_ids is None and hasattr(enc, "word_ids"):
@@ -869,8 +872,9 @@ def text_game(
     length = ids.shape[0]
     if tokenizer is not None:
         tokens = tokens or tokenizer.convert_ids_to_tokens(ids.tolist())
-        if special_mask is None:
-            special_mask = np.isin(ids, list(tokenizer.all_special_ids))
+        if special_mask is None:  # [CLS], [SEP], padding…; not [UNK], which stands for a word of the text
+            unknown = getattr(tokenizer, "unk_token_id", None)
+            special_mask = np.isin(ids, [i for i in tokenizer.all_special_ids if i != unknown])
         if mask_id is None:
             mask_id = getattr(tokenizer, "mask_token_id", None)
             if mask_id is None:
