@@ -442,6 +442,13 @@ def test_classifiers_are_explained_by_scores_not_labels():
     assert raw(np.ones(4, bool))[0] == pytest.approx(forest.predict_proba(Xi[:1])[0, 2])
     summed = Game.tabular(forest, Xi[0], output=lambda scores: scores.sum(1))
     assert summed(np.ones(4, bool))[0] == pytest.approx(1.0)
+    # a clusterer's predict gives labels too: refused, with a score to explain instead
+    from sklearn.cluster import KMeans
+
+    kmeans = KMeans(3, n_init=2, random_state=0).fit(Xi)
+    with pytest.raises(HarsanyiValueError, match=r"KMeans is a clusterer: its predict gives cluster labels.*"
+                                                 r"-model.transform\(X\)\[:, k\]"):
+        Game.tabular(kmeans, Xi[0])
 
 
 def test_a_regressors_outputs_are_not_classes():

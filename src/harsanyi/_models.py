@@ -43,6 +43,18 @@ def _sklearn_classifier(model) -> bool:
         return getattr(model, "_estimator_type", None) == "classifier"
 
 
+def _sklearn_clusterer(model) -> bool:
+    """Whether a scikit-learn(-like) estimator is a clusterer, whose predict gives cluster labels."""
+    try:
+        from sklearn.base import is_clusterer
+    except ImportError:  # an older scikit-learn, or another library's estimator
+        return getattr(model, "_estimator_type", None) == "clusterer"
+    try:
+        return bool(is_clusterer(model))
+    except Exception:  # noqa: BLE001 - an estimator whose tags scikit-learn cannot read
+        return getattr(model, "_estimator_type", None) == "clusterer"
+
+
 class Model:
     """A model of any supported kind, seen as inputs (m, …) → scores (m, k), float64, on the model's backend."""
 
@@ -90,6 +102,11 @@ class Model:
                     f"{type(model).__name__} has neither predict_proba nor decision_function: its predict gives class "
                     f"labels, whose changes under masking are steps, not scores. Use a classifier with scores (e.g. "
                     f"SVC(probability=True)), or explain a function of the inputs that returns scores.")
+            elif _sklearn_clusterer(model):
+                raise HarsanyiValueError(
+                    f"{type(model).__name__} is a clusterer: its predict gives cluster labels, whose numbers are "
+                    f"names, not scores. Explain a score of the inputs instead, e.g. the distance to cluster k: "
+                    f"Game.tabular(lambda X: -model.transform(X)[:, k], x).")
             else:
                 self.method, self.kind = "predict", "logits"
         elif callable(model):
