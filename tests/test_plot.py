@@ -299,3 +299,32 @@ def test_coverage_draws_rho_and_its_ceiling_on_held_out_inputs():
     assert np.array_equal(ceiling.get_ydata(), rest.ceiling(12)) and ceiling.get_linestyle() == "-."
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["held out", "held out: ceiling"]
     assert len(plot.coverage(first, ceiling=False).get_lines()) == 1
+
+
+def test_plots_refuse_what_does_not_fit_before_drawing():
+    """A count below 1, names or labels of another length, a player map of another size, a concept of another game
+    (players the map or the words do not hold): refused with what was expected, and no figure is made."""
+    from harsanyi import HarsanyiValueError
+
+    table = game_table()
+    concepts = table.and_or()
+    all_four = Concept("AND", 0b1111, (0, 1, 2, 3), 1.0)
+    cases = [
+        (lambda: plot.concepts_bar(concepts, k=0), r"Expected k ≥ 1 \(how many concepts to show\); received 0"),
+        (lambda: plot.waterfall(table, k=-2), r"Expected k ≥ 1 \(how many players to show apart\); received -2"),
+        (lambda: plot.waterfall(table.shapley(), 0.0, ["a", "b"]),
+         r"one Shapley value per player and as many names; received shape \(4,\) and 2 names"),
+        (lambda: plot.fidelity([concepts], ["AND-OR", "dividends"]), r"one label per curve \(1\); received 2"),
+        (lambda: plot.image_overlay(np.zeros((3, 8, 8)), np.zeros((4, 4), int), all_four),
+         r"a player map of the image's size \(8, 8\) .*received shape \(4, 4\)"),
+        (lambda: plot.image_overlay(np.zeros((8, 8)), np.repeat(np.arange(2), 32).reshape(8, 8), all_four,
+                                    channel_axis=None),
+         r"involves player 3, but the player map holds players 0 … 1 only"),
+        (lambda: plot.text_overlay(["a", "b", "c"], all_four), r"involves player 3, but the words hold players 0 … 2"),
+        (lambda: plot.text_overlay(["a", "b", "c"], all_four, word_player=[0, 1]),
+         r"one word_player entry per word \(3\); received 2"),
+    ]
+    for draw, message in cases:
+        with pytest.raises(HarsanyiValueError, match=message):
+            draw()
+    assert not plt.get_fignums()

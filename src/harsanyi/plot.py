@@ -39,6 +39,19 @@ def _axes(ax):
     return ax
 
 
+def _check_count(k, name: str, what: str) -> None:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise HarsanyiValueError(f"Expected {name} ≥ 1 ({what}); received {k!r}.")
+
+
+def _check_players(concept: Concept, count: int, where: str) -> None:
+    """A concept of another game (players beyond ``count``) would be drawn in part: refused."""
+    if int(concept.mask) >> max(count, 0):
+        held = f"players 0 … {count - 1} only" if count > 0 else "no players"
+        raise HarsanyiValueError(f"The concept {concept} involves player {int(concept.mask).bit_length() - 1}, but "
+                                 f"{where} {held}; draw a concept of the same game.")
+
+
 def _kind_of(source) -> str | None:
     """"explanation" or "table" where a plot can read what it needs from ``source`` itself, else None."""
     from ._explanation import Explanation
@@ -84,6 +97,7 @@ def concepts_bar(source, k: int = 10, *, ax=None, wrap: int = 40):
     longer than ``wrap`` characters are broken into lines, so that long coalitions do not squeeze the bars."""
     import textwrap
 
+    _check_count(k, "k", "how many concepts to show")
     ax = _axes(ax)
     concepts = _concepts_of(source, k)
     names = getattr(source, "player_names", None) if not isinstance(source, (list, tuple)) else None
@@ -119,9 +133,13 @@ def image_overlay(image, player_map, concept: Concept, *, ax=None, channel_axis:
     """
     import matplotlib.patches as mpatches
 
-    ax = _axes(ax)
     shown = _display_image(image, channel_axis, mean, std)
     pmap = np.asarray(player_map)
+    if pmap.shape != shown.shape[:2]:
+        raise HarsanyiValueError(f"Expected a player map of the image's size {shown.shape[:2]} (the game's "
+                                 f"info['player_map']); received shape {pmap.shape}.")
+    _check_players(concept, int(pmap.max()) + 1, "the player map holds")
+    ax = _axes(ax)
     members = [i for i in range(int(pmap.max()) + 1) if int(concept.mask) >> i & 1]
     inside = np.isin(pmap, members)
     picture = np.where(inside if shown.ndim == 2 else inside[..., None], shown, shown * 0.35)
@@ -146,9 +164,12 @@ def text_overlay(words: Sequence[str], concept: Concept, *, word_player: Sequenc
     7 pt) and then more rows; give its axes the height they need (about 0.2 inch a row)."""
     import re
 
-    ax = _axes(ax)
     words = [re.sub(r"#\d+$", "", str(word)) for word in words]
     player = list(range(len(words))) if word_player is None else [int(p) for p in word_player]
+    if len(player) != len(words):
+        raise HarsanyiValueError(f"Expected one word_player entry per word ({len(words)}); received {len(player)}.")
+    _check_players(concept, max(player, default=-1) + 1, "the words hold")
+    ax = _axes(ax)
     members = {i for i in range(len(words)) if player[i] >= 0 and int(concept.mask) >> player[i] & 1}
     colour = POSITIVE if concept.value > 0 else NEGATIVE
     texts = [ax.text(0.0, 0.5, word, transform=ax.transAxes, fontsize=12, va="center",
@@ -378,9 +399,11 @@ def fidelity(curves, labels: Sequence[str] | None = None, *, ax=None, kind: str 
     the greedy elimination (``order="greedy"``) are dashed.
     ``kind``: "rms" or "max" error.
     """
-    ax = _axes(ax)
     curves = [_curve_of(c) for c in ([curves] if not isinstance(curves, (list, tuple)) else curves)]
     labels = list(labels) if labels is not None else [None] * len(curves)
+    if len(labels) != len(curves):
+        raise HarsanyiValueError(f"Expected one label per curve ({len(curves)}); received {len(labels)}.")
+    ax = _axes(ax)
     for curve, label in zip(curves, labels):
         ax.plot(curve.k, curve.rms_error if kind == "rms" else curve.max_error, label=label,
                 linestyle="--" if curve.order == "greedy" else "-")
@@ -450,9 +473,13 @@ def waterfall(shapley, v_empty: float | None = None, player_names: Sequence[str]
         raise HarsanyiValueError(
             f"waterfall needs v(∅), where the steps start: waterfall(table.shapley(), table.v_empty); or pass an "
             f"Explanation or a ValueTable alone. Received {type(shapley).__name__} without v_empty.")
-    ax = _axes(ax)
+    _check_count(k, "k", "how many players to show apart")
     phi = np.asarray(shapley, dtype=np.float64)
     names = list(player_names or [str(i) for i in range(phi.size)])
+    if phi.ndim != 1 or len(names) != phi.size:
+        raise HarsanyiValueError(f"Expected one Shapley value per player and as many names; received shape "
+                                 f"{phi.shape} and {len(names)} names.")
+    ax = _axes(ax)
     order = np.argsort(-np.abs(phi))
     shown = list(order[:k])
     steps = [(names[i][:28], phi[i]) for i in shown]
