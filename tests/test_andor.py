@@ -867,6 +867,10 @@ def test_shared_concepts_bad_input():
         shared_concepts([ValueTable(np.zeros(8)), ValueTable(np.zeros(16))])
     with pytest.raises(HarsanyiValueError, match="non-empty list"):
         shared_concepts([])
+    with pytest.raises(HarsanyiValueError, match=r"received one ValueTable\. For one model use table\.and_or\(\)"):
+        shared_concepts(ValueTable(np.zeros(8)))
+    with pytest.raises(HarsanyiValueError, match=r"item 1 is ndarray\. Wrap a table of values as ValueTable\(values\)"):
+        shared_concepts([ValueTable(np.zeros(8)), np.zeros(8)])
     with pytest.raises(HarsanyiValueError, match="alpha"):
         shared_concepts([ValueTable(np.zeros(8))] * 2, alpha=2)
     with pytest.raises(HarsanyiValueError, match="p ≥ 0"):

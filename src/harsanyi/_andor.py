@@ -1281,9 +1281,16 @@ def shared_concepts(tables, *, qthres: float = QTHRES, pthres: float = PTHRES, a
     """
     from ._values import ValueTable
 
+    if isinstance(tables, ValueTable):
+        raise HarsanyiValueError("Expected a list of ValueTable objects, one per model; received one ValueTable. For "
+                                 "one model use table.and_or(); for several, shared_concepts([table_1, table_2, …]).")
     tables = list(tables)
-    if not tables or not all(isinstance(t, ValueTable) for t in tables):
-        raise HarsanyiValueError("Expected a non-empty list of ValueTable objects, one per model.")
+    if not tables:
+        raise HarsanyiValueError("Expected a non-empty list of ValueTable objects, one per model; received none.")
+    wrong = next((k for k, t in enumerate(tables) if not isinstance(t, ValueTable)), None)
+    if wrong is not None:
+        raise HarsanyiValueError(f"Expected a list of ValueTable objects, one per model; item {wrong} is "
+                                 f"{type(tables[wrong]).__name__}. Wrap a table of values as ValueTable(values).")
     sizes = [t.n_players for t in tables]
     if len(set(sizes)) != 1:
         raise HarsanyiValueError(
