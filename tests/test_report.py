@@ -12,7 +12,7 @@ pytest.importorskip("jinja2")
 pytest.importorskip("matplotlib")
 torch = pytest.importorskip("torch")
 
-from harsanyi import Explanation, Game, ValueTable, explain  # noqa: E402
+from harsanyi import Explanation, Game, Interactions, ValueTable, explain  # noqa: E402
 from harsanyi.exceptions import CacheError, HarsanyiValueError  # noqa: E402
 from harsanyi.report import render_report, write_index, write_report  # noqa: E402
 
@@ -100,6 +100,32 @@ def test_every_writer_makes_its_folders_and_refuses_a_file_in_the_way(tmp_path):
         with pytest.raises(HarsanyiValueError, match=r"Cannot write .*: '.*a file' is a file, not a folder"):
             write(blocker / "sub")
     assert blocker.read_text() == "in the way"
+
+    # a folder given where a file is meant is refused, with a file path in it to use instead
+    files = {"result": (ex.save, "the explanation", "name.npz"), "table": (table.save, "the value table", "name.npz"),
+             "dividends": (table.harsanyi().save, "the interactions", "name.npz"),
+             "report": (lambda path: write_report(ex, path), "the page", "report.html")}
+    for what, (write, noun, example) in files.items():
+        with pytest.raises(HarsanyiValueError, match=rf"is a folder; pass a file path for {noun}, e.g. "
+                                                     rf"'.*{example}'"):
+            write(tmp_path)
+    with pytest.raises(HarsanyiValueError, match=r"Expected an Explanation \(harsanyi.explain\(game\)\) or the path of "
+                                                 r"a saved one; received Game"):
+        write_report(game, tmp_path / "r.html")
+    with pytest.raises(HarsanyiValueError, match=r"Expected the reports as a mapping \{report path: Explanation"):
+        write_index([ex], tmp_path / "index.html")
+
+
+def test_save_adds_npz_as_numpy_does_and_load_finds_it(tmp_path):
+    """save("name") writes name.npz (and "name.v2" name.v2.npz, as numpy.savez does); load("name") reads what
+    save("name") wrote."""
+    game = Game.from_function(lambda masks: masks.sum(axis=1).astype(float), 3)
+    ex, table = explain(game, progress=False), game.evaluate(progress=False)
+    for thing, load in [(ex, Explanation.load), (table, ValueTable.load), (table.harsanyi(), Interactions.load)]:
+        for name in ("plain", "with.dot"):
+            path = thing.save(tmp_path / name)
+            assert path == tmp_path / f"{name}.npz" and path.exists()
+            np.testing.assert_array_equal(load(tmp_path / name).values, thing.values)
 
 
 def test_explain_takes_a_game_and_says_how_to_build_one():

@@ -17,7 +17,7 @@ import numpy as np
 from ._andor import _check_solver_args, _check_tau, _resolve_method, bound_in_words
 from ._array import to_numpy
 from ._certificate import Certificate
-from ._files import make_folder, read_npz, write_npz
+from ._files import make_folder, npz_path, read_npz, saved_npz, write_npz
 from ._game import CLAMPED_SHARE, at_clamp, batch_dependence, clamp_sentence
 from ._sparsity import (KAPPA, N_GREEDY, Concept, FidelityCurve, count_concepts, fidelity_curve, ranked_concepts,
                         salient_concepts)
@@ -146,9 +146,7 @@ class Explanation:
     # --- files ----------------------------------------------------------------------------------------------------
     def save(self, path) -> Path:
         """Write a lossless .npz (arrays + JSON metadata); written to a temporary name, then moved into place."""
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_suffix(".npz")
+        path = npz_path(path, "the explanation")
         meta = {
             "format": _FORMAT, "kind": self.kind, "player_names": list(self.player_names), "info": self.info,
             "inputs": {k: v for k, v in self.inputs.items() if not isinstance(v, np.ndarray)},
@@ -163,7 +161,7 @@ class Explanation:
 
     @classmethod
     def load(cls, path) -> "Explanation":
-        path = Path(path)
+        path = saved_npz(path)
         try:
             meta, stored = read_npz(path)
             missing = [name for name in _ARRAYS if name not in stored]

@@ -14,7 +14,7 @@ import numpy as np
 from ._array import to_numpy
 from .exceptions import CacheError, HarsanyiValueError
 
-__all__ = ["write_npz", "read_npz", "jsonable", "make_folder", "file_in_the_way", "Checkpoint"]
+__all__ = ["write_npz", "read_npz", "jsonable", "make_folder", "file_in_the_way", "npz_path", "saved_npz", "Checkpoint"]
 
 
 def file_in_the_way(folder) -> Path | None:
@@ -33,6 +33,24 @@ def make_folder(folder, what: str) -> Path:
         raise HarsanyiValueError(f"Cannot write {what}: {str(file_in_the_way(folder) or folder)!r} is a file, not a "
                                  f"folder. Choose another path, or move that file.") from None
     return folder
+
+
+def npz_path(path, what: str) -> Path:
+    """Where ``save(path)`` writes ``what``: ``path``, with ".npz" added where it ends otherwise (as numpy.savez
+    does); a folder is refused (a name in it is asked for)."""
+    path = Path(path)
+    if path.is_dir():
+        raise HarsanyiValueError(f"{str(path)!r} is a folder; pass a file path for {what}, e.g. "
+                                 f"{str(path / 'name.npz')!r}.")
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def saved_npz(path) -> Path:
+    """The file ``load(path)`` reads: ``path``, or ``path`` + ".npz" where only that exists (what ``save(path)``
+    wrote for a path without the suffix)."""
+    path = Path(path)
+    added = path.with_name(path.name + ".npz")
+    return added if path.suffix != ".npz" and not path.exists() and added.exists() else path
 
 
 def jsonable(value):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ._array import n_players_of
 from ._certificate import Certificate
-from ._files import read_npz, write_npz
+from ._files import npz_path, read_npz, saved_npz, write_npz
 from ._transforms import popcounts
 from .exceptions import CacheError, HarsanyiValueError
 
@@ -256,14 +256,13 @@ class Interactions:
 
     def save(self, path) -> Path:
         """Write a lossless ``.npz`` (the values plus JSON metadata), whole or not at all (``_files.write_npz``)."""
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_suffix(path.suffix + ".npz")
+        path = npz_path(path, "the interactions")
         write_npz(path, self._metadata(), {"values": self._values}, meta_name="metadata")
         return path
 
     @classmethod
     def load(cls, path) -> "Interactions":
+        path = saved_npz(path)
         try:
             meta, arrays = read_npz(path, ["values"], meta_name="metadata")
             values = arrays["values"]

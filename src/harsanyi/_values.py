@@ -14,7 +14,7 @@ import numpy as np
 
 from ._array import abs_max, abs_sum, copy_float64, is_torch, like, n_players_of, to_numpy, torch_for
 from ._certificate import Certificate, Check, rounding_tolerance
-from ._files import read_npz, write_npz
+from ._files import npz_path, read_npz, saved_npz, write_npz
 from ._indices import IndexSpec, SizeSums, check_order, compute_index, get_index
 from ._interactions import Interactions, check_player_names, resolve_coalition, resolve_player
 from ._transforms import masks_of_size, or_reconstruct, or_transform, popcounts, subset_moebius, subset_zeta
@@ -147,9 +147,7 @@ class ValueTable:
 
     def save(self, path) -> Path:
         """Write the table (float64, lossless) and its player names to a .npz, whole or not at all."""
-        path = Path(path)
-        if path.suffix != ".npz":
-            path = path.with_suffix(path.suffix + ".npz")
+        path = npz_path(path, "the value table")
         meta = {"format": _FORMAT, "n_players": self._n, "player_names": list(self._names) if self._names else None}
         write_npz(path, meta, {"values": self.values})
         return path
@@ -157,6 +155,7 @@ class ValueTable:
     @classmethod
     def load(cls, path) -> "ValueTable":
         """A table written by :meth:`save` (on the CPU; ``torch.as_tensor(table.values, device=...)`` moves it)."""
+        path = saved_npz(path)
         try:
             meta, arrays = read_npz(path, ["values"])
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import base64
 import io
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from ._explanation import Explanation
 from ._files import make_folder
 from ._sparsity import KAPPA
+from .exceptions import HarsanyiValueError
 
 __all__ = ["write_report", "write_index", "render_report"]
 
@@ -113,11 +115,21 @@ def _kind_sentence(ex: Explanation) -> str:
             f"{', …' if n > 12 else ''}): the model was evaluated on all 2^{n} = {1 << n:,} masked inputs.")
 
 
+def _explanation(source) -> Explanation:
+    """An Explanation, or the one saved in a file."""
+    if isinstance(source, Explanation):
+        return source
+    if not isinstance(source, (str, os.PathLike)):
+        raise HarsanyiValueError(f"Expected an Explanation (harsanyi.explain(game)) or the path of a saved one; "
+                                 f"received {type(source).__name__}.")
+    return Explanation.load(source)
+
+
 def render_report(explanation, *, title: str | None = None, kappa: float = KAPPA) -> str:
     """The HTML text of one report (see the module docstring)."""
     from . import __version__
 
-    ex = explanation if isinstance(explanation, Explanation) else Explanation.load(explanation)
+    ex = _explanation(explanation)
     salient = ex.salient(kappa)
     top = []
     for concept in ex.concepts(limit=TOP_CONCEPTS):
@@ -187,6 +199,9 @@ def _input_image(ex: Explanation) -> str | None:
 
 
 def _atomic_write(path: Path, text: str) -> Path:
+    if path.is_dir():
+        raise HarsanyiValueError(f"{str(path)!r} is a folder; pass a file path for the page, e.g. "
+                                 f"{str(path / 'report.html')!r}.")
     make_folder(path.parent, f"{str(path)!r}")
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -212,9 +227,12 @@ def write_index(reports: dict, path, *, title: str = "harsanyi explanations", ka
     ``recurring`` concepts salient on the most of them, with their sign counts and discrimination power (see
     :func:`harsanyi.concept_statistics`)."""
     path = Path(path)
+    if not isinstance(reports, Mapping):
+        raise HarsanyiValueError(f"Expected the reports as a mapping {{report path: Explanation or saved file}}; "
+                                 f"received {type(reports).__name__}. Write each report with write_report first.")
     entries, groups = [], {}
     for report, explanation in reports.items():
-        ex = explanation if isinstance(explanation, Explanation) else Explanation.load(explanation)
+        ex = _explanation(explanation)
         entries.append({"href": os.path.relpath(Path(report), path.parent), "name": Path(report).stem,
                         "prediction": float(ex.values[-1]), "salient": len(ex.salient(kappa)),
                         "passed": bool(ex.andor_certificate.passed), "caveats": ex.caveats()})
