@@ -119,6 +119,10 @@ def test_memory_budget_refused_before_any_call():
     assert refused.value.batch_size == 512 and not calls
     assert str(refused.value).startswith(refused.value.need) and refused.value.need.endswith("budget is 0.000279 GiB.")
     assert len(game.evaluate(batch_size=512, max_memory=300_000, progress=False).values) == 4096
+    for budget in ("2GiB", -1, 0, True):
+        with pytest.raises(HarsanyiValueError, match=r"Expected max_memory as a number of bytes > 0 \(e.g. 2 \* 2\*\*30 "
+                                                     r"for 2 GiB\); received"):
+            game.evaluate(max_memory=budget)
 
 
 def test_large_n_warns(monkeypatch):

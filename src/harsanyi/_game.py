@@ -322,6 +322,10 @@ class Game:
             raise HarsanyiValueError(f"Expected batch_size to be a positive integer; received {batch_size!r}.")
         batch_size = int(min(batch_size, total))
         need = self.memory_estimate(batch_size)
+        number = isinstance(max_memory, (int, float, np.integer, np.floating)) and not isinstance(max_memory, bool)
+        if max_memory is not None and not (number and max_memory > 0):
+            raise HarsanyiValueError(f"Expected max_memory as a number of bytes > 0 (e.g. 2 * 2**30 for 2 GiB); "
+                                     f"received {max_memory!r}.")
         budget = int(max_memory) if max_memory is not None else available_memory()
         if need["total"] > budget:
             # the largest batch that fits beside the table, if one does: then a smaller batch is the fix
