@@ -424,6 +424,8 @@ def test_explain_rows_takes_only_a_table(workdir, capsys):
     (["explain", "bad.joblib", "rows.csv"], "Cannot load the model in 'bad.joblib': "),
     (["explain", "gone.pkl", "rows.csv"], "Cannot load the model in 'gone.pkl': ModuleNotFoundError: No module named "
                                           "'harsanyi_gone_module'. Unpickling rebuilds the model from the code"),
+    (["explain", "main.pkl", "rows.csv"], "Cannot load the model in 'main.pkl': AttributeError: Can't get attribute "
+                                          "'ScriptNet' on <module "),
     (["explain", "weights.pt", "rows.csv", "--model-class", "torch.nn:Linear"],
      "Cannot make 'torch.nn:Linear' with no arguments (TypeError: "),
     (["explain", "rows.csv.pt", "rows.csv", "--model-class", "torch.nn:Identity"],
@@ -456,6 +458,10 @@ def test_explain_bad_arguments_name_the_fix(workdir, capsys, monkeypatch, argv, 
     monkeypatch.setitem(sys.modules, gone.__name__, gone)
     (workdir / "gone.pkl").write_bytes(pickle.dumps(gone.Net()))
     monkeypatch.delitem(sys.modules, gone.__name__)
+    script = type("ScriptNet", (), {"__module__": "__main__"})  # defined in the script that saved it
+    monkeypatch.setattr(sys.modules["__main__"], "ScriptNet", script, raising=False)
+    (workdir / "main.pkl").write_bytes(pickle.dumps(script()))
+    monkeypatch.delattr(sys.modules["__main__"], "ScriptNet")
     assert main(argv) == 2
     assert message in capsys.readouterr().err
 

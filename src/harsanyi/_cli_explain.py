@@ -164,9 +164,10 @@ def load_model(path: Path, model_class: str | None, device):
                 return joblib.load(path)
             with open(path, "rb") as fh:
                 return pickle.load(fh)
-        except ImportError as err:  # the code that defined the model is not importable here
+        except (ImportError, AttributeError) as err:  # the code that defined the model is not importable here
             _fail(f"Cannot load the model in {str(path)!r}: {_said(err)}. Unpickling rebuilds the model from the code "
-                  f"that defined it: install that package, or put its module on PYTHONPATH.")
+                  f"that defined it: install that package, or put its module on PYTHONPATH (a class defined in the "
+                  f"script that saved it, its __main__, has to move into a module both can import).")
         except Exception as err:  # noqa: BLE001 - whatever unpickling a foreign or damaged file raises
             _fail(f"Cannot load the model in {str(path)!r}: {_said(err)}. Pass a scikit-learn estimator saved with "
                   f"pickle.dump (.pkl) or joblib.dump (.joblib).")
