@@ -59,6 +59,19 @@ def test_bad_argument_names_the_problem(capsys):
         assert message in capsys.readouterr().err
 
 
+class Picky:
+    """A pickled 'estimator' that fails on any input whose first feature is above 1.5 (one row of a table)."""
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        X = np.asarray(X, dtype=float)
+        if (X[:, 0] > 1.5).any():
+            raise ValueError("value too large in column 0")
+        return X.sum(axis=1)
+
+
 class Flaky:
     """A pickled 'estimator' whose predict_proba raises KeyboardInterrupt after ``limit`` calls (as Ctrl-C would)."""
 
@@ -383,6 +396,23 @@ def test_explain_into_an_existing_folder(workdir, capsys, monkeypatch):
     assert (workdir / "results" / "rows.harsanyi.npz").is_file()
     assert (workdir / "reports" / "rows.harsanyi.html").is_file()
     assert "result: results/rows.harsanyi.npz\nreport: reports/rows.harsanyi.html" in capsys.readouterr().out
+
+
+def test_explain_rows_names_the_row_that_fails_and_keeps_the_others(tmp_path, capsys):
+    import pandas as pd
+
+    (tmp_path / "picky.pkl").write_bytes(pickle.dumps(Picky()))
+    pd.DataFrame([[0.1, 1, 2], [0.2, 1, 2], [2.0, 1, 2], [0.3, 1, 2]], columns=list("abc")).to_csv(
+        tmp_path / "rows.csv", index=False)
+    argv = ["explain", str(tmp_path / "picky.pkl"), str(tmp_path / "rows.csv"), "--time-limit", "2",
+            "--out", str(tmp_path / "out")]
+    assert main(argv + ["--rows", "all"]) == 2
+    err = capsys.readouterr().err
+    assert "harsanyi explain: row 2: The model failed on the tabular input" in err
+    assert "(2 of 4 rows are done in" in err and "leave row 2 out of --rows" in err
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.npz")) == ["row0.npz", "row1.npz"]
+    assert main(argv + ["--rows", "0,1,3"]) == 0  # the rest, rows 0 and 1 kept
+    assert "3 rows of rows.csv: 2 already explained" in capsys.readouterr().out
 
 
 def test_explain_rows_takes_only_a_table(workdir, capsys):

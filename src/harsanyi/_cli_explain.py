@@ -16,7 +16,7 @@ from ._builders import _listed
 from ._files import file_in_the_way
 from ._models import _is_torch_module
 from ._progress import progress_bar
-from .exceptions import HarsanyiValueError, MemoryBudgetError
+from .exceptions import HarsanyiError, HarsanyiValueError, MemoryBudgetError
 
 _SHOWN = 5  # Shapley values and concepts printed by `harsanyi explain` (the report has them all)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff"}
@@ -566,6 +566,9 @@ def run_explain_rows(args) -> int:
         print(f"\nharsanyi explain: interrupted; {len(done)} of {len(rows)} {unit}s are done in {folder}. Run the same "
               f"command again to go on.", file=sys.stderr)
         return 130
+    except HarsanyiError as err:  # said of its row, with what is kept
+        _fail(f"{unit} {row}: {err} ({len(done)} of {len(rows)} {unit}s are done in {folder} and kept; leave {unit} "
+              f"{row} out of --rows, or fix it, and run again to go on.)")
     explained = [done[row] for row in rows]
     index = write_index({folder / f"{unit}{row}.html": ex for row, ex in zip(rows, explained)}, folder / "index.html",
                         title=f"harsanyi: {len(rows)} {unit}s of {data.name}")
