@@ -4,7 +4,7 @@ dividends and Shapley values → AND-OR concepts, small enough for CI (≤ 4 096
 import numpy as np
 import pytest
 
-from harsanyi import Game, fidelity_curve
+from harsanyi import Game, HarsanyiValueError, fidelity_curve
 
 torch = pytest.importorskip("torch")
 zoo = pytest.importorskip("harsanyi.zoo")
@@ -40,6 +40,9 @@ def test_adult_mlp_twelve_attributes():
     assert game.n_players == 12 and "marital-status" in game.player_names
     table, concepts = explained(game)
     assert concepts.salient() and all(c.players for c in concepts.salient())
+    with pytest.raises(HarsanyiValueError, match=r"Expected X of shape \(m, d\) and y of m class indices 0, 1, …; "
+                                                 r"received X of shape \(3, 2\) and y of shape \(3,\), dtype float64"):
+        zoo.train_mlp([[0, 1], [1, 0], [1, 1]], [0.5, 1.0, 0.0])
 
 
 def test_adult_as_it_comes_through_a_pipeline():

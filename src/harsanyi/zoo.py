@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .exceptions import HarsanyiValueError
+
 __all__ = ["adult", "adult_frame", "train_mlp", "mnist", "mnist_cnn", "efficientnet_lite0", "photo", "fit_image",
            "IMAGENET_MEAN", "IMAGENET_STD"]
 
@@ -90,9 +92,14 @@ def adult(split: str = "train", *, max_categories: int = 8):
 
 
 def train_mlp(X, y, *, hidden: int = 64, steps: int = 300, seed: int = 0, lr: float = 1e-2):
-    """A torch MLP (d → hidden → hidden → classes) trained full-batch with Adam for ``steps`` steps (seconds)."""
+    """A torch MLP (d → hidden → hidden → classes) trained full-batch with Adam for ``steps`` steps (seconds).
+    ``X``: (m, d) numbers; ``y``: m class indices 0 … classes − 1."""
     import torch
 
+    X, y = np.asarray(X, dtype=np.float32), np.asarray(y)
+    if X.ndim != 2 or y.shape != (X.shape[0],) or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise HarsanyiValueError(f"Expected X of shape (m, d) and y of m class indices 0, 1, …; received X of shape "
+                                 f"{X.shape} and y of shape {y.shape}, dtype {y.dtype}.")
     torch.manual_seed(seed)
     classes = int(np.max(y)) + 1
     model = torch.nn.Sequential(torch.nn.Linear(X.shape[1], hidden), torch.nn.ReLU(),
