@@ -328,3 +328,23 @@ def test_plots_refuse_what_does_not_fit_before_drawing():
         with pytest.raises(HarsanyiValueError, match=message):
             draw()
     assert not plt.get_fignums()
+
+
+def test_names_with_dollar_signs_are_not_typeset_as_math():
+    """Two "$" in one label ("Amount ($) ∧ Fee ($)") would make matplotlib typeset the text between them as math;
+    every name drawn is escaped, so it reads as given."""
+    from matplotlib.cbook import is_math_text
+
+    from harsanyi import explain
+    from harsanyi._game import Game
+
+    names = ["Amount ($)", "Fee ($)", "c", "d"]
+    table = game_table()
+    game = Game.from_function(lambda m: table.values[(m.astype(np.int64) << np.arange(4)).sum(1)], 4,
+                              player_names=names)
+    ex = explain(game, progress=False)
+    drawn = [t.get_text() for t in plot.concepts_bar(ex).get_yticklabels()]
+    drawn += [t.get_text() for t in plot.waterfall(ex).get_yticklabels()]
+    drawn += [t.get_text() for t in plot.interaction_network(ex).texts]
+    assert any("Amount (\\$)" in text for text in drawn)
+    assert not any(is_math_text(text) for text in drawn)

@@ -39,6 +39,11 @@ def _axes(ax):
     return ax
 
 
+def _plain(text) -> str:
+    """A name as it reads: a "$" escaped, so that two of them ("Amount ($) ∧ Fee ($)") are not typeset as math."""
+    return str(text).replace("$", r"\$")
+
+
 def _check_count(k, name: str, what: str) -> None:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise HarsanyiValueError(f"Expected {name} ≥ 1 ({what}); received {k!r}.")
@@ -102,7 +107,7 @@ def concepts_bar(source, k: int = 10, *, ax=None, wrap: int = 40):
     concepts = _concepts_of(source, k)
     names = getattr(source, "player_names", None) if not isinstance(source, (list, tuple)) else None
     values = [c.value for c in concepts][::-1]
-    labels = [textwrap.fill(_label(c, names), wrap, break_long_words=False) for c in concepts][::-1]
+    labels = [_plain(textwrap.fill(_label(c, names), wrap, break_long_words=False)) for c in concepts][::-1]
     ax.barh(range(len(values)), values, color=[POSITIVE if v > 0 else NEGATIVE for v in values])
     ax.set_yticks(range(len(values)), labels)
     ax.axvline(0.0, color="black", linewidth=0.8)
@@ -172,7 +177,7 @@ def text_overlay(words: Sequence[str], concept: Concept, *, word_player: Sequenc
     ax = _axes(ax)
     members = {i for i in range(len(words)) if player[i] >= 0 and int(concept.mask) >> player[i] & 1}
     colour = POSITIVE if concept.value > 0 else NEGATIVE
-    texts = [ax.text(0.0, 0.5, word, transform=ax.transAxes, fontsize=12, va="center",
+    texts = [ax.text(0.0, 0.5, _plain(word), transform=ax.transAxes, fontsize=12, va="center",
                      bbox=dict(boxstyle="round,pad=0.25", facecolor=colour, alpha=0.35, edgecolor=colour)
                      if i in members else None, fontweight="bold" if i in members else None,
                      color="0.55" if player[i] < 0 else "black") for i, word in enumerate(words)]
@@ -286,8 +291,8 @@ def interaction_network(shapley, pairs=None, player_names: Sequence[str] | None 
             ha, rotation = ("right", theta - 180) if left else ("left", theta)
         else:
             ha, rotation = ("right" if left else "left" if x > 1e-9 else "center"), 0
-        labels.append(ax.annotate(name, (x, y), xytext=(gap * x, gap * y), textcoords="offset points", fontsize=8,
-                                  ha=ha, va="center", rotation=rotation, rotation_mode="anchor"))
+        labels.append(ax.annotate(_plain(name), (x, y), xytext=(gap * x, gap * y), textcoords="offset points",
+                                  fontsize=8, ha=ha, va="center", rotation=rotation, rotation_mode="anchor"))
     # each name's and node's extent about its node's centre, in pixels, does not depend on R: measure it once and
     # take the largest R for which centre + R·(x_i, y_i) + extent stays within the square
     renderer = ax.figure.canvas.get_renderer() if hasattr(ax.figure.canvas, "get_renderer") else None
@@ -352,7 +357,7 @@ def interaction_tree(tree, *, ax=None):
                 solid_joinstyle="miter")
         ax.annotate(f"{node.interaction:+.3g}", (x[here], node.step), xytext=(0, 3), textcoords="offset points",
                     ha="center", va="bottom", fontsize=7)
-    labels = [str(leaf) for leaf in _leaf_labels(tree.root)]
+    labels = [_plain(leaf) for leaf in _leaf_labels(tree.root)]
     ax.set_xticks(range(n), labels, rotation=90 if n > 8 or max(map(len, labels)) > 8 else 0, fontsize=8)
     ax.set_xlim(-0.6, n - 0.4)
     ax.set_ylim(0, len(tree.merges) + 0.8)
@@ -491,7 +496,7 @@ def waterfall(shapley, v_empty: float | None = None, player_names: Sequence[str]
         ax.barh(row, value, left=level, color=POSITIVE if value > 0 else NEGATIVE)
         ax.text(level + value, row, f" {value:+.3g}", va="center", ha="left" if value > 0 else "right", fontsize=8)
         level += value
-    ax.set_yticks(range(len(steps)), [name for name, _ in steps])
+    ax.set_yticks(range(len(steps)), [_plain(name) for name, _ in steps])
     ax.axvline(float(v_empty), color="gray", linestyle=":", linewidth=1)
     ax.axvline(level, color="black", linestyle="--", linewidth=1)
     ax.set_xlabel(f"v(∅) = {v_empty:.4g}  →  v(N) = {level:.4g}")
