@@ -45,6 +45,10 @@ def test_top_k_orders_by_magnitude(sii):
     assert len(every) == 15 and sorted(c for c, _ in every) == sorted(c for c in sii if len(c) >= 1)
     assert [abs(v) for _, v in every] == sorted(all_held, reverse=True)
     assert len(list(sii)) == len(sii) == 16  # iteration: every held coalition, the empty one included
+    for order in (3, -1, 1.5):
+        with pytest.raises(HarsanyiValueError, match=rf"Expected order between 0 and 2 \(the orders this SII result "
+                                                     rf"holds\); received {order}"):
+            sii.top(2, order=order)
 
 
 @pytest.mark.parametrize("k", [-1, 2.5, True, "3"])

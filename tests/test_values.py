@@ -48,7 +48,8 @@ def test_certify_rechecks_and_or_concepts_within_their_tau_and_refuses_plain_arr
     assert table.certify(concepts) == concepts.certificate
     shifted = table.values.copy()
     shifted[21] += 2 * concepts.tau + 1e-9  # beyond τ whatever ε_S was
-    with pytest.raises(CertificateError, match=r"universal matching \(AND-OR, \|ε\| ≤ τ\): residual"):
+    with pytest.raises(CertificateError, match=r"universal matching \(AND-OR, \|ε\| ≤ τ\): residual.*certify\(\) checks "
+                                               r"against this table: a result computed from another table"):
         ValueTable(shifted).certify(concepts)
     with pytest.raises(HarsanyiValueError, match=r"received ndarray. For Shapley or Banzhaf values, certify "
                                                  r"table.index\('SV', 1\)"):

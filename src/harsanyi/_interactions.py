@@ -203,6 +203,10 @@ class Interactions:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise HarsanyiValueError(f"Expected k to be a non-negative integer (how many coalitions to list); "
                                      f"received {k!r}.")
+        if order is not None and (isinstance(order, bool) or not isinstance(order, (int, np.integer))
+                                  or not self._min_order <= order <= self._max_order):
+            raise HarsanyiValueError(f"Expected order between {self._min_order} and {self._max_order} (the orders "
+                                     f"this {self._index} result holds); received {order!r}.")
         masks = self.masks(order)
         if order is None:
             masks = masks[popcounts(self._n)[masks] >= min_order]

@@ -19,7 +19,7 @@ from ._indices import IndexSpec, SizeSums, check_order, compute_index, get_index
 from ._interactions import Interactions, check_player_names, resolve_coalition, resolve_player
 from ._transforms import masks_of_size, or_reconstruct, or_transform, popcounts, subset_moebius, subset_zeta
 from ._tree import InteractionTree, interaction_tree
-from .exceptions import CacheError, HarsanyiValueError
+from .exceptions import CacheError, CertificateError, HarsanyiValueError
 
 if TYPE_CHECKING:
     from ._andor import Concepts
@@ -418,7 +418,7 @@ class ValueTable:
 
         ``result``: an :class:`Interactions` (dividends, OR interactions, an index), or AND-OR :class:`Concepts`
         (universal matching within their τ on all 2ⁿ coalitions)."""
-        from ._andor import Concepts, matching_certificate
+        from ._andor import Concepts
 
         if not isinstance(result, (Interactions, Concepts)):
             raise HarsanyiValueError(
@@ -430,6 +430,15 @@ class ValueTable:
                 f"The result is for {result.n_players} players; this table has {self._n}. Certify against the "
                 f"table it was computed from."
             )
+        try:
+            return self._recheck(result)
+        except CertificateError as err:
+            raise CertificateError(f"{err} (certify() checks against this table: a result computed from another "
+                                   f"table, of another input, baseline or model, fails here too.)") from None
+
+    def _recheck(self, result) -> Certificate:
+        from ._andor import Concepts, matching_certificate
+
         if isinstance(result, Concepts):
             return matching_certificate(self.values, result.and_.values, result.or_.values, result.tau)
         values = result.values
