@@ -15,6 +15,14 @@ pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
 
+def test_version(capsys):
+    import harsanyi
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"harsanyi {harsanyi.__version__}"
+
+
 def test_help_lists_every_command(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])

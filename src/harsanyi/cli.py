@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Commands: demo (a bundled example), explain (your model and input → result + HTML report), "
         "report (a saved result → HTML).",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"harsanyi {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     d = sub.add_parser(
         "demo",
