@@ -141,6 +141,25 @@ def test_explain_an_estimator_saved_with_joblib(workdir, capsys):
     np.testing.assert_array_equal(Explanation.load(workdir / "j.npz").values, Explanation.load(workdir / "p.npz").values)
 
 
+def test_a_csv_saved_with_semicolons_or_tabs_reads_as_with_commas(workdir):
+    """Spreadsheets often save ";"-separated files: a table that reads as one column is read again with the
+    separator its header holds, and gives the comma file's result."""
+    import pandas as pd
+
+    frame = pd.read_csv(workdir / "rows.csv")
+    frame.to_csv(workdir / "semicolons.csv", sep=";", index=False)
+    frame.to_csv(workdir / "tabs.csv", sep="\t", index=False)
+    results = []
+    for name in ("rows.csv", "semicolons.csv", "tabs.csv"):
+        out = workdir / f"{name}.npz"
+        assert main(["explain", str(workdir / "clf.pkl"), str(workdir / name), "--row", "4", "--time-limit", "2",
+                     "--out", str(out)]) == 0
+        results.append(Explanation.load(out))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other.values, results[0].values)
+        assert other.player_names == results[0].player_names
+
+
 def test_explain_torchscript_state_dict_and_image(tmp_path, monkeypatch):
     import torch
 
