@@ -143,14 +143,16 @@ def test_explain_an_estimator_saved_with_joblib(workdir, capsys):
 
 def test_a_csv_saved_with_semicolons_or_tabs_reads_as_with_commas(workdir):
     """Spreadsheets often save ";"-separated files: a table that reads as one column is read again with the
-    separator its header holds, and gives the comma file's result."""
+    separator its header holds, and gives the comma file's result; so does one written by hand as "a, b, c"."""
     import pandas as pd
 
     frame = pd.read_csv(workdir / "rows.csv")
     frame.to_csv(workdir / "semicolons.csv", sep=";", index=False)
     frame.to_csv(workdir / "tabs.csv", sep="\t", index=False)
+    (workdir / "spaces.csv").write_text("\n".join(", ".join(map(str, row)) for row in
+                                                 [list(frame.columns), *frame.to_numpy().tolist()]) + "\n")
     results = []
-    for name in ("rows.csv", "semicolons.csv", "tabs.csv"):
+    for name in ("rows.csv", "semicolons.csv", "tabs.csv", "spaces.csv"):
         out = workdir / f"{name}.npz"
         assert main(["explain", str(workdir / "clf.pkl"), str(workdir / name), "--row", "4", "--time-limit", "2",
                      "--out", str(out)]) == 0

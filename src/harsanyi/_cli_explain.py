@@ -223,10 +223,10 @@ def _table(path: Path, fitted=None, numbers_only: bool = True):
         import pandas as pd
 
         try:
-            frame = pd.read_csv(path)
+            frame = pd.read_csv(path, skipinitialspace=True)  # "a, b, c": the names and values without the space
             if frame.shape[1] == 1:  # a table saved with another separator (";" as spreadsheets often do, or tabs)
                 other = next((sep for sep in (";", "\t", "|") if sep in str(frame.columns[0])), None)
-                frame = pd.read_csv(path, sep=other) if other else frame
+                frame = pd.read_csv(path, sep=other, skipinitialspace=True) if other else frame
         except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
             _fail(f"Cannot read {str(path)!r} as a CSV table ({_said(err)}). Pass comma-separated rows under a "
                   f"header line of column names.")
