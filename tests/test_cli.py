@@ -479,6 +479,13 @@ def test_explain_rows_takes_only_a_table(workdir, capsys):
     (["explain", "net.pt", "words.npy"], "'words.npy' holds <U5 values, not numbers"),
     (["explain", "net.pt", "archive.npy", "--grid", "2x2"], "'archive.npy' is an .npz archive of several arrays"),
     (["explain", "net.pt", "fake.png", "--grid", "2x2"], "Cannot read 'fake.png' as an image (UnidentifiedImageError"),
+    (["explain", "clf.pkl", "rows.csv", "--grid", "2x2"], "--grid applies to image inputs, but 'rows.csv' is read as "
+                                                          "a table (.csv, or .npy without --grid). Leave --grid out"),
+    (["explain", "clf.pkl", "rows.csv", "--tokenizer", "tok"], "--tokenizer applies to text inputs, but 'rows.csv'"),
+    (["explain", "net.pt", "image.npy", "--grid", "2x2", "--players", "a=0"],
+     "--players applies to table or text inputs, but 'image.npy' is read as an image"),
+    (["explain", "net.pt", "image.npy", "--grid", "2x2", "--row", "1"], "--row applies to table inputs"),
+    (["explain", "clf.pkl", "rows.csv", "--rows", "0:2", "--cells", "1"], "--cells applies to image inputs"),
     (["explain", "bad.pkl", "rows.csv"], "Cannot load the model in 'bad.pkl': UnpicklingError: invalid load key"),
     (["explain", "bad.joblib", "rows.csv"], "Cannot load the model in 'bad.joblib': "),
     (["explain", "gone.pkl", "rows.csv"], "Cannot load the model in 'gone.pkl': ModuleNotFoundError: No module named "

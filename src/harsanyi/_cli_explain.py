@@ -306,14 +306,37 @@ def _baseline(spec: str | None, default: str):
         _fail(f"Expected --baseline zero, mean, blur, a number or a .npy file; received {spec!r}.")
 
 
+_OPTIONS_FOR = {  # the options that shape one kind of input, and what that kind is, for the refusal below
+    "--grid": ("grid", ("image",)), "--cells": ("cells", ("image",)), "--layout": ("layout", ("image",)),
+    "--resize": ("resize", ("image",)), "--normalize": ("normalize", ("image",)),
+    "--tokenizer": ("tokenizer", ("text",)), "--select": ("select", ("text",)),
+    "--players": ("players", ("table", "text")), "--row": ("row", ("table",)),
+}
+_KINDS = {"table": "a table (.csv, or .npy without --grid)", "image": "an image (an image file, or .npy with --grid)",
+          "text": "a text (.txt)"}
+
+
+def _check_options(args, kind: str, data: Path) -> None:
+    """Refuse the options of another kind of input, which would otherwise be ignored without a word (--grid on a
+    CSV explains the table, not an image)."""
+    for flag, (name, kinds) in _OPTIONS_FOR.items():
+        if getattr(args, name, None) is not None and kind not in kinds:
+            _fail(f"{flag} applies to {' or '.join(kinds)} inputs, but {str(data)!r} is read as {_KINDS[kind]}. "
+                  f"Leave {flag} out, or pass that kind of input.")
+
+
 def build_game(args):
     from . import Game
 
     data = Path(args.data)
     if not data.exists():
         _fail(f"No data file {str(data)!r}. Pass the input to explain.")
-    model = load_model(Path(args.model), args.model_class, args.device)
     suffix = data.suffix.lower()
+    kind = "text" if suffix == ".txt" else "image" if suffix in IMAGE_SUFFIXES or (suffix == ".npy" and args.grid) \
+        else "table"
+    if kind != "table" or suffix in (".csv", ".npy"):  # (another suffix is refused below, as no input at all)
+        _check_options(args, kind, data)
+    model = load_model(Path(args.model), args.model_class, args.device)
     common = dict(output=args.output, target=args.target, device=args.device)
     if suffix == ".txt":
         content = args.select and args.select.strip().startswith("content")
@@ -525,6 +548,7 @@ def run_explain_rows(args) -> int:
         _fail(f"--rows takes the rows of a table (.csv or .npy), or with --grid the images of a .npy stack (N, …); "
               f"received {str(data)!r}. For several image files or texts, run `harsanyi explain` on each and "
               f"`harsanyi report` on their results (an index page of the concepts that recur).")
+    _check_options(args, "image" if args.grid else "table", data)
     model = load_model(Path(args.model), args.model_class, args.device)
     if args.grid:  # a stack of images along the first axis, each stored as the model takes it
         X, unit = _npy_images(args, data), "image"
