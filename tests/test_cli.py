@@ -547,6 +547,11 @@ def test_baseline_from_a_npy_file_and_reports_of_several_results(workdir, capsys
     assert main(["report", "r1.npz", "r2.npz", "--out", "reports"]) == 0
     assert "2 reports; index: reports/index.html" in capsys.readouterr().out
     assert sorted(p.name for p in (workdir / "reports").iterdir()) == ["index.html", "r1.html", "r2.html"]
+    assert main(["report", "r1.npz", "r2.npz", "--out", "both.html"]) == 2  # two reports need a folder
+    assert "--out 'both.html' names one page, but 2 results make 2 reports and an index" in capsys.readouterr().err
+    assert not (workdir / "both.html").exists()
+    assert main(["report", "r1.npz", "r1.npz"]) == 0  # the same file twice: one report
+    assert capsys.readouterr().out.startswith("report: ")
     np.save("words.npy", np.array(["a"] * 8))
     for baseline, message in (("missing.npy", "Cannot read the baseline file 'missing.npy' ([Errno 2]"),
                               ("words.npy", "Expected the baseline as numbers; received <U1 values")):

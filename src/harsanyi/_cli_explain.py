@@ -678,7 +678,7 @@ def run_report(args) -> int:
     from ._explanation import Explanation
     from .report import write_index, write_report
 
-    results = [Path(r) for r in args.results]
+    results = list(dict.fromkeys(Path(r) for r in args.results))  # each file once
     missing = [str(r) for r in results if not r.exists()]
     if missing:
         _fail(f"No result file(s) {missing}. Pass files written by `harsanyi explain` or Explanation.save().")
@@ -691,6 +691,9 @@ def run_report(args) -> int:
         return 0
     folder = Path(args.out) if args.out else None
     if folder is not None:
+        if folder.suffix.lower() in (".html", ".htm") and not folder.is_dir():
+            _fail(f"--out {str(folder)!r} names one page, but {len(results)} results make {len(results)} reports "
+                  f"and an index: pass a folder for them (e.g. --out reports).")
         check_writable(folder, "--out", folder=True)
     written = {}
     for result, explanation in explanations.items():
