@@ -390,8 +390,16 @@ def test_demo_and_report_refuse_an_output_place_before_the_work(workdir, capsys,
     explain(Game.from_function(lambda m: m.sum(1).astype(float), 3), progress=False).save(workdir / "tiny.npz")
     assert main(["report", "tiny.npz", "--out", "rows.csv/r.html"]) == 2
     assert "--out 'rows.csv/r.html' cannot be written" in capsys.readouterr().err
-    assert main(["report", "tiny.npz", "tiny.npz", "--out", "rows.csv"]) == 2
+    explain(Game.from_function(lambda m: m.sum(1).astype(float), 3), progress=False).save(workdir / "tiny2.npz")
+    assert main(["report", "tiny.npz", "tiny2.npz", "--out", "rows.csv"]) == 2
     assert "--out 'rows.csv' is a file; it names the folder for the results and reports." in capsys.readouterr().err
+    csv = (workdir / "rows.csv").read_text()
+    assert main(["report", "tiny.npz", "--out", "rows.csv"]) == 2  # one report would overwrite the data
+    assert "--out 'rows.csv' is a file that is not an HTML page, and the report would overwrite it" in \
+        capsys.readouterr().err
+    assert main(["explain", "clf.pkl", "rows.csv", "--report", "rows.csv", "--time-limit", "1"]) == 2
+    assert "--report 'rows.csv' is a file that is not an HTML page" in capsys.readouterr().err
+    assert (workdir / "rows.csv").read_text() == csv
     (workdir / "pages").mkdir()
     assert main(["report", "tiny.npz", "--out", "pages"]) == 0 and (workdir / "pages" / "tiny.html").is_file()
 

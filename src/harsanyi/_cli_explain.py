@@ -138,12 +138,16 @@ def _said(err: BaseException) -> str:
     return f"{type(err).__name__}: {said.rstrip('.')}" if said else type(err).__name__
 
 
-def check_writable(path: Path, flag: str, *, folder: bool = False) -> None:
+def check_writable(path: Path, flag: str, *, folder: bool = False, page: bool = False) -> None:
     """Refuse, before any work, a place the results could not be written to: a file where a folder is needed (or
-    the reverse), or a folder that cannot be made or written into."""
+    the reverse), or a folder that cannot be made or written into; with ``page`` (an HTML report), an existing file
+    that is not a page (a report would overwrite the data)."""
     if path.exists() and path.is_dir() != folder:
         _fail(f"{flag} {str(path)!r} is a file; it names the folder for the results and reports." if folder
               else f"{flag} {str(path)!r} is a folder; give a file name.")
+    if page and path.is_file() and path.suffix.lower() not in (".html", ".htm"):
+        _fail(f"{flag} {str(path)!r} is a file that is not an HTML page, and the report would overwrite it. Give the "
+              f"report a name of its own (e.g. {path.with_suffix('.html').name!r}).")
     blocker = file_in_the_way(path.parent)
     if blocker is not None:
         _fail(f"{flag} {str(path)!r} cannot be written: {str(blocker)!r} is a file, not a folder.")
@@ -511,7 +515,7 @@ def run_explain(args) -> int:
     report = Path(args.report) if args.report else out.with_suffix(".html")
     report = report / out.with_suffix(".html").name if report.is_dir() else report
     check_writable(out, "--out")
-    check_writable(report, "--report")
+    check_writable(report, "--report", page=True)
     explanation = _explain(game, args, cache=args.cache, progress=True)
     result = explanation.save(out)
     report = write_report(explanation, report)
@@ -686,7 +690,7 @@ def run_report(args) -> int:
     if len(results) == 1:
         target = Path(args.out) if args.out else results[0].with_suffix(".html")
         target = target / results[0].with_suffix(".html").name if target.is_dir() else target
-        check_writable(target, "--out")
+        check_writable(target, "--out", page=True)
         print(f"report: {write_report(explanations[results[0]], target)}")
         return 0
     folder = Path(args.out) if args.out else None
