@@ -932,6 +932,11 @@ def test_content_words_leave_out_stop_words_punctuation_letters_and_numbers():
         content_words(["the", ",", "a", "7"])
     with pytest.raises(HarsanyiValueError, match="as a positive integer; received 0"):
         content_words(words, 0)
+    # a string is its words (it used to be read letter by letter); what is not words is refused
+    assert content_words(" ".join(words)) == expected and content_words(np.array(words)) == expected
+    with pytest.raises(HarsanyiValueError, match=r"Expected the words of a text \(a list of words, or a string\); "
+                                                 r"received int"):
+        content_words(1997)
 
     def lengths(texts):
         return np.array([sum(len(w) for w in t.split()) for t in texts], dtype=float)
@@ -987,6 +992,8 @@ def test_text_for_models_that_read_strings():
         Game.text(count, text=text, players="tokens")
     with pytest.raises(HarsanyiValueError, match="no words"):
         Game.text(count, text="  ")
+    with pytest.raises(HarsanyiValueError, match=r"Expected mask_word as a string .*; received 3"):
+        Game.text(count, text=text, mask_word=3)
     with pytest.raises(ModelOutputError, match=r"return numbers, shape \(1,\) .* e.g. \{'label': 'POS'"):
         Game.text(lambda texts: [{"label": "POS", "score": 0.9} for _ in texts], text=text)  # a pipeline's dicts
     with pytest.raises(HarsanyiValueError, match="Pass text= or input_ids=, not both"):

@@ -1006,6 +1006,9 @@ def _words_game(model, text: str, *, players, mask_word, select, output, target,
         raise HarsanyiValueError(f"Expected text= as a string; received {type(text).__name__}.")
     if players != "words":
         raise HarsanyiValueError(f"players={players!r} needs a tokenizer=; without one the players are the words.")
+    if mask_word is not None and not isinstance(mask_word, str):
+        raise HarsanyiValueError(f"Expected mask_word as a string (the word an absent word becomes, e.g. \"[UNK]\"); "
+                                 f"received {mask_word!r}.")
     words = text.split()
     if not words:
         raise HarsanyiValueError("The text has no words: nothing to explain.")

@@ -38,7 +38,14 @@ def content_words(words: Sequence[str], k: int | None = None, *, seed: int = 0) 
 
     >>> content_words("The film is not a triumph , but Tom shines .".split())
     [1, 5, 8, 9]
+
+    A string is taken as its words (split at white space).
     """
+    if isinstance(words, str):
+        words = words.split()
+    elif not isinstance(words, (Sequence, np.ndarray)):
+        raise HarsanyiValueError(f"Expected the words of a text (a list of words, or a string); received "
+                                 f"{type(words).__name__}.")
     stop = _stop_words()
     found = [i for i, word in enumerate(words) if _is_content(str(word), stop)]
     if not found:
