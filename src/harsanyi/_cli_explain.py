@@ -336,10 +336,12 @@ def build_game(args):
     if not data.exists():
         _fail(f"No data file {str(data)!r}. Pass the input to explain.")
     suffix = data.suffix.lower()
-    kind = "text" if suffix == ".txt" else "image" if suffix in IMAGE_SUFFIXES or (suffix == ".npy" and args.grid) \
-        else "table"
-    if kind != "table" or suffix in (".csv", ".npy"):  # (another suffix is refused below, as no input at all)
-        _check_options(args, kind, data)
+    if suffix == ".txt":
+        _check_options(args, "text", data)
+    elif suffix in IMAGE_SUFFIXES or (suffix == ".npy" and args.grid):
+        _check_options(args, "image", data)
+    elif suffix in (".csv", ".npy"):  # (another suffix is refused below)
+        _check_options(args, "table", data)
     model = load_model(Path(args.model), args.model_class, args.device)
     common = dict(output=args.output, target=args.target, device=args.device)
     if suffix == ".txt":

@@ -85,18 +85,17 @@ class ValueTable:
         n = n_players_of(values)
         if n > MAX_PLAYERS:
             raise HarsanyiValueError(f"Expected at most {MAX_PLAYERS} players; received a table for {n}.")
+        # numbers, or objects that are numbers (a pandas column of objects, say); not text
+        text = not (is_torch(values) or np.issubdtype(values.dtype, np.number) or values.dtype in (bool, object))
         # a table the library has just filled (``_owned``: float64, contiguous, referenced nowhere else) is adopted
         # as is; anything a caller passes is copied, so the table can never change under its results
-        if not (_owned or is_torch(values) or np.issubdtype(values.dtype, np.number) or values.dtype == bool):
-            given = values.dtype
-            try:  # objects that are numbers (a pandas column of objects, say) are taken; text is not
-                values = values.astype(np.float64) if given == object else None
-            except (TypeError, ValueError):
-                values = None
-            if values is None:
-                raise HarsanyiValueError(f"Expected numbers in the value table; received {given} values that are not "
-                                         f"all numbers.")
-        table = values if _owned else copy_float64(values)
+        try:
+            if text:
+                raise ValueError(values.dtype)
+            table = values if _owned else copy_float64(values)
+        except (TypeError, ValueError):
+            raise HarsanyiValueError(f"Expected numbers in the value table; received {values.dtype} values that are "
+                                     f"not all numbers.") from None
         # a finite sum means every value is finite (a NaN or inf would propagate); only an overflowing sum of
         # finite values needs the elementwise check
         total = table.sum()
